@@ -1,0 +1,281 @@
+//! Benchmarks for `nextcloud-mcp`, run against the in-process emulator:
+//!
+//! - start-up: spawn the server binary (stdio) until the first `tools/list` answer;
+//! - added latency: `nc_notes_get_note` over MCP/HTTP minus the same request sent straight to
+//!   the emulator (p50, p99);
+//! - throughput at 1, 8, 32 and 128 concurrent HTTP sessions;
+//! - resident memory of the server process idle and under load.
+//!
+//! Usage: `cargo build --release -p nextcloud-mcp -p nextcloud-mcp-bench &&
+//! target/release/nextcloud-mcp-bench`. Prints a Markdown table for docs/BENCHMARKS.md.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+
+const USER: &str = "bench";
+const PASSWORD: &str = "bench-app-password-0123456789abcdef";
+
+#[derive(Parser)]
+struct Args {
+    /// The server binary (default: next to this one).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Start-up samples.
+    #[arg(long, default_value_t = 20)]
+    startups: usize,
+    /// Latency samples.
+    #[arg(long, default_value_t = 2000)]
+    samples: usize,
+    /// Seconds per throughput level.
+    #[arg(long, default_value_t = 3)]
+    seconds: u64,
+}
+
+type Client = RunningService<RoleClient, ()>;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let server_bin = match args.server {
+        Some(p) => p,
+        None => std::env::current_exe()?
+            .parent()
+            .context("no parent dir")?
+            .join("nextcloud-mcp"),
+    };
+    if !server_bin.exists() {
+        bail!(
+            "{} not found: build it first (cargo build --release -p nextcloud-mcp)",
+            server_bin.display()
+        );
+    }
+
+    let emulator = nextcloud_emulator::Emulator::builder()
+        .user(USER, PASSWORD)
+        .start()
+        .await?;
+    let base = emulator.base_url();
+    let env = [
+        ("NEXTCLOUD_HOST", base.clone()),
+        ("NEXTCLOUD_USERNAME", USER.to_string()),
+        ("NEXTCLOUD_PASSWORD", PASSWORD.to_string()),
+        ("LOG_LEVEL", "warn".to_string()),
+    ];
+
+    // A note to read.
+    let http = reqwest::Client::new();
+    let note: serde_json::Value = http
+        .post(format!("{base}/index.php/apps/notes/api/v1/notes"))
+        .basic_auth(USER, Some(PASSWORD))
+        .json(&serde_json::json!({"title": "Bench", "content": "benchmark note", "category": ""}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let note_id = note["id"].as_u64().context("note id")?;
+
+    // 1. Start-up to first tools/list.
+    let mut startup = Vec::new();
+    for _ in 0..args.startups {
+        let started = Instant::now();
+        let cmd = tokio::process::Command::new(&server_bin).configure(|c| {
+            c.args(["run", "--transport", "stdio"])
+                .stderr(Stdio::null());
+            for (k, v) in &env {
+                c.env(k, v);
+            }
+        });
+        let client: Client = ().serve(TokioChildProcess::new(cmd)?).await?;
+        client.list_all_tools().await?;
+        startup.push(started.elapsed());
+        client.cancel().await.ok();
+    }
+
+    // The HTTP server as its own process, so its memory can be read.
+    let port = free_port()?;
+    let mut child = tokio::process::Command::new(&server_bin)
+        .args([
+            "run",
+            "--transport",
+            "streamable-http",
+            "--port",
+            &port.to_string(),
+        ])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("pid")?;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    wait_for(&format!("http://127.0.0.1:{port}/health/live")).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_idle = rss_kib(pid)?;
+
+    // 2. Added latency: MCP call vs direct request.
+    let client = connect(&url).await?;
+    let call = || {
+        CallToolRequestParams::new("nc_notes_get_note").with_arguments(
+            serde_json::json!({"note_id": note_id})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        )
+    };
+    for _ in 0..100 {
+        client.call_tool(call()).await?;
+    }
+    let mut via_mcp = Vec::with_capacity(args.samples);
+    let mut direct = Vec::with_capacity(args.samples);
+    let direct_url = format!("{base}/index.php/apps/notes/api/v1/notes/{note_id}");
+    for _ in 0..args.samples {
+        let t = Instant::now();
+        http.get(&direct_url)
+            .basic_auth(USER, Some(PASSWORD))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        direct.push(t.elapsed());
+        let t = Instant::now();
+        let r = client.call_tool(call()).await?;
+        if r.is_error == Some(true) {
+            bail!("tool call failed: {r:?}");
+        }
+        via_mcp.push(t.elapsed());
+    }
+    client.cancel().await.ok();
+
+    // 3. Throughput at several concurrency levels; 4. peak memory under load.
+    let mut throughput = Vec::new();
+    let mut rss_load = 0;
+    for sessions in [1usize, 8, 32, 128] {
+        let mut clients = Vec::with_capacity(sessions);
+        for _ in 0..sessions {
+            clients.push(connect(&url).await?);
+        }
+        let deadline = Instant::now() + Duration::from_secs(args.seconds);
+        let started = Instant::now();
+        let tasks: Vec<_> = clients
+            .into_iter()
+            .map(|c| {
+                tokio::spawn(async move {
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        let p = CallToolRequestParams::new("nc_notes_get_note").with_arguments(
+                            serde_json::json!({"note_id": note_id})
+                                .as_object()
+                                .cloned()
+                                .unwrap_or_default(),
+                        );
+                        if c.call_tool(p).await.is_ok() {
+                            n += 1;
+                        }
+                    }
+                    c.cancel().await.ok();
+                    n
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(args.seconds * 500)).await;
+        rss_load = rss_load.max(rss_kib(pid)?);
+        let mut total = 0;
+        for t in tasks {
+            total += t.await?;
+        }
+        throughput.push((sessions, total as f64 / started.elapsed().as_secs_f64()));
+    }
+    let rss_peak = hwm_kib(pid)?;
+    child.kill().await.ok();
+    emulator.shutdown().await;
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p = |v: &mut Vec<Duration>, q: f64| {
+        v.sort();
+        v[((v.len() as f64 - 1.0) * q).round() as usize]
+    };
+    let (mut startup, mut via_mcp, mut direct) = (startup, via_mcp, direct);
+    println!("| metric | value |");
+    println!("|---|---|");
+    println!(
+        "| start-up to first tools/list (median of {}) | {:.1} ms |",
+        startup.len(),
+        ms(p(&mut startup, 0.5))
+    );
+    println!(
+        "| nc_notes_get_note via MCP/HTTP p50 / p99 | {:.3} / {:.3} ms |",
+        ms(p(&mut via_mcp, 0.5)),
+        ms(p(&mut via_mcp, 0.99))
+    );
+    println!(
+        "| same request straight to the emulator p50 / p99 | {:.3} / {:.3} ms |",
+        ms(p(&mut direct, 0.5)),
+        ms(p(&mut direct, 0.99))
+    );
+    println!(
+        "| server-added latency p50 / p99 | {:.3} / {:.3} ms |",
+        ms(p(&mut via_mcp, 0.5)) - ms(p(&mut direct, 0.5)),
+        ms(p(&mut via_mcp, 0.99)) - ms(p(&mut direct, 0.99))
+    );
+    for (sessions, rate) in throughput {
+        println!("| throughput, {sessions} concurrent sessions | {rate:.0} calls/s |");
+    }
+    println!("| RSS idle | {:.1} MB |", rss_idle as f64 / 1024.0);
+    println!(
+        "| RSS under load (sampled max) / peak (VmHWM) | {:.1} / {:.1} MB |",
+        rss_load as f64 / 1024.0,
+        rss_peak as f64 / 1024.0
+    );
+    Ok(())
+}
+
+async fn connect(url: &str) -> anyhow::Result<Client> {
+    let transport = StreamableHttpClientTransport::from_uri(url.to_string());
+    Ok(().serve(transport).await?)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_for(url: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bail!("server did not come up at {url}")
+}
+
+fn proc_status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("{key} missing in /proc/{pid}/status"))
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+fn hwm_kib(pid: u32) -> anyhow::Result<u64> {
+    proc_status_kib(pid, "VmHWM:")
+}

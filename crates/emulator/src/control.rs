@@ -1,0 +1,45 @@
+//! Test-only control endpoints under `/__emulator/` (never part of real Nextcloud): fault plans
+//! and login-flow grants for out-of-process use of the binary.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::faults::Faults;
+use crate::state::AppState;
+
+/// `PUT /__emulator/faults` with a JSON [`Faults`].
+pub async fn put_faults(State(state): State<AppState>, Json(faults): Json<Faults>) -> Response {
+    state.world().faults.set(faults);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `DELETE /__emulator/faults`.
+pub async fn delete_faults(State(state): State<AppState>) -> Response {
+    state.world().faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Body of a grant request.
+#[derive(Deserialize)]
+pub struct GrantBody {
+    pub user: String,
+}
+
+/// `POST /__emulator/login-flow/{poll_token}/grant` with `{"user": "alice"}`.
+pub async fn grant_login_flow(
+    State(state): State<AppState>,
+    Path(poll_token): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<GrantBody>,
+) -> Response {
+    let server = crate::login_flow::server_url(&state, &headers);
+    if crate::login_flow::grant(&state, &poll_token, &body.user, &server) {
+        (StatusCode::OK, Json(json!({"granted": true}))).into_response()
+    } else {
+        (StatusCode::NOT_FOUND, Json(json!({"granted": false}))).into_response()
+    }
+}

@@ -1,0 +1,619 @@
+//! The management REST API of the multi-user modes (`/api/v1/...`) and health probes.
+//!
+//! The app-password routes (`/api/v1/users/{user_id}/...`) let a user (or a Nextcloud app
+//! acting for them, such as Astrolabe) store, inspect and delete the app password this server
+//! uses for them. Every call authenticates with `Basic user:app-password`, and the password is
+//! checked live against Nextcloud (`GET /ocs/v2.php/cloud/user`): a matching user name alone is
+//! never trusted. A sliding window of 5 attempts per user per hour, kept in the credential
+//! store so replicas share it, limits guessing. `docs/openapi.json` describes every route and
+//! is served at `/api/v1/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::NextcloudMcp;
+use crate::auth::MultiUser;
+use crate::db::AuditEvent;
+
+/// Attempts per user per window on the app-password routes.
+pub const RATE_LIMIT: i64 = 5;
+
+/// The OpenAPI 3.1 document of this API (checked against the router by a test).
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+#[derive(Clone)]
+struct ApiState {
+    multi: Arc<MultiUser>,
+    nextcloud: nextcloud::Nextcloud,
+}
+
+/// Every route: (method, path, handler). The router is built from this table, and a test
+/// checks the table against the OpenAPI document, so neither can drift from the other.
+fn table() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
+    const APP_PASSWORD: &str = "/api/v1/users/{user_id}/app-password";
+    vec![
+        (Method::GET, "/health/live", get(|| async { "ok" })),
+        (Method::GET, "/health/ready", get(ready)),
+        (Method::GET, "/api/v1/status", get(status)),
+        (Method::GET, "/api/v1/scopes", get(scopes)),
+        (Method::GET, "/api/v1/openapi.json", get(openapi)),
+        (Method::POST, APP_PASSWORD, post(store_app_password)),
+        (Method::GET, APP_PASSWORD, get(app_password_status)),
+        (Method::DELETE, APP_PASSWORD, delete(delete_app_password)),
+        (Method::GET, "/api/v1/users/{user_id}/access", get(access)),
+        (
+            Method::PATCH,
+            "/api/v1/users/{user_id}/scopes",
+            patch(update_scopes),
+        ),
+    ]
+}
+
+/// The API's routes, health probes included.
+pub fn router(server: NextcloudMcp, multi: Arc<MultiUser>) -> Router {
+    let state = ApiState {
+        multi,
+        nextcloud: server.state().nextcloud.clone(),
+    };
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
+        .with_state(state)
+}
+
+/// Ready when the credential store answers.
+async fn ready(State(api): State<ApiState>) -> Response {
+    if api.multi.store.ping().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "credential store unavailable",
+        )
+            .into_response()
+    }
+}
+
+async fn status(State(api): State<ApiState>) -> Response {
+    let multi = &api.multi;
+    axum::Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "deployment_mode": multi.settings.mode.as_str(),
+        "auth_mode": match multi.settings.mode {
+            crate::cli::DeploymentMode::LoginFlow => "oauth",
+            _ => "basic",
+        },
+        "database": if multi.store.ping().await { "ok" } else { "unavailable" },
+    }))
+    .into_response()
+}
+
+async fn scopes() -> Response {
+    axum::Json(json!({ "success": true, "scopes": crate::apps::all_scopes() })).into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `{"success": false, "error": message}` with a status.
+fn failure(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!({"success": false, "error": message.into()})),
+    )
+        .into_response()
+}
+
+/// A refused request body, answered as `400` once the caller is known to be allowed to ask.
+struct BadBody(Value);
+
+impl BadBody {
+    fn new(message: &str) -> Self {
+        Self(json!({"success": false, "error": message}))
+    }
+
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, axum::Json(self.0)).into_response()
+    }
+}
+
+fn store_failure(e: crate::db::StoreError) -> Response {
+    tracing::error!(error = %e, "credential store failure in the app-password API");
+    failure(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the credential store is unavailable; try again later",
+    )
+}
+
+/// The shape of a Nextcloud app password: the `xxxxx-xxxxx-xxxxx-xxxxx-xxxxx` form the web
+/// page shows and the 72-character tokens Login Flow issues (`^[A-Za-z0-9-]{20,256}$`).
+pub fn looks_like_app_password(password: &str) -> bool {
+    (20..=256).contains(&password.len())
+        && password
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Whether successful authentications count towards the rate limit (POST) or only failures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Count {
+    All,
+    FailuresOnly,
+}
+
+fn bucket(user_id: &str) -> String {
+    format!("app_password:{user_id}")
+}
+
+/// Checks, in order: a Basic header (401), its user equal to the path (403, not counted, so
+/// nobody can use up another user's attempts by naming them), the rate limit (429), the
+/// request body (`body_error`, 400, not counted), the app-password shape (400) and the
+/// password live against Nextcloud (401, or 403 when it belongs to another account; 502 when
+/// Nextcloud cannot tell). Returns the password.
+async fn authenticate(
+    api: &ApiState,
+    headers: &HeaderMap,
+    user_id: &str,
+    login_name: Option<&str>,
+    count: Count,
+    body_error: Option<BadBody>,
+) -> Result<String, Response> {
+    let Some((user, password)) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_basic)
+    else {
+        let mut resp = failure(
+            StatusCode::UNAUTHORIZED,
+            "send `Authorization: Basic` with your user id and an app password",
+        );
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"nextcloud-mcp\", charset=\"UTF-8\""),
+        );
+        return Err(resp);
+    };
+    if user != user_id {
+        tracing::info!(path_user = %user_id, "app-password API: user name differs from the path");
+        return Err(failure(
+            StatusCode::FORBIDDEN,
+            "the Basic user name does not match the user in the path",
+        ));
+    }
+    let store = &api.multi.store;
+    match store
+        .check_rate(&bucket(user_id), RATE_LIMIT, crate::db::rate_limit::WINDOW)
+        .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(retry_after)) => {
+            tracing::warn!(user_id = %user_id, "app-password API rate limit reached");
+            let mut resp = failure(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many attempts; try again in {retry_after} seconds"),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+            return Err(resp);
+        }
+        Err(e) => return Err(store_failure(e)),
+    }
+    if let Some(bad) = body_error {
+        return Err(bad.into_response());
+    }
+    let fail = |status: StatusCode, message: &'static str| async move {
+        if let Err(e) = store.record_attempt(&bucket(user_id), false).await {
+            tracing::error!(error = %e, "cannot record a rate-limit attempt");
+        }
+        store
+            .audit(AuditEvent::AuthFailed, user_id, Some(message))
+            .await;
+        failure(status, message)
+    };
+    if !looks_like_app_password(&password) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "the password is not a Nextcloud app password (20-256 letters, digits and dashes)",
+        )
+        .await);
+    }
+    let login = login_name.unwrap_or(&user);
+    let nc_user = api
+        .nextcloud
+        .user(nextcloud::Credentials::new(login, password.as_str()));
+    match nc_user.current_user().await {
+        Ok(me) if me.id == user_id => {}
+        Ok(_) => {
+            return Err(fail(
+                StatusCode::FORBIDDEN,
+                "the app password belongs to another Nextcloud account",
+            )
+            .await);
+        }
+        Err(nextcloud::Error::Unauthorized { .. } | nextcloud::Error::Forbidden { .. }) => {
+            return Err(fail(StatusCode::UNAUTHORIZED, "invalid credentials").await);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "app-password API: Nextcloud could not check credentials");
+            return Err(failure(
+                StatusCode::BAD_GATEWAY,
+                "Nextcloud could not be reached to check the credentials; try again later",
+            ));
+        }
+    }
+    if count == Count::All
+        && let Err(e) = store.record_attempt(&bucket(user_id), true).await
+    {
+        tracing::error!(error = %e, "cannot record a rate-limit attempt");
+    }
+    Ok(password)
+}
+
+/// A JSON body that may be absent; `Err` is the 400 answer.
+fn json_body(body: &Bytes) -> Result<Value, BadBody> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| BadBody::new("the body must be a JSON object"))
+}
+
+/// `scopes` of a body: `Ok(None)` when absent or null; canonical scopes otherwise.
+fn body_scopes(body: &Value) -> Result<Option<Vec<String>>, BadBody> {
+    let raw = match body.get("scopes") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            return Err(BadBody::new("`scopes` must be a list of scope names"));
+        }
+    };
+    let mut scopes = std::collections::BTreeSet::new();
+    let mut invalid = Vec::new();
+    for item in raw {
+        match item.as_str().and_then(crate::apps::normalize_scope) {
+            Some(s) => {
+                scopes.insert(s);
+            }
+            None => invalid.push(item.to_string()),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(BadBody(json!({
+            "success": false,
+            "error": format!("invalid scopes: {}", invalid.join(", ")),
+            "valid_scopes": crate::apps::all_scopes(),
+        })));
+    }
+    if scopes.is_empty() {
+        return Err(BadBody::new(
+            "`scopes` must name at least one scope (omit it for no restriction)",
+        ));
+    }
+    Ok(Some(scopes.into_iter().collect()))
+}
+
+/// `POST /api/v1/users/{user_id}/app-password`: stores the caller's app password (the Basic
+/// password), optionally restricted to `scopes` and under the Nextcloud login name `username`.
+async fn store_app_password(
+    State(api): State<ApiState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = json_body(&body).and_then(|body| {
+        let scopes = body_scopes(&body)?;
+        let login_name = match body.get("username") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(_) => {
+                return Err(BadBody::new("`username` must be the Nextcloud login name"));
+            }
+        };
+        Ok((scopes, login_name))
+    });
+    let (ok, body_error) = match parsed {
+        Ok(v) => (Some(v), None),
+        Err(resp) => (None, Some(resp)),
+    };
+    let login_name = ok.as_ref().and_then(|(_, l)| l.clone());
+    let password = match authenticate(
+        &api,
+        &headers,
+        &user_id,
+        login_name.as_deref(),
+        Count::All,
+        body_error,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let scopes = ok.and_then(|(s, _)| s);
+    let login = login_name.unwrap_or_else(|| user_id.clone());
+    let store = &api.multi.store;
+    if let Err(e) = store
+        .put_app_password(&user_id, &login, &password, scopes.as_deref())
+        .await
+    {
+        return store_failure(e);
+    }
+    let shown = scopes.clone().unwrap_or_else(crate::apps::all_scopes);
+    store
+        .audit(
+            AuditEvent::Provisioned,
+            &user_id,
+            Some(&format!("api; scopes={}", shown.join(" "))),
+        )
+        .await;
+    tracing::info!(user_id = %user_id, "app password stored through the API");
+    axum::Json(json!({
+        "success": true,
+        "user_id": user_id,
+        "message": format!("app password stored for {user_id}"),
+        "scopes": scopes,
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/users/{user_id}/app-password`: whether one is stored.
+async fn app_password_status(
+    State(api): State<ApiState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
+    {
+        return resp;
+    }
+    match api.multi.store.app_password(&user_id).await {
+        Ok(stored) => axum::Json(json!({
+            "success": true,
+            "user_id": user_id,
+            "has_app_password": stored.is_some(),
+        }))
+        .into_response(),
+        Err(e) => store_failure(e),
+    }
+}
+
+/// `DELETE /api/v1/users/{user_id}/app-password`: forgets the stored app password and revokes
+/// it in Nextcloud; the user's OAuth grants at the built-in authorization server end too.
+async fn delete_app_password(
+    State(api): State<ApiState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
+    {
+        return resp;
+    }
+    let store = &api.multi.store;
+    let removed = match store.delete_app_password(&user_id).await {
+        Ok(r) => r,
+        Err(e) => return store_failure(e),
+    };
+    // Clients connected through the built-in authorization server acted with this password:
+    // their grants end with it, and so do the person's browser sessions there.
+    if let Err(e) = store
+        .revoke_user_grants(&user_id, chrono::Utc::now().timestamp())
+        .await
+    {
+        return store_failure(e);
+    }
+    if let Err(e) = store.delete_browser_sessions(&user_id).await {
+        return store_failure(e);
+    }
+    let Some(old) = removed else {
+        return axum::Json(json!({
+            "success": true,
+            "user_id": user_id,
+            "deleted": false,
+            "revoked": false,
+            "message": "no app password was stored",
+        }))
+        .into_response();
+    };
+    let revoked = match api
+        .nextcloud
+        .user(old.credentials())
+        .revoke_app_password()
+        .await
+    {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot revoke a deleted app password in Nextcloud");
+            false
+        }
+    };
+    store
+        .audit(
+            AuditEvent::Revoked,
+            &user_id,
+            Some(if revoked {
+                "api delete; revoked in Nextcloud"
+            } else {
+                "api delete; Nextcloud revocation failed"
+            }),
+        )
+        .await;
+    axum::Json(json!({
+        "success": true,
+        "user_id": user_id,
+        "deleted": true,
+        "revoked": revoked,
+        "message": if revoked {
+            "app password deleted and revoked in Nextcloud"
+        } else {
+            "app password deleted; revoking it in Nextcloud failed, remove it under Settings → Security"
+        },
+    }))
+    .into_response()
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// `GET /api/v1/users/{user_id}/access`: what is stored for the caller.
+async fn access(
+    State(api): State<ApiState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
+    {
+        return resp;
+    }
+    match api.multi.store.app_password(&user_id).await {
+        Ok(Some(stored)) => axum::Json(json!({
+            "success": true,
+            "user_id": user_id,
+            "provisioned": true,
+            "scopes": stored.scopes,
+            "username": stored.login_name,
+            "created_at": rfc3339(stored.created_at),
+            "updated_at": rfc3339(stored.updated_at),
+        }))
+        .into_response(),
+        Ok(None) => axum::Json(json!({
+            "success": true,
+            "user_id": user_id,
+            "provisioned": false,
+            "scopes": null,
+            "username": null,
+        }))
+        .into_response(),
+        Err(e) => store_failure(e),
+    }
+}
+
+/// `PATCH /api/v1/users/{user_id}/scopes` with `{"scopes": [...]}`: replaces the stored scope
+/// restriction (the app password stays).
+async fn update_scopes(
+    State(api): State<ApiState>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let parsed = json_body(&body).and_then(|body| match body_scopes(&body)? {
+        Some(s) => Ok(s),
+        None => Err(BadBody::new(
+            "the body must be {\"scopes\": [...]} with at least one scope",
+        )),
+    });
+    let (scopes, body_error) = match parsed {
+        Ok(s) => (s, None),
+        Err(resp) => (Vec::new(), Some(resp)),
+    };
+    if let Err(resp) = authenticate(
+        &api,
+        &headers,
+        &user_id,
+        None,
+        Count::FailuresOnly,
+        body_error,
+    )
+    .await
+    {
+        return resp;
+    }
+    let store = &api.multi.store;
+    match store.set_scopes(&user_id, Some(&scopes)).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return failure(
+                StatusCode::NOT_FOUND,
+                "no app password is stored for this user",
+            );
+        }
+        Err(e) => return store_failure(e),
+    }
+    store
+        .audit(
+            AuditEvent::ScopesChanged,
+            &user_id,
+            Some(&format!("api; scopes={}", scopes.join(" "))),
+        )
+        .await;
+    axum::Json(json!({
+        "success": true,
+        "user_id": user_id,
+        "scopes": scopes,
+        "message": "scopes updated",
+    }))
+    .into_response()
+}
+
+/// `Basic base64(user:password)` → (user, password); `None` when missing or malformed.
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    (!user.is_empty() && !password.is_empty()).then(|| (user.to_string(), password.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OPENAPI, looks_like_app_password, parse_basic, table};
+
+    /// Every route of the router is documented, and every documented operation is routed.
+    #[test]
+    fn openapi_matches_the_router() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+        let paths = doc["paths"].as_object().expect("paths");
+        let routed: std::collections::BTreeSet<(String, String)> = table()
+            .into_iter()
+            .map(|(m, p, _)| (m.as_str().to_ascii_lowercase(), p.to_string()))
+            .collect();
+        let mut documented = std::collections::BTreeSet::new();
+        for (path, item) in paths {
+            for method in item.as_object().expect("path item").keys() {
+                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    documented.insert((method.clone(), path.clone()));
+                }
+            }
+        }
+        assert_eq!(routed, documented);
+    }
+
+    #[test]
+    fn app_password_shape() {
+        assert!(looks_like_app_password("Abcde-Fghij-Klmno-Pqrst-Uvwxy"));
+        assert!(looks_like_app_password(&"a".repeat(72)));
+        assert!(!looks_like_app_password("short-1234"));
+        assert!(!looks_like_app_password("has space in it 0123456789"));
+        assert!(!looks_like_app_password(&"a".repeat(257)));
+    }
+
+    #[test]
+    fn basic_header() {
+        assert_eq!(
+            parse_basic("Basic YWxpY2U6cHc6eA=="),
+            Some(("alice".into(), "pw:x".into()))
+        );
+        assert_eq!(parse_basic("Basic !!!"), None);
+        assert_eq!(parse_basic("Bearer x"), None);
+        assert_eq!(parse_basic("Basic YWxpY2U="), None);
+    }
+}

@@ -1,0 +1,93 @@
+//! Who is calling, in the multi-user modes. The HTTP layer authenticates each request (Basic
+//! app password in `multi_user_basic`, an OAuth bearer token in `login_flow`) and attaches a
+//! [`Caller`]; the MCP handler turns it into the caller's Nextcloud access and effective scopes.
+
+pub mod authorization_server;
+pub mod oauth;
+
+use std::collections::BTreeSet;
+
+use crate::config::AuthSettings;
+use crate::db::Store;
+
+/// An authenticated HTTP caller, attached to the request's extensions.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    /// `multi_user_basic`: the request's own `Basic user:app-password`.
+    Basic {
+        user_id: String,
+        credentials: nextcloud::Credentials,
+    },
+    /// `login_flow`: a validated bearer token; its scopes bound everything the caller does.
+    Bearer {
+        user_id: String,
+        scopes: BTreeSet<String>,
+    },
+}
+
+impl Caller {
+    pub fn user_id(&self) -> &str {
+        match self {
+            Self::Basic { user_id, .. } | Self::Bearer { user_id, .. } => user_id,
+        }
+    }
+
+    /// Scopes the token grants; `None` = not limited by a token (Basic).
+    pub fn token_scopes(&self) -> Option<&BTreeSet<String>> {
+        match self {
+            Self::Basic { .. } => None,
+            Self::Bearer { scopes, .. } => Some(scopes),
+        }
+    }
+}
+
+/// State of the multi-user modes, shared by the MCP handler and the HTTP layer.
+pub struct MultiUser {
+    pub settings: AuthSettings,
+    pub store: Store,
+    /// Bearer-token verifier (`login_flow` with an external issuer).
+    pub verifier: Option<oauth::Verifier>,
+    /// The built-in authorization server (`login_flow` without an external issuer).
+    pub authorization_server: Option<std::sync::Arc<authorization_server::AuthorizationServer>>,
+}
+
+/// Effective scopes: the token's ∩ the stored restriction (`None` = no stored restriction).
+/// `None` overall means unrestricted.
+pub fn effective_scopes(
+    token: Option<&BTreeSet<String>>,
+    stored: Option<&[String]>,
+) -> Option<BTreeSet<String>> {
+    match (token, stored) {
+        (None, None) => None,
+        (Some(t), None) => Some(t.clone()),
+        (None, Some(s)) => Some(s.iter().cloned().collect()),
+        (Some(t), Some(s)) => Some(s.iter().filter(|x| t.contains(*x)).cloned().collect()),
+    }
+}
+
+/// Parses a space-separated scope claim, normalising colon aliases and dropping unknown ones.
+pub fn parse_scope_claim(claim: &str) -> BTreeSet<String> {
+    claim
+        .split_whitespace()
+        .filter_map(crate::apps::normalize_scope)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_scopes_intersect() {
+        let token: BTreeSet<String> = ["notes.read", "notes.write"].map(String::from).into();
+        let stored = vec!["notes.read".to_string(), "files.read".to_string()];
+        let e = effective_scopes(Some(&token), Some(&stored)).unwrap();
+        assert_eq!(e.into_iter().collect::<Vec<_>>(), ["notes.read"]);
+        assert_eq!(effective_scopes(Some(&token), None), Some(token.clone()));
+        assert_eq!(effective_scopes(None, None), None);
+        assert_eq!(
+            parse_scope_claim("openid notes:read files.write bogus.read"),
+            ["files.write", "notes.read"].map(String::from).into()
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! `login_flow_sessions`: a user's pending Nextcloud Login Flow v2 (at most one per user),
+//! with its encrypted poll token. Sessions expire after 20 minutes, as Nextcloud's own flows
+//! do; the background cleanup deletes expired rows.
+
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::{Store, StoreError, StoredAppPassword, db_err, now, scopes_from_db, scopes_to_db};
+use crate::config::Secret;
+
+/// How long a started flow may be completed.
+pub const FLOW_LIFETIME: Duration = Duration::from_secs(20 * 60);
+
+/// Why the flow was started: first provisioning, or replacing the password with new scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowPurpose {
+    Provision,
+    UpdateScopes,
+}
+
+impl FlowPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Provision => "provision",
+            Self::UpdateScopes => "update_scopes",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PendingLogin {
+    pub user_id: String,
+    pub poll_token: Secret,
+    pub poll_endpoint: String,
+    pub login_url: String,
+    pub requested_scopes: Option<Vec<String>>,
+    pub purpose: FlowPurpose,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The outcome of [`Store::complete_login`].
+#[derive(Debug)]
+pub enum Completion {
+    /// Stored; `previous` is the password it replaced.
+    Stored { previous: Option<StoredAppPassword> },
+    /// Another request completed or replaced this flow first; nothing was stored.
+    Superseded,
+}
+
+impl PendingLogin {
+    pub fn is_expired(&self) -> bool {
+        self.expires_at <= now()
+    }
+}
+
+fn context(user_id: &str) -> String {
+    format!("login_flow:{user_id}")
+}
+
+impl Store {
+    /// Records a started flow, replacing any earlier one of the same user.
+    pub async fn put_pending_login(
+        &self,
+        user_id: &str,
+        poll_token: &str,
+        poll_endpoint: &str,
+        login_url: &str,
+        requested_scopes: Option<&[String]>,
+        purpose: FlowPurpose,
+    ) -> Result<(), StoreError> {
+        let now = now();
+        sqlx::query(
+            "INSERT INTO login_flow_sessions (user_id, encrypted_poll_token, poll_endpoint, login_url, \
+             requested_scopes, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (user_id) DO UPDATE SET encrypted_poll_token = excluded.encrypted_poll_token, \
+             poll_endpoint = excluded.poll_endpoint, login_url = excluded.login_url, \
+             requested_scopes = excluded.requested_scopes, purpose = excluded.purpose, \
+             created_at = excluded.created_at, expires_at = excluded.expires_at",
+        )
+        .bind(user_id)
+        .bind(self.keys().encrypt(poll_token, &context(user_id)))
+        .bind(poll_endpoint)
+        .bind(login_url)
+        .bind(scopes_to_db(requested_scopes))
+        .bind(purpose.as_str())
+        .bind(now)
+        .bind(now + FLOW_LIFETIME.as_secs() as i64)
+        .execute(self.pool())
+        .await
+        .map_err(db_err("store login flow"))?;
+        Ok(())
+    }
+
+    /// The user's pending flow, expired or not (the caller reports expiry).
+    pub async fn pending_login(&self, user_id: &str) -> Result<Option<PendingLogin>, StoreError> {
+        let row = sqlx::query(
+            "SELECT user_id, encrypted_poll_token, poll_endpoint, login_url, requested_scopes, purpose, \
+             created_at, expires_at FROM login_flow_sessions WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db_err("read login flow"))?;
+        let Some(row) = row else { return Ok(None) };
+        let get = db_err("read login flow");
+        let encrypted: String = row.try_get("encrypted_poll_token").map_err(get)?;
+        let purpose: String = row.try_get("purpose").map_err(db_err("read login flow"))?;
+        Ok(Some(PendingLogin {
+            poll_token: Secret::new(self.keys().decrypt(&encrypted, &context(user_id))?),
+            poll_endpoint: row
+                .try_get("poll_endpoint")
+                .map_err(db_err("read login flow"))?,
+            login_url: row
+                .try_get("login_url")
+                .map_err(db_err("read login flow"))?,
+            requested_scopes: scopes_from_db(
+                row.try_get("requested_scopes")
+                    .map_err(db_err("read login flow"))?,
+            )?,
+            purpose: if purpose == "update_scopes" {
+                FlowPurpose::UpdateScopes
+            } else {
+                FlowPurpose::Provision
+            },
+            created_at: row
+                .try_get("created_at")
+                .map_err(db_err("read login flow"))?,
+            expires_at: row
+                .try_get("expires_at")
+                .map_err(db_err("read login flow"))?,
+            user_id: user_id.to_string(),
+        }))
+    }
+
+    pub async fn delete_pending_login(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_flow_sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.pool())
+            .await
+            .map_err(db_err("delete login flow"))?;
+        Ok(())
+    }
+
+    /// Deletes this flow's session only (a newer flow of the same user stays).
+    pub async fn delete_flow(&self, user_id: &str, login_url: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_flow_sessions WHERE user_id = $1 AND login_url = $2")
+            .bind(user_id)
+            .bind(login_url)
+            .execute(self.pool())
+            .await
+            .map_err(db_err("delete login flow"))?;
+        Ok(())
+    }
+
+    /// Completes a flow in one transaction: deletes its session, stores the new app password
+    /// with the flow's scopes, and returns the password it replaced (to revoke in Nextcloud).
+    ///
+    /// Deleting the session first serialises concurrent completions: only the transaction
+    /// that removed the row stores its password; the others get [`Completion::Superseded`]
+    /// (the flow was completed or replaced meanwhile) and must discard theirs.
+    pub async fn complete_login(
+        &self,
+        flow: &PendingLogin,
+        login_name: &str,
+        app_password: &str,
+    ) -> Result<Completion, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db_err("begin"))?;
+        let deleted =
+            sqlx::query("DELETE FROM login_flow_sessions WHERE user_id = $1 AND login_url = $2")
+                .bind(&flow.user_id)
+                .bind(&flow.login_url)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("delete login flow"))?;
+        if deleted.rows_affected() == 0 {
+            tx.rollback().await.map_err(db_err("rollback"))?;
+            return Ok(Completion::Superseded);
+        }
+        let previous = super::app_password::locked_previous(&mut tx, self, &flow.user_id).await?;
+        super::app_password::upsert(
+            &mut tx,
+            self,
+            &flow.user_id,
+            login_name,
+            app_password,
+            flow.requested_scopes.as_deref(),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err("commit"))?;
+        Ok(Completion::Stored { previous })
+    }
+
+    pub(super) async fn delete_expired_logins(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM login_flow_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(db_err("delete expired login flows"))?;
+        Ok(done.rows_affected())
+    }
+
+    pub(super) async fn rotate_pending_logins(&self) -> Result<usize, StoreError> {
+        let rows = sqlx::query("SELECT user_id, encrypted_poll_token FROM login_flow_sessions")
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err("read login flows"))?;
+        let mut rewritten = 0;
+        for row in rows {
+            let user_id: String = row.try_get("user_id").map_err(db_err("read login flows"))?;
+            let old: String = row
+                .try_get("encrypted_poll_token")
+                .map_err(db_err("read login flows"))?;
+            if !self.keys().is_stale(&old) {
+                continue;
+            }
+            let plain = self.keys().decrypt(&old, &context(&user_id))?;
+            sqlx::query(
+                "UPDATE login_flow_sessions SET encrypted_poll_token = $1 WHERE user_id = $2 AND encrypted_poll_token = $3",
+            )
+            .bind(self.keys().encrypt(&plain, &context(&user_id)))
+            .bind(&user_id)
+            .bind(&old)
+            .execute(self.pool())
+            .await
+            .map_err(db_err("re-encrypt login flow"))?;
+            rewritten += 1;
+        }
+        Ok(rewritten)
+    }
+}

@@ -1,0 +1,171 @@
+//! `nextcloud-mcp`: a Model Context Protocol server for Nextcloud.
+//!
+//! Layout: [`cli`] and [`config`] turn flags, environment and a TOML file into a [`Config`];
+//! [`mcp`] is the MCP handler (tool visibility, routing, resources); [`tools`] has one
+//! module per Nextcloud app, each a thin layer over the `nextcloud` client crate;
+//! [`transport`] serves the handler over stdio or streamable HTTP; [`search`] keeps local
+//! full-text indexes. See `docs/ARCHITECTURE.md`.
+
+pub mod api;
+pub mod apps;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod conformance;
+pub mod db;
+pub mod demo;
+pub mod logging;
+pub mod mcp;
+pub mod search;
+pub mod tools;
+pub mod transport;
+
+pub use config::Config;
+pub use mcp::NextcloudMcp;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+/// Builds the server from a resolved configuration and serves it until shutdown.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let server = if config.auth.is_multi_user() {
+        let server = build_multi_user_server(&config).await?;
+        if let Some(multi) = &server.state().multi {
+            multi
+                .store
+                .spawn_cleanup(config.auth.audit_retention, CancellationToken::new());
+        }
+        server
+    } else {
+        let server = build_server(&config)?;
+        spawn_credentials_check(&server);
+        server
+    };
+    match config.transport {
+        cli::Transport::Stdio => transport::stdio::serve(server).await,
+        cli::Transport::StreamableHttp => {
+            let listener = tokio::net::TcpListener::bind((config.host, config.port))
+                .await
+                .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
+            transport::http::serve(server, &config.http, listener, shutdown_signal()).await
+        }
+    }
+}
+
+/// The MCP handler for a `single_user_basic` configuration, without starting any transport.
+pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
+    tools::calendar::model::set_default_zone(&config.timezone);
+    let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
+        .context("cannot set up the Nextcloud client")?;
+    let credentials = config
+        .nextcloud
+        .credentials()
+        .context("this deployment mode serves many users: build it with build_multi_user_server")?;
+    let user = nextcloud.user(credentials);
+    let extra = if config.conformance_fixtures {
+        conformance::tools()
+    } else {
+        Default::default()
+    };
+    let server = NextcloudMcp::with_extra_tools(nextcloud, user, &config.selection, extra)?
+        .with_file_settings(config.files.clone());
+    Ok(if config.conformance_fixtures {
+        server.with_conformance_fixtures()
+    } else {
+        server
+    })
+}
+
+/// The MCP handler for `multi_user_basic` / `login_flow`: opens (and migrates) the credential
+/// store and sets up the bearer-token verifier.
+pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
+    tools::calendar::model::set_default_zone(&config.timezone);
+    let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
+        .context("cannot set up the Nextcloud client")?;
+    let keys = config
+        .auth
+        .keys
+        .clone()
+        .context("TOKEN_ENCRYPTION_KEY is not set")?;
+    let store = db::Store::open(&config.auth.store, keys).await?;
+    let authorization_server = config.auth.builtin_authorization_server().then(|| {
+        std::sync::Arc::new(auth::authorization_server::AuthorizationServer::new(
+            &config.auth.resource_url,
+            store.clone(),
+            nextcloud.clone(),
+            config.auth.public_url.clone(),
+        ))
+    });
+    let verifier = (config.auth.mode == cli::DeploymentMode::LoginFlow
+        && authorization_server.is_none())
+    .then(|| {
+        auth::oauth::Verifier::new(
+            config.auth.oidc_discovery_url.clone(),
+            &config.auth.resource_url,
+            config.auth.oidc_client.clone(),
+            config.nextcloud.verify_ssl,
+        )
+    });
+    let multi = std::sync::Arc::new(auth::MultiUser {
+        settings: config.auth.clone(),
+        store,
+        verifier,
+        authorization_server,
+    });
+    let extra = if config.conformance_fixtures {
+        conformance::tools()
+    } else {
+        Default::default()
+    };
+    Ok(
+        NextcloudMcp::multi_user(nextcloud, multi, &config.selection, extra)?
+            .with_file_settings(config.files.clone()),
+    )
+}
+
+/// `nextcloud-mcp rotate-keys`: re-encrypts stored secrets under the current key.
+pub async fn rotate_keys(config: Config) -> anyhow::Result<usize> {
+    let keys = config
+        .auth
+        .keys
+        .clone()
+        .context("TOKEN_ENCRYPTION_KEY is not set: it is the key to re-encrypt under")?;
+    let store = db::Store::open(&config.auth.store, keys).await?;
+    Ok(store.rotate_keys().await?)
+}
+
+/// Checks the configured credentials in the background, so a typo shows up in the log at
+/// once without delaying start-up or failing when Nextcloud is briefly down.
+fn spawn_credentials_check(server: &NextcloudMcp) {
+    let Some(user) = server.state().user.clone() else {
+        return;
+    };
+    tokio::spawn(async move {
+        match user.current_user().await {
+            Ok(me) => tracing::info!(user_id = %me.id, "Nextcloud credentials accepted"),
+            Err(e) => tracing::error!(error = %e, "Nextcloud credentials check failed"),
+        }
+    });
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

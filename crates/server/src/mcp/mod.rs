@@ -1,0 +1,574 @@
+//! The MCP server: [`NextcloudMcp`] implements rmcp's `ServerHandler`, decides which tools a
+//! caller sees (configured selection, then the instance's installed apps) and routes calls.
+
+mod arguments;
+mod resources;
+mod schema;
+mod selection;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use nextcloud::{Nextcloud, NextcloudUser};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+};
+// Conformance fixtures only (see the delegating handlers at the end of `impl ServerHandler`).
+#[allow(deprecated)] // logging/setLevel: deprecated by SEP-2577, still in both revisions
+use rmcp::model::{
+    CompleteRequestMethod, CompleteRequestParams, CompleteResult, GetPromptRequestMethod,
+    GetPromptRequestParams, GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
+    SetLevelRequestMethod, SetLevelRequestParams, SubscribeRequestMethod, SubscribeRequestParams,
+    SubscriptionFilter, UnsubscribeRequestMethod, UnsubscribeRequestParams,
+};
+use rmcp::service::{RequestContext, SubscriptionContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+
+use crate::apps;
+use crate::auth::{Caller, MultiUser};
+use crate::config::ToolSelection;
+use crate::search::NotesIndex;
+use crate::tools::common::ToolError;
+
+pub use selection::{SelectionError, is_read_only};
+
+/// Shared by every session: built once at start-up, cloned (as an `Arc`) per session.
+pub struct ServerState {
+    pub nextcloud: Nextcloud,
+    /// The single configured user (`single_user_basic`); `None` in the multi-user modes.
+    pub user: Option<NextcloudUser>,
+    /// Credential store and token verifier of the multi-user modes.
+    pub multi: Option<Arc<MultiUser>>,
+    pub tools: ToolRouter<NextcloudMcp>,
+    pub notes_index: NotesIndex,
+    /// The conformance suite's fixture resources and prompts (`--conformance-fixtures`).
+    pub fixtures: Option<crate::conformance::Fixtures>,
+    /// `EXCLUDED_TAGS`: files the file and sharing tools must not see.
+    pub file_guard: crate::tools::files::guard::TagGuard,
+    /// Caps and chunking of the file tools.
+    pub files: crate::config::FileSettings,
+}
+
+/// The MCP handler. Cheap to clone: one per MCP session shares the same state.
+#[derive(Clone)]
+pub struct NextcloudMcp {
+    state: Arc<ServerState>,
+}
+
+impl NextcloudMcp {
+    /// Builds the server with the configured tool selection applied.
+    pub fn new(
+        nextcloud: Nextcloud,
+        user: NextcloudUser,
+        selection: &ToolSelection,
+    ) -> Result<Self, SelectionError> {
+        Self::with_extra_tools(nextcloud, user, selection, ToolRouter::new())
+    }
+
+    /// As [`NextcloudMcp::new`], plus tools that are not Nextcloud's (conformance fixtures).
+    pub fn with_extra_tools(
+        nextcloud: Nextcloud,
+        user: NextcloudUser,
+        selection: &ToolSelection,
+        extra: ToolRouter<NextcloudMcp>,
+    ) -> Result<Self, SelectionError> {
+        Self::build(nextcloud, Some(user), None, selection, extra)
+    }
+
+    /// A server for many users (`multi_user_basic` or `login_flow`): each request's caller is
+    /// resolved from the HTTP layer's [`Caller`] and, with bearer tokens, the credential store.
+    pub fn multi_user(
+        nextcloud: Nextcloud,
+        multi: Arc<MultiUser>,
+        selection: &ToolSelection,
+        extra: ToolRouter<NextcloudMcp>,
+    ) -> Result<Self, SelectionError> {
+        Self::build(nextcloud, None, Some(multi), selection, extra)
+    }
+
+    fn build(
+        nextcloud: Nextcloud,
+        user: Option<NextcloudUser>,
+        multi: Option<Arc<MultiUser>>,
+        selection: &ToolSelection,
+        extra: ToolRouter<NextcloudMcp>,
+    ) -> Result<Self, SelectionError> {
+        let mut tools = selection::apply(crate::tools::all(), selection)?;
+        // The provisioning tools only make sense when users provision by Login Flow.
+        let login_flow = multi
+            .as_ref()
+            .is_some_and(|m| m.settings.mode == crate::cli::DeploymentMode::LoginFlow);
+        if !login_flow {
+            for tool in tools.list_all() {
+                if apps::app_of_tool(&tool.name).is_some_and(|a| a.id == "auth") {
+                    tools.remove_route(&tool.name);
+                }
+            }
+        }
+        tools.merge(extra);
+        schema::normalise(&mut tools);
+        Ok(Self {
+            state: Arc::new(ServerState {
+                nextcloud,
+                user,
+                multi,
+                tools,
+                notes_index: NotesIndex::default(),
+                fixtures: None,
+                file_guard: Default::default(),
+                files: Default::default(),
+            }),
+        })
+    }
+
+    /// Serves the conformance suite's fixture resources and prompts too.
+    pub fn with_conformance_fixtures(mut self) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.fixtures = Some(crate::conformance::Fixtures::default());
+        }
+        self
+    }
+
+    /// Hides files carrying these system tags from the file and sharing tools (what
+    /// `EXCLUDED_TAGS` configures), for embedders and tests.
+    pub fn with_excluded_tags(mut self, names: Vec<String>) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.file_guard = crate::tools::files::guard::TagGuard::new(
+                names,
+                crate::tools::files::guard::DEFAULT_TTL,
+            );
+        }
+        self
+    }
+
+    /// Uses these file-tool limits instead of the defaults.
+    pub fn with_file_settings(mut self, files: crate::config::FileSettings) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            if !files.excluded_tags.is_empty() {
+                tracing::info!(tags = ?files.excluded_tags, "files with these system tags are hidden from the file and sharing tools");
+                state.file_guard = crate::tools::files::guard::TagGuard::new(
+                    files.excluded_tags.clone(),
+                    crate::tools::files::guard::DEFAULT_TTL,
+                );
+            }
+            state.files = files;
+        }
+        self
+    }
+
+    pub fn state(&self) -> &ServerState {
+        &self.state
+    }
+
+    /// The Nextcloud access of whoever sent this request: the configured user, or the caller
+    /// [`NextcloudMcp::access`] resolved before the tool ran.
+    pub(crate) fn user(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<NextcloudUser, ToolError> {
+        if let Some(user) = &self.state.user {
+            return Ok(user.clone());
+        }
+        match ctx.extensions.get::<Access>() {
+            Some(Access {
+                user: Some(user), ..
+            }) => Ok(user.clone()),
+            Some(Access {
+                problem: Some(p), ..
+            }) => Err(ToolError::Access(p.clone())),
+            _ => Err(ToolError::Access(NOT_PROVISIONED.into())),
+        }
+    }
+
+    /// The authenticated HTTP caller (multi-user modes).
+    pub(crate) fn caller(ctx: &RequestContext<RoleServer>) -> Option<Caller> {
+        ctx.extensions
+            .get::<http::request::Parts>()?
+            .extensions
+            .get::<Caller>()
+            .cloned()
+    }
+
+    /// Resolves the caller's Nextcloud access and effective scopes (token ∩ stored).
+    pub(crate) async fn access(&self, ctx: &RequestContext<RoleServer>) -> Access {
+        if let Some(user) = &self.state.user {
+            return Access {
+                user: Some(user.clone()),
+                scopes: None,
+                problem: None,
+            };
+        }
+        let (Some(multi), Some(caller)) = (&self.state.multi, Self::caller(ctx)) else {
+            return Access {
+                user: None,
+                scopes: Some(BTreeSet::new()),
+                problem: Some("This request is not authenticated.".into()),
+            };
+        };
+        match caller {
+            Caller::Basic { credentials, .. } => Access {
+                user: Some(self.state.nextcloud.user(credentials)),
+                scopes: None,
+                problem: None,
+            },
+            Caller::Bearer { user_id, scopes } => match multi.store.app_password(&user_id).await {
+                Ok(Some(stored)) => Access {
+                    user: Some(self.state.nextcloud.user(stored.credentials())),
+                    scopes: crate::auth::effective_scopes(Some(&scopes), stored.scopes.as_deref()),
+                    problem: None,
+                },
+                Ok(None) => Access {
+                    user: None,
+                    scopes: Some(scopes),
+                    problem: Some(NOT_PROVISIONED.into()),
+                },
+                Err(e) => {
+                    tracing::error!(error = %e, "credential store unavailable");
+                    Access {
+                        user: None,
+                        scopes: Some(scopes),
+                        problem: Some(
+                            "The server's credential store is unavailable; try again shortly."
+                                .into(),
+                        ),
+                    }
+                }
+            },
+        }
+    }
+
+    /// The tools this caller may see: the selection, minus tools outside the caller's
+    /// effective scopes, minus apps the instance lacks. When the capabilities cannot be
+    /// fetched, no app is hidden: calls will report the real error.
+    async fn visible_tools(&self, ctx: &RequestContext<RoleServer>) -> Vec<Tool> {
+        let access = self.access(ctx).await;
+        let all: Vec<Tool> = self
+            .state
+            .tools
+            .list_all()
+            .into_iter()
+            .filter(|tool| access.allows(&tool.name, is_read_only(tool)))
+            .collect();
+        let Some(user) = access.user else {
+            return all;
+        };
+        match user.capabilities().await {
+            Ok(caps) => all
+                .into_iter()
+                .filter(|tool| selection::app_available(&tool.name, &caps))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "capabilities unavailable; listing every tool");
+                all
+            }
+        }
+    }
+
+    /// Refuses a call to a tool of an app the instance does not have, before any other work.
+    async fn check_app_installed(
+        &self,
+        tool: &str,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<(), ToolError> {
+        let Some(app) = apps::app_of_tool(tool) else {
+            return Ok(());
+        };
+        if app.capability.is_none() {
+            return Ok(());
+        }
+        let user = self.user(ctx)?;
+        if let Ok(caps) = user.capabilities().await
+            && !selection::app_available(tool, &caps)
+        {
+            return Err(ToolError::AppMissing {
+                app: app.title,
+                tool: tool.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Tool error when a bearer-token caller has no stored Nextcloud access yet.
+pub(crate) const NOT_PROVISIONED: &str = "You have not given this server access to your Nextcloud yet. Call `nc_auth_provision_access` and complete the Nextcloud login it links to, then retry.";
+
+/// A caller's resolved access, stored in the request's extensions for [`NextcloudMcp::user`].
+#[derive(Clone, Debug)]
+pub(crate) struct Access {
+    /// `None` when the caller has no Nextcloud access (see `problem`).
+    pub user: Option<NextcloudUser>,
+    /// Effective scopes; `None` = unrestricted.
+    pub scopes: Option<BTreeSet<String>>,
+    pub problem: Option<String>,
+}
+
+impl Access {
+    /// Whether the caller's scopes allow this tool.
+    pub fn allows(&self, tool: &str, read_only: bool) -> bool {
+        match (&self.scopes, apps::required_scope(tool, read_only)) {
+            (Some(granted), Some(needed)) => granted.contains(&needed),
+            _ => true,
+        }
+    }
+}
+
+impl ServerHandler for NextcloudMcp {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = if self.state.fixtures.is_some() {
+            crate::conformance::Fixtures::capabilities()
+        } else {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build()
+        };
+        ServerConfig::new(capabilities)
+            .with_server_info(
+                Implementation::new("nextcloud-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("Nextcloud"),
+            )
+            .with_instructions(
+                "Tools for the user's Nextcloud: notes, files, calendars, contacts and more. \
+                 Items are addressed by the ids the list and search tools return. Updates need \
+                 the ETag from the last read; if the item changed meanwhile the update is refused \
+                 with a conflict and nothing is overwritten: read it again and retry.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let mut result = ListToolsResult::with_all_items(self.visible_tools(&ctx).await);
+        if ctx
+            .protocol_version()
+            .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28)
+        {
+            // The list depends on the caller's apps and grants: only their client may cache it.
+            result = result
+                .with_ttl_ms(60_000)
+                .with_cache_scope(rmcp::model::CacheScope::Private);
+        }
+        Ok(result)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.state.tools.get(name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Some(tool) = self.state.tools.get(&request.name) else {
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown tool `{}`: it does not exist or is disabled on this server",
+                    request.name
+                ),
+                None,
+            ));
+        };
+        if let Err(message) = arguments::check(tool, request.arguments.as_ref()) {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
+        }
+        let mut ctx = ctx;
+        let access = self.access(&ctx).await;
+        if let Some(needed) = apps::required_scope(&request.name, is_read_only(tool))
+            && !access.allows(&request.name, is_read_only(tool))
+        {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "`{}` needs the `{needed}` scope, which your access does not include. Call `nc_auth_update_scopes` with add_scopes [\"{needed}\"] to grant it (and sign in again if your client asks).",
+                request.name
+            ))])
+            .into());
+        }
+        ctx.extensions.insert(access);
+        if let Err(e) = self.check_app_installed(&request.name, &ctx).await {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into());
+        }
+        let name = request.name.clone();
+        let started = std::time::Instant::now();
+        let result = self
+            .state
+            .tools
+            .call(ToolCallContext::new(self, request, ctx))
+            .await;
+        let failed = match &result {
+            Ok(CallToolResponse::Complete(r)) => r.is_error == Some(true),
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        tracing::info!(
+            tool = %name,
+            failed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "tool call"
+        );
+        result
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let mut items = resources::list();
+        if let Some(f) = &self.state.fixtures {
+            items.extend(f.resources());
+        }
+        Ok(ListResourcesResult::with_all_items(items))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let mut items = resources::templates();
+        if let Some(f) = &self.state.fixtures {
+            items.extend(f.resource_templates());
+        }
+        Ok(ListResourceTemplatesResult::with_all_items(items))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        if let Some(f) = &self.state.fixtures
+            && let Some(result) = f.read_resource(&request.uri)
+        {
+            return result.map(Into::into);
+        }
+        let mut ctx = ctx;
+        let access = self.access(&ctx).await;
+        if let (Some(granted), Some(needed)) = (&access.scopes, apps::resource_scope(&request.uri))
+            && !granted.contains(needed)
+        {
+            return Err(McpError::invalid_request(
+                format!(
+                    "reading `{}` needs the `{needed}` scope; call `nc_auth_update_scopes` to grant it",
+                    request.uri
+                ),
+                None,
+            ));
+        }
+        ctx.extensions.insert(access);
+        let user = self
+            .user(&ctx)
+            .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
+        resources::read(&user, &request.uri).await.map(Into::into)
+    }
+
+    // ---- Conformance fixtures (`--conformance-fixtures`) --------------------------------
+    // Prompts, completions, logging and subscriptions exist only for the conformance suite:
+    // each handler delegates to `self.state.fixtures` and, without fixtures, answers exactly
+    // as rmcp's defaults do (method not found / no subscriptions).
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        match &self.state.fixtures {
+            Some(f) => Ok(f.list_prompts()),
+            None => Err(McpError::method_not_found::<ListPromptsRequestMethod>()),
+        }
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        match &self.state.fixtures {
+            Some(f) => f.get_prompt(request),
+            None => Err(McpError::method_not_found::<GetPromptRequestMethod>()),
+        }
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        match &self.state.fixtures {
+            Some(f) => f.complete(&request),
+            None => Err(McpError::method_not_found::<CompleteRequestMethod>()),
+        }
+    }
+
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        match &self.state.fixtures {
+            Some(f) => {
+                f.set_level(request.level);
+                Ok(())
+            }
+            None => Err(McpError::method_not_found::<SetLevelRequestMethod>()),
+        }
+    }
+
+    #[allow(deprecated)] // resources/subscribe is the 2025-11-25 mechanism
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        match &self.state.fixtures {
+            Some(f) => {
+                f.subscribe(&request.uri);
+                Ok(())
+            }
+            None => Err(McpError::method_not_found::<SubscribeRequestMethod>()),
+        }
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        match &self.state.fixtures {
+            Some(f) => {
+                f.unsubscribe(&request.uri);
+                Ok(())
+            }
+            None => Err(McpError::method_not_found::<UnsubscribeRequestMethod>()),
+        }
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        self.state
+            .fixtures
+            .as_ref()
+            .and_then(|f| f.accepted_subscription_filter(requested))
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        match &self.state.fixtures {
+            Some(f) => f.listen(context).await,
+            None => {
+                context.cancelled().await;
+                Ok(())
+            }
+        }
+    }
+    // ---- end of conformance fixtures ------------------------------------------------------
+}

@@ -1,0 +1,98 @@
+//! Tool schemas as strict MCP clients expect them on the wire.
+//!
+//! schemars writes the always-valid schema of a free-form field (`serde_json::Value`) as the
+//! boolean `true`. JSON Schema allows that, but the MCP schema types a property's schema as an
+//! object, and strict clients (and the conformance suite) reject the whole `tools/list`. The
+//! equivalent `{}` is written instead.
+
+use std::sync::Arc;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use serde_json::{Map, Value};
+
+/// Rewrites every tool's input and output schema in place.
+pub fn normalise<S>(router: &mut ToolRouter<S>) {
+    for route in router.map.values_mut() {
+        let tool = &mut route.attr;
+        let mut input = (*tool.input_schema).clone();
+        normalise_object(&mut input);
+        tool.input_schema = Arc::new(input);
+        if let Some(output) = &tool.output_schema {
+            let mut output = (**output).clone();
+            normalise_object(&mut output);
+            tool.output_schema = Some(Arc::new(output));
+        }
+    }
+}
+
+/// Keywords whose value is a map from names to subschemas.
+const SCHEMA_MAPS: [&str; 5] = [
+    "properties",
+    "$defs",
+    "definitions",
+    "patternProperties",
+    "dependentSchemas",
+];
+/// Keywords whose value is one subschema.
+const SCHEMA_VALUES: [&str; 6] = ["items", "not", "if", "then", "else", "contains"];
+/// Keywords whose value is a list of subschemas.
+const SCHEMA_LISTS: [&str; 4] = ["anyOf", "oneOf", "allOf", "prefixItems"];
+
+fn normalise_object(schema: &mut Map<String, Value>) {
+    for (key, value) in schema.iter_mut() {
+        let key = key.as_str();
+        if SCHEMA_MAPS.contains(&key) {
+            if let Value::Object(map) = value {
+                map.values_mut().for_each(normalise_value);
+            }
+        } else if SCHEMA_VALUES.contains(&key) {
+            normalise_value(value);
+        } else if SCHEMA_LISTS.contains(&key)
+            && let Value::Array(list) = value
+        {
+            list.iter_mut().for_each(normalise_value);
+        }
+    }
+}
+
+fn normalise_value(value: &mut Value) {
+    match value {
+        Value::Bool(true) => *value = Value::Object(Map::new()),
+        Value::Object(map) => normalise_object(map),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn true_subschemas_become_empty_objects() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "acl": true,
+                "list": {"type": "array", "items": true},
+                "either": {"anyOf": [true, {"type": "null"}]},
+                "closed": {"type": "object", "additionalProperties": false}
+            },
+            "$defs": {"Free": true}
+        });
+        normalise_object(schema.as_object_mut().unwrap());
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "properties": {
+                    "acl": {},
+                    "list": {"type": "array", "items": {}},
+                    "either": {"anyOf": [{}, {"type": "null"}]},
+                    "closed": {"type": "object", "additionalProperties": false}
+                },
+                "$defs": {"Free": {}}
+            })
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! Which tools exist on this server (configured selection) and which a caller can use
+//! (apps installed on the instance).
+
+use rmcp::handler::server::router::tool::ToolRouter;
+
+use super::NextcloudMcp;
+use crate::apps;
+use crate::config::ToolSelection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SelectionError {
+    #[error(
+        "unknown tool `{0}` in --tools/--exclude-tools; valid names are those tools/list shows without a selection"
+    )]
+    UnknownTool(String),
+    #[error("tool `{0}` belongs to no known app; add its prefix to apps::APPS")]
+    Unclassified(String),
+}
+
+/// Removes every tool the configuration does not select, so it is neither listed nor callable.
+pub(super) fn apply(
+    mut router: ToolRouter<NextcloudMcp>,
+    selection: &ToolSelection,
+) -> Result<ToolRouter<NextcloudMcp>, SelectionError> {
+    let tools = router.list_all();
+    for name in selection.only.iter().flatten().chain(&selection.exclude) {
+        if !tools.iter().any(|t| t.name == name.as_str()) {
+            return Err(SelectionError::UnknownTool(name.clone()));
+        }
+    }
+    for tool in tools {
+        let name = tool.name.as_ref();
+        let app =
+            apps::app_of_tool(name).ok_or_else(|| SelectionError::Unclassified(name.into()))?;
+        let read_only = is_read_only(&tool);
+        let keep = selection
+            .enabled_apps
+            .as_ref()
+            .is_none_or(|apps| apps.contains(app.id))
+            && (!selection.read_only || read_only)
+            && selection
+                .only
+                .as_ref()
+                .is_none_or(|only| only.contains(name))
+            && !selection.exclude.contains(name);
+        if !keep {
+            router.remove_route(name);
+        }
+    }
+    Ok(router)
+}
+
+/// A tool is read-only only when it says so; an unannotated tool counts as a writer.
+pub fn is_read_only(tool: &rmcp::model::Tool) -> bool {
+    tool.annotations
+        .as_ref()
+        .and_then(|a| a.read_only_hint)
+        .unwrap_or(false)
+}
+
+/// Whether the tool's app is installed, by the app's capability key, and new enough for the
+/// tool (see [`apps::min_app_version`]).
+pub(super) fn app_available(tool: &str, caps: &nextcloud::Capabilities) -> bool {
+    match apps::app_of_tool(tool).and_then(|app| app.capability) {
+        Some(key) => {
+            caps.has(key)
+                && apps::min_app_version(tool).is_none_or(|min| {
+                    caps.app(key)
+                        .and_then(|c| c.get("version"))
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|v| apps::version_at_least(v, min))
+                })
+        }
+        None => true,
+    }
+}

@@ -1,0 +1,365 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{RecipeOut, RecipeSummary, recipe_out};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RecipeIdArgs {
+    /// Id of the recipe (from nc_cookbook_list_recipes or a search).
+    pub recipe_id: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecipesOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub recipes: Vec<RecipeSummary>,
+    pub total_count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchArgs {
+    /// Words to look for in recipe names, categories and keywords; a recipe matching any
+    /// word is found.
+    pub query: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub query: String,
+    pub recipes: Vec<RecipeSummary>,
+    pub total_found: usize,
+}
+
+/// A category or keyword and how many recipes have it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CountedName {
+    pub name: String,
+    pub recipe_count: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CategoriesOut {
+    pub success: bool,
+    pub timestamp: String,
+    /// Categories by name; `*` counts the recipes without a category.
+    pub categories: Vec<CountedName>,
+    pub total_count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CategoryArgs {
+    /// Category name as listed by nc_cookbook_list_categories; `*` for recipes without a
+    /// category.
+    pub category: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CategoryRecipesOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub category: String,
+    pub recipes: Vec<RecipeSummary>,
+    pub total_count: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeywordsOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub keywords: Vec<CountedName>,
+    pub total_count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct KeywordsArgs {
+    /// Keywords a recipe must all carry (case does not matter).
+    pub keywords: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeywordRecipesOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub keywords: Vec<String>,
+    pub recipes: Vec<RecipeSummary>,
+    pub total_count: usize,
+}
+
+#[tool_router(router = cookbook_read_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "nc_cookbook_list_recipes",
+        title = "List recipes",
+        description = "List every recipe in your Nextcloud Cookbook, sorted by name: id, name, category and keywords. Use nc_cookbook_get_recipe for ingredients and steps.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_list_recipes(
+        &self,
+        Parameters(_args): Parameters<NoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RecipesOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let recipes: Vec<RecipeSummary> = user
+            .cookbook()
+            .list()
+            .await?
+            .into_iter()
+            .map(RecipeSummary::from)
+            .collect();
+        Ok(Json(RecipesOut {
+            success: true,
+            timestamp: now(),
+            total_count: recipes.len(),
+            recipes,
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_get_recipe",
+        title = "Show a recipe",
+        description = "Show one recipe in full: description, servings, ISO 8601 preparation/cooking/total times, ingredients, steps, tools, category, keywords, nutrition and source URL.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_get_recipe(
+        &self,
+        Parameters(args): Parameters<RecipeIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RecipeOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let recipe = user.cookbook().get(args.recipe_id).await?;
+        Ok(Json(recipe_out(
+            user.client().base_url(),
+            &recipe,
+            args.recipe_id,
+        )))
+    }
+
+    #[tool(
+        name = "nc_cookbook_search_recipes",
+        title = "Search recipes",
+        description = "Find recipes whose name, category or keywords contain any of the given words (case-insensitive).",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_search_recipes(
+        &self,
+        Parameters(args): Parameters<SearchArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<SearchOut>, ToolError> {
+        let query = args.query.trim();
+        if query.is_empty() {
+            return Err(ToolError::invalid(
+                "query",
+                "expected at least one word to search for (use nc_cookbook_list_recipes for all)",
+            ));
+        }
+        let user = self.user(&ctx)?;
+        let recipes: Vec<RecipeSummary> = user
+            .cookbook()
+            .search(query)
+            .await?
+            .into_iter()
+            .map(RecipeSummary::from)
+            .collect();
+        Ok(Json(SearchOut {
+            success: true,
+            timestamp: now(),
+            query: query.to_string(),
+            total_found: recipes.len(),
+            recipes,
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_list_categories",
+        title = "List recipe categories",
+        description = "List the recipe categories with how many recipes each has; `*` stands for recipes without a category.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_list_categories(
+        &self,
+        Parameters(_args): Parameters<NoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CategoriesOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let categories: Vec<CountedName> = user
+            .cookbook()
+            .categories()
+            .await?
+            .into_iter()
+            // Cookbook always lists `*`, even when every recipe has a category.
+            .filter(|c| !(c.name == "*" && c.recipe_count == 0))
+            .map(|c| CountedName {
+                name: c.name,
+                recipe_count: c.recipe_count,
+            })
+            .collect();
+        Ok(Json(CategoriesOut {
+            success: true,
+            timestamp: now(),
+            total_count: categories.len(),
+            categories,
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_get_recipes_in_category",
+        title = "Recipes in a category",
+        description = "List the recipes of one category (exact name, as nc_cookbook_list_categories gives it); `*` lists recipes without a category.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_get_recipes_in_category(
+        &self,
+        Parameters(args): Parameters<CategoryArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CategoryRecipesOut>, ToolError> {
+        let category = args.category.trim();
+        if category.is_empty() {
+            return Err(ToolError::invalid(
+                "category",
+                "expected a category name, or `*` for recipes without a category",
+            ));
+        }
+        let user = self.user(&ctx)?;
+        let recipes: Vec<RecipeSummary> = user
+            .cookbook()
+            .recipes_in_category(category)
+            .await?
+            .into_iter()
+            .map(RecipeSummary::from)
+            .collect();
+        Ok(Json(CategoryRecipesOut {
+            success: true,
+            timestamp: now(),
+            category: category.to_string(),
+            total_count: recipes.len(),
+            recipes,
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_list_keywords",
+        title = "List recipe keywords",
+        description = "List the keywords used on your recipes with how many recipes carry each.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_list_keywords(
+        &self,
+        Parameters(_args): Parameters<NoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<KeywordsOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let keywords: Vec<CountedName> = user
+            .cookbook()
+            .keywords()
+            .await?
+            .into_iter()
+            .filter(|k| !k.name.trim().is_empty())
+            .map(|k| CountedName {
+                name: k.name,
+                recipe_count: k.recipe_count,
+            })
+            .collect();
+        Ok(Json(KeywordsOut {
+            success: true,
+            timestamp: now(),
+            total_count: keywords.len(),
+            keywords,
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_get_recipes_with_keywords",
+        title = "Recipes with keywords",
+        description = "List the recipes that carry all of the given keywords.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_get_recipes_with_keywords(
+        &self,
+        Parameters(args): Parameters<KeywordsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<KeywordRecipesOut>, ToolError> {
+        let wanted: Vec<String> = args
+            .keywords
+            .iter()
+            .flat_map(|k| k.split(','))
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if wanted.is_empty() {
+            return Err(ToolError::invalid(
+                "keywords",
+                "expected at least one keyword (see nc_cookbook_list_keywords)",
+            ));
+        }
+        let user = self.user(&ctx)?;
+        // Filtered from the full listing rather than with Cookbook's `tags/` endpoint: that
+        // query inner-joins the category table, so recipes without a category never match
+        // (it also binds the user id with an integer type, which not every database forgives).
+        let recipes: Vec<RecipeSummary> = user
+            .cookbook()
+            .list()
+            .await?
+            .into_iter()
+            .filter(|r| {
+                let have = r.keyword_list();
+                wanted
+                    .iter()
+                    .all(|w| have.iter().any(|h| h.to_lowercase() == w.to_lowercase()))
+            })
+            .map(RecipeSummary::from)
+            .collect();
+        Ok(Json(KeywordRecipesOut {
+            success: true,
+            timestamp: now(),
+            keywords: wanted,
+            total_count: recipes.len(),
+            recipes,
+        }))
+    }
+}

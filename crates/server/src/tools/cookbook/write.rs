@@ -1,0 +1,538 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::read::RecipeIdArgs;
+use super::{RecipeOut, recipe_out, recipe_url};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+use nextcloud::cookbook::{ConfigChange, normalize_duration, split_keywords};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ImportArgs {
+    /// Address (http or https) of a web page with a recipe in schema.org format, as most
+    /// recipe sites publish.
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ImportOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub recipe_id: u64,
+    pub recipe: RecipeOut,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateArgs {
+    /// Name of the recipe; no other recipe may have it.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Ingredients, one per entry, e.g. `200 g flour`.
+    #[serde(default)]
+    pub ingredients: Option<Vec<String>>,
+    /// Steps, in order, one per entry.
+    #[serde(default)]
+    pub instructions: Option<Vec<String>>,
+    /// Where the recipe comes from (http or https).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Preparation time as an ISO 8601 duration, e.g. `PT20M` or `PT1H30M`.
+    #[serde(default)]
+    pub prep_time: Option<String>,
+    /// Cooking time as an ISO 8601 duration.
+    #[serde(default)]
+    pub cook_time: Option<String>,
+    /// Total time as an ISO 8601 duration.
+    #[serde(default)]
+    pub total_time: Option<String>,
+    /// Number of servings.
+    #[serde(default)]
+    pub recipe_yield: Option<i64>,
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Comma-separated keywords, e.g. `vegetarian,quick`.
+    #[serde(default)]
+    pub keywords: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateArgs {
+    /// Id of the recipe to change.
+    pub recipe_id: u64,
+    /// New name (no other recipe may have it).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Replaces the ingredient list.
+    #[serde(default)]
+    pub ingredients: Option<Vec<String>>,
+    /// Replaces the steps.
+    #[serde(default)]
+    pub instructions: Option<Vec<String>>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// ISO 8601 duration, e.g. `PT20M`; an empty string removes it.
+    #[serde(default)]
+    pub prep_time: Option<String>,
+    /// ISO 8601 duration; an empty string removes it.
+    #[serde(default)]
+    pub cook_time: Option<String>,
+    /// ISO 8601 duration; an empty string removes it.
+    #[serde(default)]
+    pub total_time: Option<String>,
+    #[serde(default)]
+    pub recipe_yield: Option<i64>,
+    /// New category; an empty string removes it.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Comma-separated keywords; replaces the current ones (an empty string removes all).
+    #[serde(default)]
+    pub keywords: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecipeWritten {
+    pub success: bool,
+    pub timestamp: String,
+    pub id: u64,
+    pub name: String,
+    /// Recipe fields this call set.
+    pub changed: Vec<String>,
+    pub web_url: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub status_code: u16,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecipeDeleted {
+    pub success: bool,
+    pub timestamp: String,
+    pub status_code: u16,
+    pub message: String,
+    pub deleted_id: u64,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ConfigArgs {
+    /// Folder in your files that holds the recipes, e.g. `/Recipes`. Recipes in the old
+    /// folder stay there but are no longer listed.
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// Minutes between automatic rescans of the recipe folder (at least 1).
+    #[serde(default)]
+    pub update_interval: Option<i64>,
+    /// Whether printed recipes include the image.
+    #[serde(default)]
+    pub print_image: Option<bool>,
+}
+
+/// Cookbook's settings after a change.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConfigOut {
+    pub folder: String,
+    pub update_interval: u64,
+    pub print_image: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConfigSet {
+    pub success: bool,
+    pub timestamp: String,
+    pub status_code: u16,
+    pub message: String,
+    pub config: ConfigOut,
+}
+
+fn http_url(arg: &'static str, url: &str) -> Result<String, ToolError> {
+    let url = url.trim();
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(url.to_string())
+        }
+        _ => Err(ToolError::invalid(
+            arg,
+            format!("expected an http or https address, got `{url}`"),
+        )),
+    }
+}
+
+fn duration(arg: &'static str, value: &str) -> Result<Value, ToolError> {
+    if value.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    normalize_duration(value)
+        .map(Value::String)
+        .map_err(|e| ToolError::invalid(arg, e))
+}
+
+fn lines(list: &[String]) -> Value {
+    json!(
+        list.iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The fields shared by create and update, checked and in Cookbook's names.
+#[derive(Default)]
+struct Fields<'a> {
+    name: Option<&'a str>,
+    description: Option<&'a str>,
+    ingredients: Option<&'a [String]>,
+    instructions: Option<&'a [String]>,
+    url: Option<&'a str>,
+    prep_time: Option<&'a str>,
+    cook_time: Option<&'a str>,
+    total_time: Option<&'a str>,
+    recipe_yield: Option<i64>,
+    category: Option<&'a str>,
+    keywords: Option<&'a str>,
+}
+
+impl Fields<'_> {
+    /// Checks every field and returns them as `{schema.org name: value}`.
+    fn to_json(&self) -> Result<Map<String, Value>, ToolError> {
+        let mut out = Map::new();
+        if let Some(name) = self.name {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(ToolError::invalid("name", "expected a non-empty name"));
+            }
+            out.insert("name".into(), json!(name));
+        }
+        if let Some(d) = self.description {
+            out.insert("description".into(), json!(d.trim()));
+        }
+        if let Some(i) = self.ingredients {
+            out.insert("recipeIngredient".into(), lines(i));
+        }
+        if let Some(i) = self.instructions {
+            out.insert("recipeInstructions".into(), lines(i));
+        }
+        if let Some(u) = self.url {
+            let u = if u.trim().is_empty() {
+                String::new()
+            } else {
+                http_url("url", u)?
+            };
+            out.insert("url".into(), json!(u));
+        }
+        for (arg, key, value) in [
+            ("prep_time", "prepTime", self.prep_time),
+            ("cook_time", "cookTime", self.cook_time),
+            ("total_time", "totalTime", self.total_time),
+        ] {
+            if let Some(v) = value {
+                out.insert(key.into(), duration(arg, v)?);
+            }
+        }
+        if let Some(y) = self.recipe_yield {
+            if y < 1 {
+                return Err(ToolError::invalid(
+                    "recipe_yield",
+                    format!("expected a number of servings of at least 1, got {y}"),
+                ));
+            }
+            out.insert("recipeYield".into(), json!(y));
+        }
+        if let Some(c) = self.category {
+            let c = c.trim();
+            if c == "*" || c == "_" {
+                return Err(ToolError::invalid(
+                    "category",
+                    "`*` and `_` stand for 'no category' in Cookbook; pass an empty string instead",
+                ));
+            }
+            out.insert("recipeCategory".into(), json!(c));
+        }
+        if let Some(k) = self.keywords {
+            out.insert("keywords".into(), json!(split_keywords(k).join(",")));
+        }
+        Ok(out)
+    }
+}
+
+fn changed_names(fields: &Map<String, Value>) -> Vec<String> {
+    fields.keys().cloned().collect()
+}
+
+#[tool_router(router = cookbook_write_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "nc_cookbook_import_recipe",
+        title = "Import a recipe from the web",
+        description = "Have Cookbook download a recipe page (http/https) and save the schema.org recipe it finds there as a new recipe. Fails if the page has no recipe or a recipe with the same name exists.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_import_recipe(
+        &self,
+        Parameters(args): Parameters<ImportArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ImportOut>, ToolError> {
+        let url = http_url("url", &args.url)?;
+        let user = self.user(&ctx)?;
+        let recipe = user.cookbook().import(&url).await?;
+        let id = recipe.id().ok_or_else(|| {
+            ToolError::Nextcloud(nextcloud::Error::InvalidResponse(
+                "the imported recipe has no id".into(),
+            ))
+        })?;
+        Ok(Json(ImportOut {
+            success: true,
+            timestamp: now(),
+            recipe_id: id,
+            recipe: recipe_out(user.client().base_url(), &recipe, id),
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_create_recipe",
+        title = "Create a recipe",
+        description = "Add a recipe to Cookbook: name (unique), description, ingredients, steps, servings, category, comma-separated keywords, source URL and ISO 8601 durations such as `PT1H30M`.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_create_recipe(
+        &self,
+        Parameters(args): Parameters<CreateArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RecipeWritten>, ToolError> {
+        let fields = Fields {
+            name: Some(&args.name),
+            description: args.description.as_deref(),
+            ingredients: args.ingredients.as_deref(),
+            instructions: args.instructions.as_deref(),
+            url: args.url.as_deref(),
+            prep_time: args.prep_time.as_deref(),
+            cook_time: args.cook_time.as_deref(),
+            total_time: args.total_time.as_deref(),
+            recipe_yield: args.recipe_yield,
+            category: args.category.as_deref(),
+            keywords: args.keywords.as_deref(),
+        }
+        .to_json()?;
+        let user = self.user(&ctx)?;
+        let mut body = fields.clone();
+        body.insert("@context".into(), json!("http://schema.org"));
+        body.insert("@type".into(), json!("Recipe"));
+        let id = user.cookbook().create(&body).await?;
+        Ok(Json(RecipeWritten {
+            success: true,
+            timestamp: now(),
+            id,
+            name: args.name.trim().to_string(),
+            changed: changed_names(&fields),
+            web_url: recipe_url(user.client().base_url(), id),
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_update_recipe",
+        title = "Change a recipe",
+        description = "Change fields of a recipe; fields you leave out keep their values (the recipe is read, changed and written back whole). Lists you give replace the old lists; an empty string clears a text field or duration. Durations in ISO 8601, e.g. `PT45M`.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_update_recipe(
+        &self,
+        Parameters(args): Parameters<UpdateArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RecipeWritten>, ToolError> {
+        let fields = Fields {
+            name: args.name.as_deref(),
+            description: args.description.as_deref(),
+            ingredients: args.ingredients.as_deref(),
+            instructions: args.instructions.as_deref(),
+            url: args.url.as_deref(),
+            prep_time: args.prep_time.as_deref(),
+            cook_time: args.cook_time.as_deref(),
+            total_time: args.total_time.as_deref(),
+            recipe_yield: args.recipe_yield,
+            category: args.category.as_deref(),
+            keywords: args.keywords.as_deref(),
+        }
+        .to_json()?;
+        if fields.is_empty() {
+            return Err(ToolError::invalid(
+                "recipe_id",
+                "nothing to change: give at least one of name, description, ingredients, instructions, url, prep_time, cook_time, total_time, recipe_yield, category or keywords",
+            ));
+        }
+        let user = self.user(&ctx)?;
+        let cookbook = user.cookbook();
+        let mut recipe = cookbook.get(args.recipe_id).await?.without_display_fields();
+        for (k, v) in &fields {
+            recipe.0.insert(k.clone(), v.clone());
+        }
+        let id = cookbook.update(args.recipe_id, &recipe.0).await?;
+        Ok(Json(RecipeWritten {
+            success: true,
+            timestamp: now(),
+            id,
+            name: recipe.str("name").to_string(),
+            changed: changed_names(&fields),
+            web_url: recipe_url(user.client().base_url(), id),
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_delete_recipe",
+        title = "Delete a recipe",
+        description = "Delete a recipe and its folder (with its image) from Cookbook.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_delete_recipe(
+        &self,
+        Parameters(args): Parameters<RecipeIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RecipeDeleted>, ToolError> {
+        let user = self.user(&ctx)?;
+        let cookbook = user.cookbook();
+        // Cookbook reports success for ids it does not have; look first so a wrong id is
+        // reported as such.
+        let recipe = cookbook.get(args.recipe_id).await?;
+        let message = cookbook.delete(args.recipe_id).await?;
+        Ok(Json(RecipeDeleted {
+            success: true,
+            timestamp: now(),
+            status_code: 200,
+            message: if message.is_empty() {
+                format!("Recipe {} was deleted.", args.recipe_id)
+            } else {
+                message
+            },
+            deleted_id: args.recipe_id,
+            name: recipe.str("name").to_string(),
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_set_config",
+        title = "Change Cookbook settings",
+        description = "Change Cookbook's settings: the folder holding your recipes, how often (minutes) it is rescanned, and whether printouts show the image. Returns the settings now in force.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_set_config(
+        &self,
+        Parameters(args): Parameters<ConfigArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ConfigSet>, ToolError> {
+        if args.folder.is_none() && args.update_interval.is_none() && args.print_image.is_none() {
+            return Err(ToolError::invalid(
+                "folder",
+                "nothing to change: give at least one of folder, update_interval or print_image",
+            ));
+        }
+        let folder = match args.folder.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(ToolError::invalid(
+                    "folder",
+                    "expected a folder path such as `/Recipes`",
+                ));
+            }
+            Some(f) if f.split('/').any(|p| p == "..") => {
+                return Err(ToolError::invalid(
+                    "folder",
+                    "the path may not contain `..`",
+                ));
+            }
+            Some(f) if f.starts_with('/') => Some(f.to_string()),
+            Some(f) => Some(format!("/{f}")),
+            None => None,
+        };
+        let update_interval = match args.update_interval {
+            Some(i) if i < 1 => {
+                return Err(ToolError::invalid(
+                    "update_interval",
+                    format!("expected at least 1 minute, got {i}"),
+                ));
+            }
+            Some(i) => Some(i as u64),
+            None => None,
+        };
+        let user = self.user(&ctx)?;
+        let cookbook = user.cookbook();
+        let message = cookbook
+            .set_config(&ConfigChange {
+                folder,
+                update_interval,
+                print_image: args.print_image,
+            })
+            .await?;
+        let config = cookbook.config().await?;
+        Ok(Json(ConfigSet {
+            success: true,
+            timestamp: now(),
+            status_code: 200,
+            message,
+            config: ConfigOut {
+                folder: config.folder,
+                update_interval: config.update_interval,
+                print_image: config.print_image,
+            },
+        }))
+    }
+
+    #[tool(
+        name = "nc_cookbook_reindex",
+        title = "Rescan recipes",
+        description = "Have Cookbook rebuild its recipe index from the recipe folder, e.g. after recipe files were added or edited outside the app.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_cookbook_reindex(
+        &self,
+        Parameters(_args): Parameters<super::read::NoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<StatusOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let message = user.cookbook().reindex().await?;
+        Ok(Json(StatusOut {
+            success: true,
+            timestamp: now(),
+            status_code: 200,
+            message,
+        }))
+    }
+}

@@ -1,0 +1,252 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::CardChanged;
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::ToolError;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CardLabelArgs {
+    pub board_id: u64,
+    pub stack_id: u64,
+    pub card_id: u64,
+    /// A label of the same board (see deck_get_labels).
+    pub label_id: u64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CardUserArgs {
+    pub board_id: u64,
+    pub stack_id: u64,
+    pub card_id: u64,
+    /// Nextcloud user id; the user must have access to the board.
+    pub user_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DependencyArgs {
+    pub board_id: u64,
+    pub stack_id: u64,
+    /// The card that depends on the other.
+    pub card_id: u64,
+    /// The card it depends on (you need read access to it).
+    pub dependent_card_id: u64,
+}
+
+impl NextcloudMcp {
+    /// Reads the card after a change, for the labels in the answer.
+    async fn deck_card_changed(
+        &self,
+        user: &nextcloud::NextcloudUser,
+        ids: (u64, u64, u64),
+        message: String,
+    ) -> Result<CardChanged, ToolError> {
+        let (b, s, c) = ids;
+        let card = user.deck().card(b, s, c).await?;
+        Ok(CardChanged::new(
+            user.client().base_url(),
+            b,
+            Some(&card),
+            (s, c),
+            message,
+        ))
+    }
+}
+
+#[tool_router(router = deck_assignments_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "deck_assign_label_to_card",
+        title = "Add a label to a card",
+        description = "Put one of the board's labels on a card.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_assign_label_to_card(
+        &self,
+        Parameters(a): Parameters<CardLabelArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CardChanged>, ToolError> {
+        let user = self.user(&ctx)?;
+        user.deck()
+            .assign_label(a.board_id, a.stack_id, a.card_id, a.label_id)
+            .await?;
+        let msg = format!("Label {} added to card {}.", a.label_id, a.card_id);
+        Ok(Json(
+            self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
+                .await?,
+        ))
+    }
+
+    #[tool(
+        name = "deck_remove_label_from_card",
+        title = "Remove a label from a card",
+        description = "Take a label off a card (the label stays defined on the board).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_remove_label_from_card(
+        &self,
+        Parameters(a): Parameters<CardLabelArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CardChanged>, ToolError> {
+        let user = self.user(&ctx)?;
+        user.deck()
+            .remove_label(a.board_id, a.stack_id, a.card_id, a.label_id)
+            .await?;
+        let msg = format!("Label {} removed from card {}.", a.label_id, a.card_id);
+        Ok(Json(
+            self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
+                .await?,
+        ))
+    }
+
+    #[tool(
+        name = "deck_assign_user_to_card",
+        title = "Assign a user to a card",
+        description = "Assign a user (who can see the board) to a card.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_assign_user_to_card(
+        &self,
+        Parameters(a): Parameters<CardUserArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CardChanged>, ToolError> {
+        if a.user_id.trim().is_empty() {
+            return Err(ToolError::invalid(
+                "user_id",
+                "expected a Nextcloud user id",
+            ));
+        }
+        let user = self.user(&ctx)?;
+        user.deck()
+            .assign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
+            .await?;
+        let msg = format!("{} assigned to card {}.", a.user_id.trim(), a.card_id);
+        Ok(Json(
+            self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
+                .await?,
+        ))
+    }
+
+    #[tool(
+        name = "deck_unassign_user_from_card",
+        title = "Unassign a user from a card",
+        description = "Remove a user's assignment from a card.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_unassign_user_from_card(
+        &self,
+        Parameters(a): Parameters<CardUserArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CardChanged>, ToolError> {
+        if a.user_id.trim().is_empty() {
+            return Err(ToolError::invalid(
+                "user_id",
+                "expected a Nextcloud user id",
+            ));
+        }
+        let user = self.user(&ctx)?;
+        user.deck()
+            .unassign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
+            .await?;
+        let msg = format!("{} unassigned from card {}.", a.user_id.trim(), a.card_id);
+        Ok(Json(
+            self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
+                .await?,
+        ))
+    }
+
+    #[tool(
+        name = "deck_assign_dependent_card",
+        title = "Make a card depend on another",
+        description = "Record that a card depends on another card (shown in its dependentCards). Needs Deck 1.18 or later.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_assign_dependent_card(
+        &self,
+        Parameters(a): Parameters<DependencyArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CardChanged>, ToolError> {
+        if a.card_id == a.dependent_card_id {
+            return Err(ToolError::invalid(
+                "dependent_card_id",
+                "a card cannot depend on itself",
+            ));
+        }
+        let user = self.user(&ctx)?;
+        let card = user
+            .deck()
+            .add_dependency(a.board_id, a.stack_id, a.card_id, a.dependent_card_id)
+            .await?;
+        Ok(Json(CardChanged::new(
+            user.client().base_url(),
+            a.board_id,
+            Some(&card),
+            (a.stack_id, a.card_id),
+            format!(
+                "Card {} now depends on card {}.",
+                a.card_id, a.dependent_card_id
+            ),
+        )))
+    }
+
+    #[tool(
+        name = "deck_remove_dependent_card",
+        title = "Remove a card dependency",
+        description = "Remove the dependency of a card on another card. Needs Deck 1.18 or later.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_remove_dependent_card(
+        &self,
+        Parameters(a): Parameters<DependencyArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CardChanged>, ToolError> {
+        let user = self.user(&ctx)?;
+        let card = user
+            .deck()
+            .remove_dependency(a.board_id, a.stack_id, a.card_id, a.dependent_card_id)
+            .await?;
+        Ok(Json(CardChanged::new(
+            user.client().base_url(),
+            a.board_id,
+            Some(&card),
+            (a.stack_id, a.card_id),
+            format!(
+                "Card {} no longer depends on card {}.",
+                a.card_id, a.dependent_card_id
+            ),
+        )))
+    }
+}

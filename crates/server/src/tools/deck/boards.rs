@@ -1,0 +1,296 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    CardStatus, CardView, Detail, LabelOut, board_url, default_preview, stacks_with_cards,
+};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BoardSummary {
+    pub id: u64,
+    pub title: String,
+    /// User id of the owner.
+    pub owner: String,
+    pub color: String,
+    pub archived: bool,
+    /// Whether you may change cards on this board (false for a read-only share).
+    pub can_edit: bool,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BoardsOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub boards: Vec<BoardSummary>,
+    pub total: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetBoardArgs {
+    /// Id of the board (from deck_get_boards).
+    pub board_id: u64,
+    /// Include the sharing rules.
+    #[serde(default = "yes")]
+    pub include_acl: bool,
+    /// Include the users who can see the board.
+    #[serde(default = "yes")]
+    pub include_users: bool,
+    /// Include the board's labels.
+    #[serde(default = "yes")]
+    pub include_labels: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BoardOut {
+    pub id: u64,
+    pub title: String,
+    pub owner: Value,
+    pub color: String,
+    pub archived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<LabelOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Value>,
+    /// What you may do: PERMISSION_READ / _EDIT / _MANAGE / _SHARE.
+    pub permissions: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Value>,
+    #[serde(rename = "deletedAt")]
+    pub deleted_at: i64,
+    #[serde(rename = "lastModified")]
+    pub last_modified: i64,
+    pub url: String,
+    pub settings: Value,
+    #[serde(rename = "ETag")]
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateBoardArgs {
+    /// Title of the new board (at most 100 characters).
+    pub title: String,
+    /// Colour as 6 hex digits, e.g. `0082c9` (a leading `#` is accepted).
+    pub color: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CreatedOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub id: u64,
+    pub title: String,
+    pub color: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct OverviewArgs {
+    pub board_id: u64,
+    /// `open` (default), `done`, `archived` or `all`.
+    #[serde(default)]
+    pub status: CardStatus,
+    /// Only cards with this label (title or id).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Only cards assigned to this user (id or display name).
+    #[serde(default)]
+    pub assigned_to: Option<String>,
+    /// Characters of description preview per card (default 140, 0 for none).
+    #[serde(default = "default_preview")]
+    pub description_preview_length: usize,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OverviewOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub board_id: u64,
+    pub title: String,
+    /// Label titles available on the board.
+    pub labels: Vec<String>,
+    pub stacks: Vec<super::StackOut>,
+    pub total_cards: usize,
+}
+
+#[tool_router(router = deck_boards_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "deck_get_boards",
+        title = "List Deck boards",
+        description = "List the Deck boards you own or that are shared with you: id, title, owner, colour, and whether you may edit cards on it.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_get_boards(
+        &self,
+        Parameters(_args): Parameters<NoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<BoardsOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let base = user.client().base_url();
+        let boards: Vec<BoardSummary> = user
+            .deck()
+            .boards()
+            .await?
+            .into_iter()
+            .filter(|b| b.deleted_at == 0)
+            .map(|b| BoardSummary {
+                url: board_url(base, b.id),
+                id: b.id,
+                title: b.title,
+                owner: b.owner.uid,
+                color: b.color,
+                archived: b.archived,
+                can_edit: b.permissions.edit,
+            })
+            .collect();
+        Ok(Json(BoardsOut {
+            success: true,
+            timestamp: now(),
+            total: boards.len(),
+            boards,
+        }))
+    }
+
+    #[tool(
+        name = "deck_get_board",
+        title = "Read a Deck board",
+        description = "Read one Deck board: title, owner, colour, your permissions, and optionally its labels, sharing rules and users. Use deck_get_board_overview or deck_get_stacks for the cards.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_get_board(
+        &self,
+        Parameters(args): Parameters<GetBoardArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<BoardOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let b = user.deck().board(args.board_id).await?;
+        let to_value = |v: &dyn erased::Ser| v.value();
+        Ok(Json(BoardOut {
+            url: board_url(user.client().base_url(), b.id),
+            id: b.id,
+            owner: to_value(&b.owner),
+            labels: args
+                .include_labels
+                .then(|| b.labels.iter().map(LabelOut::from).collect()),
+            acl: args.include_acl.then(|| to_value(&b.acl)),
+            users: args.include_users.then(|| to_value(&b.users)),
+            permissions: to_value(&b.permissions),
+            title: b.title,
+            color: b.color,
+            archived: b.archived,
+            deleted_at: b.deleted_at,
+            last_modified: b.last_modified,
+            settings: b.settings,
+            etag: b.etag,
+        }))
+    }
+
+    #[tool(
+        name = "deck_create_board",
+        title = "Create a Deck board",
+        description = "Create a Deck board with a title and a colour. Deck adds its four default labels; add stacks (columns) with deck_create_stack.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_create_board(
+        &self,
+        Parameters(args): Parameters<CreateBoardArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CreatedOut>, ToolError> {
+        if args.title.trim().is_empty() {
+            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        }
+        let color = nextcloud::deck::normalize_color(&args.color, "color")?;
+        let user = self.user(&ctx)?;
+        let b = user.deck().create_board(args.title.trim(), &color).await?;
+        Ok(Json(CreatedOut {
+            success: true,
+            timestamp: now(),
+            id: b.id,
+            title: b.title,
+            color: b.color,
+        }))
+    }
+
+    #[tool(
+        name = "deck_get_board_overview",
+        title = "Deck board overview",
+        description = "A compact picture of a whole board in one call: its stacks in order with their cards (title, due date, done, labels, assignees, short description preview). Filter by status (open by default), label or assignee.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_get_board_overview(
+        &self,
+        Parameters(args): Parameters<OverviewArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<OverviewOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let base = user.client().base_url();
+        let board = user.deck().board(args.board_id).await?;
+        let view = CardView {
+            detail: Detail::Summary,
+            status: args.status,
+            label: args.label.filter(|s| !s.trim().is_empty()),
+            assigned_to: args.assigned_to.filter(|s| !s.trim().is_empty()),
+            description_max_length: None,
+            description_preview_length: args.description_preview_length,
+        };
+        let stacks: Vec<super::StackOut> = stacks_with_cards(&user, args.board_id, &view)
+            .await?
+            .iter()
+            .map(|(s, cards)| view.stack(base, s, cards, true))
+            .collect();
+        Ok(Json(OverviewOut {
+            success: true,
+            timestamp: now(),
+            board_id: board.id,
+            title: board.title,
+            labels: board.labels.iter().map(|l| l.title.clone()).collect(),
+            total_cards: stacks.iter().map(|s| s.card_count).sum(),
+            stacks,
+        }))
+    }
+}
+
+/// `serde_json::to_value` for the heterogeneous pieces of a board.
+mod erased {
+    pub trait Ser {
+        fn value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+}

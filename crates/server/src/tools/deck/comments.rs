@@ -1,0 +1,331 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Changed, Detail, truncate};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+use nextcloud::deck::{Comment, MAX_COMMENT_LENGTH, split_text};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentOrder {
+    #[default]
+    Newest,
+    Oldest,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Overflow {
+    /// Refuse a message over 1000 characters.
+    #[default]
+    Error,
+    /// Post a long message as several comments.
+    Split,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListCommentsArgs {
+    pub card_id: u64,
+    /// Most comments to return (1-200).
+    #[serde(default = "twenty")]
+    pub limit: u32,
+    /// Comments to skip (for paging).
+    #[serde(default)]
+    pub offset: u32,
+    /// `summary` (author, time, message) or `full` (also ids of mentions and the reply).
+    #[serde(default)]
+    pub detail: Detail,
+    /// Cut each message to this many characters.
+    #[serde(default)]
+    pub message_max_length: Option<usize>,
+    /// `newest` first (default) or `oldest` first.
+    #[serde(default)]
+    pub order: CommentOrder,
+}
+
+fn twenty() -> u32 {
+    20
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CommentOut {
+    pub id: u64,
+    pub author: String,
+    pub author_name: String,
+    /// ISO 8601.
+    pub created: String,
+    pub message: String,
+    /// Id of the comment this one answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mentions: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_id: Option<u64>,
+}
+
+fn comment_out(c: Comment, detail: Detail, max: Option<usize>) -> CommentOut {
+    let full = detail == Detail::Full;
+    CommentOut {
+        id: c.id,
+        author: c.actor_id,
+        author_name: c.actor_display_name,
+        created: c.creation_date_time,
+        message: match max {
+            Some(n) => truncate(&c.message, n),
+            None => c.message,
+        },
+        reply_to: c.reply_to.map(|r| r.id),
+        mentions: full.then(|| serde_json::to_value(&c.mentions).unwrap_or_default()),
+        card_id: full.then_some(c.object_id),
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CommentsOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub results: Vec<CommentOut>,
+    pub count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateCommentArgs {
+    pub card_id: u64,
+    /// Comment text (Nextcloud stores at most 1000 characters per comment).
+    pub message: String,
+    /// Id of a comment on the same card to reply to.
+    #[serde(default)]
+    pub parent_id: Option<u64>,
+    /// For a message over 1000 characters: `error` (default) or `split` into several comments.
+    #[serde(default)]
+    pub overflow: Overflow,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CommentWritten {
+    pub success: bool,
+    pub timestamp: String,
+    /// The (first) comment written.
+    pub comment: CommentOut,
+    /// Every comment written, in order (more than one when a long message was split).
+    pub parts: Vec<CommentOut>,
+    pub part_count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateCommentArgs {
+    pub card_id: u64,
+    pub comment_id: u64,
+    /// New text (at most 1000 characters); only the author may edit a comment.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeleteCommentArgs {
+    pub card_id: u64,
+    pub comment_id: u64,
+}
+
+fn check_message(message: &str) -> Result<(), ToolError> {
+    if message.trim().is_empty() {
+        return Err(ToolError::invalid("message", "expected some text"));
+    }
+    Ok(())
+}
+
+#[tool_router(router = deck_comments_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "deck_get_card_comments",
+        title = "Read a card's comments",
+        description = "Read the comments on a Deck card, newest first by default, paged with limit/offset; message_max_length keeps long comments short.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_get_card_comments(
+        &self,
+        Parameters(args): Parameters<ListCommentsArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CommentsOut>, ToolError> {
+        if !(1..=200).contains(&args.limit) {
+            return Err(ToolError::invalid("limit", "expected 1 to 200"));
+        }
+        let user = self.user(&ctx)?;
+        let deck = user.deck();
+        let comments = match args.order {
+            CommentOrder::Newest => deck.comments(args.card_id, args.limit, args.offset).await?,
+            CommentOrder::Oldest => {
+                // The API pages newest first: read them all, then page from the oldest.
+                let mut all = Vec::new();
+                loop {
+                    let page = deck.comments(args.card_id, 200, all.len() as u32).await?;
+                    let n = page.len();
+                    all.extend(page);
+                    if n < 200 {
+                        break;
+                    }
+                }
+                all.reverse();
+                all.into_iter()
+                    .skip(args.offset as usize)
+                    .take(args.limit as usize)
+                    .collect()
+            }
+        };
+        let results: Vec<CommentOut> = comments
+            .into_iter()
+            .map(|c| comment_out(c, args.detail, args.message_max_length))
+            .collect();
+        Ok(Json(CommentsOut {
+            success: true,
+            timestamp: now(),
+            count: results.len(),
+            results,
+        }))
+    }
+
+    #[tool(
+        name = "deck_create_card_comment",
+        title = "Comment on a card",
+        description = "Add a comment to a Deck card, optionally as a reply. Comments hold at most 1000 characters: longer messages are refused unless overflow='split', which posts them as several comments in order.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_create_card_comment(
+        &self,
+        Parameters(args): Parameters<CreateCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CommentWritten>, ToolError> {
+        check_message(&args.message)?;
+        let length = args.message.chars().count();
+        let texts = if length > MAX_COMMENT_LENGTH {
+            if args.overflow == Overflow::Error {
+                return Err(ToolError::invalid(
+                    "message",
+                    format!(
+                        "{length} characters is over the {MAX_COMMENT_LENGTH}-character limit of a comment; shorten it or pass overflow='split'"
+                    ),
+                ));
+            }
+            split_text(&args.message, MAX_COMMENT_LENGTH)
+        } else {
+            vec![args.message.clone()]
+        };
+        let user = self.user(&ctx)?;
+        let mut parts = Vec::new();
+        for text in &texts {
+            let c = user
+                .deck()
+                .create_comment(args.card_id, text, args.parent_id)
+                .await?;
+            parts.push(comment_out(c, Detail::Summary, None));
+        }
+        let first = parts.remove(0);
+        let mut all = vec![first];
+        all.extend(parts);
+        let comment = comment_out_clone(&all[0]);
+        Ok(Json(CommentWritten {
+            success: true,
+            timestamp: now(),
+            part_count: all.len(),
+            comment,
+            parts: all,
+        }))
+    }
+
+    #[tool(
+        name = "deck_update_card_comment",
+        title = "Edit a comment",
+        description = "Replace the text of your own comment on a Deck card (at most 1000 characters).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_update_card_comment(
+        &self,
+        Parameters(args): Parameters<UpdateCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<CommentWritten>, ToolError> {
+        check_message(&args.message)?;
+        let length = args.message.chars().count();
+        if length > MAX_COMMENT_LENGTH {
+            return Err(ToolError::invalid(
+                "message",
+                format!(
+                    "{length} characters is over the {MAX_COMMENT_LENGTH}-character limit of a comment"
+                ),
+            ));
+        }
+        let user = self.user(&ctx)?;
+        let c = user
+            .deck()
+            .update_comment(args.card_id, args.comment_id, &args.message)
+            .await?;
+        let out = comment_out(c, Detail::Summary, None);
+        Ok(Json(CommentWritten {
+            success: true,
+            timestamp: now(),
+            comment: comment_out_clone(&out),
+            parts: vec![out],
+            part_count: 1,
+        }))
+    }
+
+    #[tool(
+        name = "deck_delete_card_comment",
+        title = "Delete a comment",
+        description = "Delete your own comment from a Deck card.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_delete_card_comment(
+        &self,
+        Parameters(args): Parameters<DeleteCommentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<Changed>, ToolError> {
+        let user = self.user(&ctx)?;
+        user.deck()
+            .delete_comment(args.card_id, args.comment_id)
+            .await?;
+        let mut out = Changed::ok(format!(
+            "Comment {} was deleted from card {}.",
+            args.comment_id, args.card_id
+        ));
+        out.card_id = Some(args.card_id);
+        out.comment_id = Some(args.comment_id);
+        Ok(Json(out))
+    }
+}
+
+fn comment_out_clone(c: &CommentOut) -> CommentOut {
+    CommentOut {
+        id: c.id,
+        author: c.author.clone(),
+        author_name: c.author_name.clone(),
+        created: c.created.clone(),
+        message: c.message.clone(),
+        reply_to: c.reply_to,
+        mentions: c.mentions.clone(),
+        card_id: c.card_id,
+    }
+}

@@ -1,0 +1,218 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Changed, LabelOut};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+use nextcloud::deck::normalize_color;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct BoardIdArgs {
+    pub board_id: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LabelsOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub labels: Vec<LabelOut>,
+    pub total: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct LabelIdArgs {
+    pub board_id: u64,
+    pub label_id: u64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateLabelArgs {
+    pub board_id: u64,
+    /// Label title, unique on the board.
+    pub title: String,
+    /// Colour, 6 hex digits such as `ff7a66`.
+    pub color: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LabelCreated {
+    pub success: bool,
+    pub timestamp: String,
+    pub id: u64,
+    pub title: String,
+    pub color: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateLabelArgs {
+    pub board_id: u64,
+    pub label_id: u64,
+    /// New title, or null to keep it.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// New colour (6 hex digits), or null to keep it.
+    #[serde(default)]
+    pub color: Option<String>,
+}
+
+#[tool_router(router = deck_labels_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "deck_get_labels",
+        title = "List a board's labels",
+        description = "List the labels defined on a Deck board (id, title, colour).",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_get_labels(
+        &self,
+        Parameters(args): Parameters<BoardIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<LabelsOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let board = user.deck().board(args.board_id).await?;
+        let labels: Vec<LabelOut> = board.labels.iter().map(LabelOut::from).collect();
+        Ok(Json(LabelsOut {
+            success: true,
+            timestamp: now(),
+            total: labels.len(),
+            labels,
+        }))
+    }
+
+    #[tool(
+        name = "deck_get_label",
+        title = "Read a label",
+        description = "Read one label of a Deck board.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_get_label(
+        &self,
+        Parameters(args): Parameters<LabelIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<LabelOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let label = user.deck().label(args.board_id, args.label_id).await?;
+        Ok(Json(LabelOut::from(&label)))
+    }
+
+    #[tool(
+        name = "deck_create_label",
+        title = "Create a label",
+        description = "Define a new label on a Deck board (title unique on the board, 6-hex-digit colour). Needs manage permission.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_create_label(
+        &self,
+        Parameters(args): Parameters<CreateLabelArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<LabelCreated>, ToolError> {
+        if args.title.trim().is_empty() {
+            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        }
+        let color = normalize_color(&args.color, "color")?;
+        let user = self.user(&ctx)?;
+        let l = user
+            .deck()
+            .create_label(args.board_id, args.title.trim(), &color)
+            .await?;
+        Ok(Json(LabelCreated {
+            success: true,
+            timestamp: now(),
+            id: l.id,
+            title: l.title,
+            color: l.color,
+        }))
+    }
+
+    #[tool(
+        name = "deck_update_label",
+        title = "Update a label",
+        description = "Rename and/or recolour a label of a Deck board; what you leave out is kept.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_update_label(
+        &self,
+        Parameters(args): Parameters<UpdateLabelArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<Changed>, ToolError> {
+        if args.title.is_none() && args.color.is_none() {
+            return Err(ToolError::invalid(
+                "title",
+                "nothing to change: give a title and/or a color",
+            ));
+        }
+        if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        }
+        let color = match &args.color {
+            Some(c) => Some(normalize_color(c, "color")?),
+            None => None,
+        };
+        let user = self.user(&ctx)?;
+        let l = user
+            .deck()
+            .update_label(
+                args.board_id,
+                args.label_id,
+                args.title.as_deref().map(str::trim),
+                color.as_deref(),
+            )
+            .await?;
+        let mut out = Changed::ok(format!(
+            "Label {} is now `{}` ({}).",
+            l.id, l.title, l.color
+        ));
+        out.label_id = Some(args.label_id);
+        out.board_id = Some(args.board_id);
+        Ok(Json(out))
+    }
+
+    #[tool(
+        name = "deck_delete_label",
+        title = "Delete a label",
+        description = "Delete a label from a Deck board; it disappears from every card that had it.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn deck_delete_label(
+        &self,
+        Parameters(args): Parameters<LabelIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<Changed>, ToolError> {
+        let user = self.user(&ctx)?;
+        user.deck()
+            .delete_label(args.board_id, args.label_id)
+            .await?;
+        let mut out = Changed::ok(format!("Label {} was deleted.", args.label_id));
+        out.label_id = Some(args.label_id);
+        out.board_id = Some(args.board_id);
+        Ok(Json(out))
+    }
+}

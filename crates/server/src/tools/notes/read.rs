@@ -1,0 +1,291 @@
+use base64::Engine;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{NoteSummary, note_url};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetNoteArgs {
+    /// Id of the note, as returned by the list and search tools.
+    pub note_id: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NoteOut {
+    pub id: u64,
+    pub title: String,
+    /// Markdown text of the note.
+    pub content: String,
+    pub category: String,
+    /// Unix time of the last change.
+    pub modified: i64,
+    pub favorite: bool,
+    /// Pass this to `nc_notes_update_note` so a concurrent edit is detected.
+    pub etag: String,
+    pub readonly: bool,
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListNotesArgs {
+    /// Only notes in this category (exact match; "" for notes without a category).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Most notes to return, newest first (1-1000).
+    #[serde(default = "default_list_limit")]
+    pub limit: u32,
+}
+
+fn default_list_limit() -> u32 {
+    100
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListNotesOut {
+    pub success: bool,
+    pub timestamp: String,
+    /// Notes matching the filter, before `limit` was applied.
+    pub total_found: usize,
+    pub category: Option<String>,
+    pub results: Vec<NoteSummary>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchNotesArgs {
+    /// Words to look for in titles, content and categories.
+    pub query: String,
+    /// Most results to return (1-200).
+    #[serde(default = "default_search_limit")]
+    pub limit: u32,
+}
+
+fn default_search_limit() -> u32 {
+    20
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchNotesOut {
+    pub success: bool,
+    pub timestamp: String,
+    /// Best matches first.
+    pub results: Vec<NoteSummary>,
+    pub query: String,
+    pub total_found: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetAttachmentArgs {
+    /// Id of the note the file is attached to.
+    pub note_id: u64,
+    /// File name of the attachment, as it appears in the note's Markdown (e.g. `photo.png`).
+    pub attachment_filename: String,
+}
+
+#[tool_router(router = notes_read_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "nc_notes_get_note",
+        title = "Read a note",
+        description = "Read one note: its Markdown content, title, category, favourite flag and the ETag needed to update it.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_notes_get_note(
+        &self,
+        Parameters(args): Parameters<GetNoteArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<NoteOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let note = user.notes().get(args.note_id).await?;
+        Ok(Json(NoteOut {
+            url: note_url(user.client().base_url(), note.id),
+            id: note.id,
+            title: note.title,
+            content: note.content,
+            category: note.category,
+            modified: note.modified,
+            favorite: note.favorite,
+            etag: note.etag,
+            readonly: note.readonly,
+        }))
+    }
+
+    #[tool(
+        name = "nc_notes_list_notes",
+        title = "List notes",
+        description = "List notes, most recently changed first, optionally only one category. Returns ids and titles, not content: read a note with nc_notes_get_note.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_notes_list_notes(
+        &self,
+        Parameters(args): Parameters<ListNotesArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ListNotesOut>, ToolError> {
+        if !(1..=1000).contains(&args.limit) {
+            return Err(ToolError::invalid(
+                "limit",
+                format!("expected 1 to 1000, got {}", args.limit),
+            ));
+        }
+        let user = self.user(&ctx)?;
+        let query = nextcloud::notes::ListQuery {
+            category: args.category.clone(),
+            exclude: vec!["content"],
+            ..Default::default()
+        };
+        let notes = user
+            .notes()
+            .list(&query)
+            .await?
+            .map(|l| l.notes)
+            .unwrap_or_default();
+        let mut notes: Vec<_> = notes.into_iter().filter(|n| !n.is_pruned()).collect();
+        notes.sort_by_key(|n| std::cmp::Reverse(n.modified.unwrap_or_default()));
+        let total_found = notes.len();
+        let base = user.client().base_url();
+        let results = notes
+            .into_iter()
+            .take(args.limit as usize)
+            .map(|n| NoteSummary {
+                url: note_url(base, n.id),
+                id: n.id,
+                title: n.title.unwrap_or_default(),
+                category: n.category.unwrap_or_default(),
+                score: None,
+                modified: n.modified,
+            })
+            .collect();
+        Ok(Json(ListNotesOut {
+            success: true,
+            timestamp: now(),
+            total_found,
+            category: args.category,
+            results,
+        }))
+    }
+
+    #[tool(
+        name = "nc_notes_search_notes",
+        title = "Search notes",
+        description = "Full-text search over note titles, content and categories. Notes containing every word rank first; if none does, notes with any of the words are returned. Returns ids and titles, best match first.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_notes_search_notes(
+        &self,
+        Parameters(args): Parameters<SearchNotesArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<SearchNotesOut>, ToolError> {
+        let query = args.query.trim();
+        if query.is_empty() {
+            return Err(ToolError::invalid(
+                "query",
+                "expected at least one word to search for",
+            ));
+        }
+        if !(1..=200).contains(&args.limit) {
+            return Err(ToolError::invalid(
+                "limit",
+                format!("expected 1 to 200, got {}", args.limit),
+            ));
+        }
+        let user = self.user(&ctx)?;
+        let hits = self
+            .state()
+            .notes_index
+            .search(&user, query, args.limit as usize)
+            .await
+            .map_err(|e| match e {
+                crate::search::IndexError::Nextcloud(e) => ToolError::Nextcloud(e),
+                other => ToolError::invalid("query", other.to_string()),
+            })?;
+        let base = user.client().base_url();
+        let results: Vec<_> = hits
+            .into_iter()
+            .map(|h| NoteSummary {
+                url: note_url(base, h.id),
+                id: h.id,
+                title: h.title,
+                category: h.category,
+                score: Some(h.score),
+                modified: None,
+            })
+            .collect();
+        Ok(Json(SearchNotesOut {
+            success: true,
+            timestamp: now(),
+            total_found: results.len(),
+            query: args.query,
+            results,
+        }))
+    }
+
+    #[tool(
+        name = "nc_notes_get_attachment",
+        title = "Read a note attachment",
+        description = "Fetch a file attached to a note, such as an image pasted into it. Images come back as images, other files as embedded resources.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_notes_get_attachment(
+        &self,
+        Parameters(args): Parameters<GetAttachmentArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ToolError> {
+        let user = self.user(&ctx)?;
+        let note = user.notes().get(args.note_id).await?;
+        let file = user
+            .notes()
+            .attachment(&note, &args.attachment_filename)
+            .await?;
+        let uri = format!(
+            "nc://Notes/{}/attachments/{}",
+            note.id,
+            nextcloud::dav::encode_segment(&args.attachment_filename)
+        );
+        let data = base64::engine::general_purpose::STANDARD.encode(&file.content);
+        let mime = file
+            .content_type
+            .split(';')
+            .next()
+            .unwrap_or("application/octet-stream")
+            .trim()
+            .to_string();
+        let summary = ContentBlock::text(format!(
+            "Attachment `{}` of note {} ({}, {} bytes)",
+            args.attachment_filename,
+            note.id,
+            mime,
+            file.content.len()
+        ));
+        let body = if mime.starts_with("image/") {
+            ContentBlock::image(data, mime)
+        } else {
+            ContentBlock::resource(ResourceContents::blob(data, uri).with_mime_type(mime))
+        };
+        Ok(CallToolResult::success(vec![summary, body]))
+    }
+}

@@ -1,0 +1,399 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ColumnOut, RowOut, row_out, table_url, view_url};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+use nextcloud::tables::SharePermissions;
+
+/// Your rights on a table someone shared with you.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PermissionsOut {
+    pub read: bool,
+    pub create: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub manage: bool,
+}
+
+fn perms(p: Option<SharePermissions>, shared: bool) -> Option<PermissionsOut> {
+    p.filter(|_| shared).map(|p| PermissionsOut {
+        read: p.read,
+        create: p.create,
+        update: p.update,
+        delete: p.delete,
+        manage: p.manage,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ViewRef {
+    pub id: u64,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TableSummary {
+    pub id: u64,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// User id of the owner.
+    pub owner: String,
+    pub rows_count: u64,
+    pub columns_count: u64,
+    /// Whether someone else shared the table with you.
+    pub is_shared: bool,
+    /// Your rights on a table shared with you (absent for your own tables: you may do all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionsOut>,
+    pub views: Vec<ViewRef>,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TablesOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub tables: Vec<TableSummary>,
+    pub total_count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct TableIdArgs {
+    /// Id of the table (from nc_tables_list_tables).
+    pub table_id: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SchemaOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub table_id: u64,
+    pub title: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub columns: Vec<ColumnOut>,
+    pub views: Vec<ViewRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionsOut>,
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReadTableArgs {
+    /// Id of the table.
+    pub table_id: u64,
+    /// Most rows to return (default: all).
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// Rows to skip first (default 0).
+    #[serde(default)]
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RowsOut {
+    pub success: bool,
+    pub timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<u64>,
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    pub rows: Vec<RowOut>,
+    /// Rows in this answer.
+    pub count: usize,
+    pub offset: u64,
+    /// Whether more rows follow (ask again with a larger offset).
+    pub has_more: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ViewOut {
+    pub id: u64,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    /// Names of the columns the view shows.
+    pub columns: Vec<String>,
+    /// The view's filter as Tables stores it (`[[{columnId, operator, value}]]`: groups are
+    /// alternatives, rules within a group all apply); empty when it shows every row.
+    pub filter: Value,
+    pub rows_count: u64,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ViewsOut {
+    pub success: bool,
+    pub timestamp: String,
+    pub table_id: u64,
+    pub views: Vec<ViewOut>,
+    pub total_count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReadViewArgs {
+    /// Id of the view (from nc_tables_list_views).
+    pub view_id: u64,
+    /// Most rows to return (default: all).
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// Rows to skip first (default 0).
+    #[serde(default)]
+    pub offset: Option<u64>,
+}
+
+/// One more row than asked tells whether more follow.
+fn probe(limit: Option<u64>) -> Option<u64> {
+    limit.map(|l| l.saturating_add(1))
+}
+
+fn check_limit(limit: Option<u64>) -> Result<(), ToolError> {
+    if limit == Some(0) {
+        return Err(ToolError::invalid(
+            "limit",
+            "expected at least 1 (leave it out for all rows)",
+        ));
+    }
+    Ok(())
+}
+
+#[tool_router(router = tables_read_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "nc_tables_list_tables",
+        title = "List tables",
+        description = "List the Tables tables you own or that are shared with you: id, title, row and column counts, your rights on shared ones, and their views.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_list_tables(
+        &self,
+        Parameters(_args): Parameters<NoArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<TablesOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let base = user.client().base_url().to_string();
+        let tables: Vec<TableSummary> = user
+            .tables()
+            .list()
+            .await?
+            .into_iter()
+            .map(|t| TableSummary {
+                url: table_url(&base, t.id),
+                id: t.id,
+                title: t.title,
+                emoji: t.emoji.filter(|e| !e.is_empty()),
+                description: t.description,
+                owner: t.ownership,
+                rows_count: t.rows_count,
+                columns_count: t.columns_count,
+                is_shared: t.is_shared,
+                permissions: perms(t.on_share_permissions, t.is_shared),
+                views: t
+                    .views
+                    .into_iter()
+                    .map(|v| ViewRef {
+                        id: v.id,
+                        title: v.title,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Json(TablesOut {
+            success: true,
+            timestamp: now(),
+            total_count: tables.len(),
+            tables,
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_get_schema",
+        title = "Show a table's columns",
+        description = "Show a table's columns: name, type, whether required, allowed options and limits, and what a value must look like. Read this before inserting or updating rows.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_get_schema(
+        &self,
+        Parameters(args): Parameters<TableIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<SchemaOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let table = tables.get(args.table_id).await?;
+        let columns = tables.columns(args.table_id).await?;
+        Ok(Json(SchemaOut {
+            success: true,
+            timestamp: now(),
+            table_id: table.id,
+            title: table.title,
+            description: table.description,
+            columns: columns.iter().map(ColumnOut::from).collect(),
+            views: table
+                .views
+                .into_iter()
+                .map(|v| ViewRef {
+                    id: v.id,
+                    title: v.title,
+                })
+                .collect(),
+            permissions: perms(table.on_share_permissions, table.is_shared),
+            url: table_url(user.client().base_url(), table.id),
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_read_table",
+        title = "Read a table's rows",
+        description = "Read rows of a table, each as `{column name: value}` (selection labels, checkbox booleans). Use limit/offset to page through large tables; has_more says whether rows follow.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_read_table(
+        &self,
+        Parameters(args): Parameters<ReadTableArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RowsOut>, ToolError> {
+        check_limit(args.limit)?;
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let columns = tables.columns(args.table_id).await?;
+        let mut rows = tables
+            .rows(args.table_id, probe(args.limit), args.offset)
+            .await?;
+        let has_more = args.limit.is_some_and(|l| rows.len() as u64 > l);
+        if let Some(l) = args.limit {
+            rows.truncate(l as usize);
+        }
+        let rows: Vec<RowOut> = rows.iter().map(|r| row_out(r, &columns)).collect();
+        Ok(Json(RowsOut {
+            success: true,
+            timestamp: now(),
+            table_id: Some(args.table_id),
+            view_id: None,
+            columns: columns.iter().map(|c| c.title.clone()).collect(),
+            count: rows.len(),
+            rows,
+            offset: args.offset.unwrap_or(0),
+            has_more,
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_list_views",
+        title = "List a table's views",
+        description = "List the saved views of a table: which columns each shows, its filter and how many rows match.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_list_views(
+        &self,
+        Parameters(args): Parameters<TableIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ViewsOut>, ToolError> {
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let views = tables.views(args.table_id).await?;
+        let columns = tables.columns(args.table_id).await?;
+        let base = user.client().base_url().to_string();
+        let views: Vec<ViewOut> = views
+            .into_iter()
+            .map(|v| ViewOut {
+                url: view_url(&base, v.id),
+                id: v.id,
+                title: v.title,
+                emoji: v.emoji.filter(|e| !e.is_empty()),
+                columns: v
+                    .columns
+                    .iter()
+                    .filter_map(|id| columns.iter().find(|c| c.id as i64 == *id))
+                    .map(|c| c.title.clone())
+                    .collect(),
+                filter: if v.filter.is_null() {
+                    Value::Array(Vec::new())
+                } else {
+                    v.filter
+                },
+                rows_count: v.rows_count,
+            })
+            .collect();
+        Ok(Json(ViewsOut {
+            success: true,
+            timestamp: now(),
+            table_id: args.table_id,
+            total_count: views.len(),
+            views,
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_read_view",
+        title = "Read a view's rows",
+        description = "Read the rows a saved view shows (its filter applied), with only the view's columns, each row as `{column name: value}`. Pages with limit/offset like nc_tables_read_table.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_read_view(
+        &self,
+        Parameters(args): Parameters<ReadViewArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RowsOut>, ToolError> {
+        check_limit(args.limit)?;
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let columns = tables.view_columns(args.view_id).await?;
+        let mut rows = tables
+            .view_rows(args.view_id, probe(args.limit), args.offset)
+            .await?;
+        let has_more = args.limit.is_some_and(|l| rows.len() as u64 > l);
+        if let Some(l) = args.limit {
+            rows.truncate(l as usize);
+        }
+        let rows: Vec<RowOut> = rows.iter().map(|r| row_out(r, &columns)).collect();
+        Ok(Json(RowsOut {
+            success: true,
+            timestamp: now(),
+            table_id: None,
+            view_id: Some(args.view_id),
+            columns: columns.iter().map(|c| c.title.clone()).collect(),
+            count: rows.len(),
+            rows,
+            offset: args.offset.unwrap_or(0),
+            has_more,
+        }))
+    }
+}

@@ -1,0 +1,453 @@
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{ColumnOut, RowOut, row_out, table_url, to_cells};
+use crate::mcp::NextcloudMcp;
+use crate::tools::common::{ToolError, now};
+use nextcloud::tables::NewColumn;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InsertRowArgs {
+    /// Id of the table.
+    pub table_id: u64,
+    /// The new row as `{column name: value}`; see nc_tables_get_schema for what each column
+    /// accepts. Columns left out stay empty.
+    pub data: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateRowArgs {
+    /// Id of the row (from nc_tables_read_table).
+    pub row_id: u64,
+    /// Cells to change as `{column name: value}`; null empties a cell. Other cells keep their
+    /// values.
+    pub data: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RowIdArgs {
+    /// Id of the row.
+    pub row_id: u64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RowWritten {
+    pub success: bool,
+    pub timestamp: String,
+    pub table_id: u64,
+    pub row_id: u64,
+    /// The row as Tables stored it.
+    pub row: RowOut,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RowDeleted {
+    pub success: bool,
+    pub timestamp: String,
+    pub message: String,
+    pub deleted_id: u64,
+    pub table_id: u64,
+}
+
+/// Column types, named as Tables names them.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+pub enum ColumnType {
+    /// One line of text.
+    #[serde(rename = "text-line", alias = "text")]
+    TextLine,
+    /// Formatted, multi-line text (Markdown).
+    #[serde(rename = "text-rich")]
+    TextRich,
+    /// A link.
+    #[serde(rename = "text-link", alias = "link")]
+    TextLink,
+    /// A number; `number_decimals` sets how many decimals are kept (default 0).
+    #[serde(rename = "number")]
+    Number,
+    /// A 0–5 star rating.
+    #[serde(rename = "number-stars")]
+    NumberStars,
+    /// A 0–100 progress bar.
+    #[serde(rename = "number-progress")]
+    NumberProgress,
+    /// One of `options`.
+    #[serde(rename = "selection")]
+    Selection,
+    /// Any of `options`.
+    #[serde(rename = "selection-multi")]
+    SelectionMulti,
+    /// A checkbox.
+    #[serde(rename = "selection-check", alias = "checkbox")]
+    SelectionCheck,
+    /// Date and time.
+    #[serde(rename = "datetime")]
+    Datetime,
+    /// A date.
+    #[serde(rename = "datetime-date", alias = "date")]
+    DatetimeDate,
+    /// A time of day.
+    #[serde(rename = "datetime-time", alias = "time")]
+    DatetimeTime,
+    /// Users.
+    #[serde(rename = "usergroup")]
+    Usergroup,
+}
+
+impl ColumnType {
+    fn split(self) -> (&'static str, Option<&'static str>) {
+        use ColumnType::*;
+        match self {
+            TextLine => ("text", Some("line")),
+            TextRich => ("text", Some("rich")),
+            TextLink => ("text", Some("link")),
+            Number => ("number", None),
+            NumberStars => ("number", Some("stars")),
+            NumberProgress => ("number", Some("progress")),
+            Selection => ("selection", None),
+            SelectionMulti => ("selection", Some("multi")),
+            SelectionCheck => ("selection", Some("check")),
+            Datetime => ("datetime", None),
+            DatetimeDate => ("datetime", Some("date")),
+            DatetimeTime => ("datetime", Some("time")),
+            Usergroup => ("usergroup", None),
+        }
+    }
+}
+
+/// A column to add.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ColumnSpec {
+    /// Column name, unique in the table.
+    pub title: String,
+    /// Column type (Tables' names, e.g. `text-line`, `number`, `selection`, `datetime-date`).
+    #[serde(rename = "type")]
+    pub kind: ColumnType,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether every row must have a value.
+    #[serde(default)]
+    pub mandatory: bool,
+    /// Option labels, for `selection` and `selection-multi`.
+    #[serde(default)]
+    pub options: Option<Vec<String>>,
+    /// For `number`: smallest allowed value.
+    #[serde(default)]
+    pub number_min: Option<f64>,
+    /// For `number`: largest allowed value.
+    #[serde(default)]
+    pub number_max: Option<f64>,
+    /// For `number`: decimals kept (default 0: whole numbers).
+    #[serde(default)]
+    pub number_decimals: Option<i64>,
+    /// For `number`: shown before the value, e.g. `€`.
+    #[serde(default)]
+    pub number_prefix: Option<String>,
+    /// For `number`: shown after the value, e.g. `kg`.
+    #[serde(default)]
+    pub number_suffix: Option<String>,
+    /// For text types: longest allowed value in characters.
+    #[serde(default)]
+    pub text_max_length: Option<i64>,
+}
+
+impl ColumnSpec {
+    fn to_new(&self, arg: &'static str) -> Result<NewColumn, ToolError> {
+        let title = self.title.trim();
+        if title.is_empty() {
+            return Err(ToolError::invalid(arg, "a column needs a non-empty title"));
+        }
+        let (kind, subtype) = self.kind.split();
+        let options = self.options.clone().unwrap_or_default();
+        let is_choice = matches!(
+            self.kind,
+            ColumnType::Selection | ColumnType::SelectionMulti
+        );
+        if is_choice && options.iter().all(|o| o.trim().is_empty()) {
+            return Err(ToolError::invalid(
+                arg,
+                format!("column `{title}`: a selection column needs `options` (its labels)"),
+            ));
+        }
+        if !is_choice && self.options.as_ref().is_some_and(|o| !o.is_empty()) {
+            return Err(ToolError::invalid(
+                arg,
+                format!("column `{title}`: `options` only apply to selection columns"),
+            ));
+        }
+        if let (Some(a), Some(b)) = (self.number_min, self.number_max)
+            && a > b
+        {
+            return Err(ToolError::invalid(
+                arg,
+                format!("column `{title}`: number_min {a} is above number_max {b}"),
+            ));
+        }
+        if self.number_decimals.is_some_and(|d| !(0..=10).contains(&d)) {
+            return Err(ToolError::invalid(
+                arg,
+                format!("column `{title}`: number_decimals must be between 0 and 10"),
+            ));
+        }
+        if self.text_max_length.is_some_and(|l| l < 1) {
+            return Err(ToolError::invalid(
+                arg,
+                format!("column `{title}`: text_max_length must be at least 1"),
+            ));
+        }
+        Ok(NewColumn {
+            title: title.to_string(),
+            kind: kind.into(),
+            subtype: subtype.map(str::to_string),
+            mandatory: self.mandatory,
+            description: self.description.clone(),
+            number_min: self.number_min,
+            number_max: self.number_max,
+            number_decimals: self.number_decimals,
+            number_prefix: self.number_prefix.clone(),
+            number_suffix: self.number_suffix.clone(),
+            text_max_length: self.text_max_length,
+            selection_options: options
+                .into_iter()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            default: None,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateTableArgs {
+    /// Title of the new table.
+    pub title: String,
+    /// An emoji shown with the title.
+    #[serde(default)]
+    pub emoji: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Columns to create right away, in order.
+    #[serde(default)]
+    pub columns: Vec<ColumnSpec>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TableCreated {
+    pub success: bool,
+    pub timestamp: String,
+    pub table_id: u64,
+    pub title: String,
+    pub columns: Vec<ColumnOut>,
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AddColumnArgs {
+    /// Id of the table.
+    pub table_id: u64,
+    #[serde(flatten)]
+    pub column: ColumnSpec,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ColumnAdded {
+    pub success: bool,
+    pub timestamp: String,
+    pub table_id: u64,
+    pub column: ColumnOut,
+}
+
+#[tool_router(router = tables_write_router, vis = "pub(super)")]
+impl NextcloudMcp {
+    #[tool(
+        name = "nc_tables_insert_row",
+        title = "Add a row",
+        description = "Add a row to a table, given as `{column name: value}`. Each value is checked against its column (numbers, option labels, true/false, dates as YYYY-MM-DD, ...) and a value that does not fit is refused with the column named.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_insert_row(
+        &self,
+        Parameters(args): Parameters<InsertRowArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RowWritten>, ToolError> {
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let columns = tables.columns(args.table_id).await?;
+        let cells = to_cells(args.table_id, &columns, &args.data)?;
+        let row = tables.create_row(args.table_id, &cells).await?;
+        Ok(Json(RowWritten {
+            success: true,
+            timestamp: now(),
+            table_id: args.table_id,
+            row_id: row.id,
+            row: row_out(&row, &columns),
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_update_row",
+        title = "Change a row",
+        description = "Change cells of a row, given as `{column name: value}` (null empties a cell); cells you leave out keep their values. Values are checked against their columns like nc_tables_insert_row.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_update_row(
+        &self,
+        Parameters(args): Parameters<UpdateRowArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RowWritten>, ToolError> {
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let current = tables.row(args.row_id).await?;
+        let columns = tables.columns(current.table_id).await?;
+        let cells = to_cells(current.table_id, &columns, &args.data)?;
+        let row = tables.update_row(args.row_id, &cells).await?;
+        Ok(Json(RowWritten {
+            success: true,
+            timestamp: now(),
+            table_id: current.table_id,
+            row_id: row.id,
+            row: row_out(&row, &columns),
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_delete_row",
+        title = "Delete a row",
+        description = "Delete one row of a table for good.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_delete_row(
+        &self,
+        Parameters(args): Parameters<RowIdArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<RowDeleted>, ToolError> {
+        let user = self.user(&ctx)?;
+        let row = user.tables().delete_row(args.row_id).await?;
+        Ok(Json(RowDeleted {
+            success: true,
+            timestamp: now(),
+            message: format!("Row {} was deleted.", args.row_id),
+            deleted_id: args.row_id,
+            table_id: row.table_id,
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_create_table",
+        title = "Create a table",
+        description = "Create a new table, optionally with its columns (name, type, options for selections, limits for numbers and text).",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_create_table(
+        &self,
+        Parameters(args): Parameters<CreateTableArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<TableCreated>, ToolError> {
+        let title = args.title.trim();
+        if title.is_empty() {
+            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        }
+        // Check every column before creating anything, so a bad spec leaves no half table.
+        let specs: Vec<NewColumn> = args
+            .columns
+            .iter()
+            .map(|c| c.to_new("columns"))
+            .collect::<Result<_, _>>()?;
+        let mut seen = std::collections::HashSet::new();
+        for c in &specs {
+            if !seen.insert(c.title.to_lowercase()) {
+                return Err(ToolError::invalid(
+                    "columns",
+                    format!("two columns are named `{}`", c.title),
+                ));
+            }
+        }
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let table = tables
+            .create(
+                title,
+                args.emoji.as_deref().filter(|e| !e.is_empty()),
+                args.description.as_deref(),
+            )
+            .await?;
+        let mut columns = Vec::new();
+        for spec in &specs {
+            columns.push(ColumnOut::from(
+                &tables.create_column(table.id, spec).await?,
+            ));
+        }
+        Ok(Json(TableCreated {
+            success: true,
+            timestamp: now(),
+            table_id: table.id,
+            title: table.title,
+            columns,
+            url: table_url(user.client().base_url(), table.id),
+        }))
+    }
+
+    #[tool(
+        name = "nc_tables_add_column",
+        title = "Add a column",
+        description = "Add a column to a table: name, type (text-line, text-rich, text-link, number, number-stars, number-progress, selection, selection-multi, selection-check, datetime, datetime-date, datetime-time, usergroup) and its options or limits. Needs manage rights on the table.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn nc_tables_add_column(
+        &self,
+        Parameters(args): Parameters<AddColumnArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<ColumnAdded>, ToolError> {
+        let spec = args.column.to_new("title")?;
+        let user = self.user(&ctx)?;
+        let tables = user.tables();
+        let existing = tables.columns(args.table_id).await?;
+        if existing
+            .iter()
+            .any(|c| c.title.eq_ignore_ascii_case(&spec.title))
+        {
+            return Err(ToolError::invalid(
+                "title",
+                format!(
+                    "table {} already has a column named `{}`",
+                    args.table_id, spec.title
+                ),
+            ));
+        }
+        let column = tables.create_column(args.table_id, &spec).await?;
+        Ok(Json(ColumnAdded {
+            success: true,
+            timestamp: now(),
+            table_id: args.table_id,
+            column: ColumnOut::from(&column),
+        }))
+    }
+}

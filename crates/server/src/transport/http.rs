@@ -1,0 +1,288 @@
+//! Streamable HTTP on `/mcp`, with the protections a personal server needs: an optional
+//! bearer token, Host checks against DNS rebinding and an Origin allow-list.
+//!
+//! Both protocol generations are served: session-based clients (`2025-11-25` and older) get
+//! an `Mcp-Session-Id`; `2026-07-28` clients are served statelessly by rmcp, so replicas need
+//! no sticky sessions for them.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::NextcloudMcp;
+use crate::auth::{Caller, MultiUser};
+use crate::cli::DeploymentMode;
+use crate::config::{HttpSettings, Secret};
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    server: NextcloudMcp,
+    settings: &HttpSettings,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let app = router(server, settings, cancel.child_token());
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "serving MCP over streamable HTTP at http://{addr}/mcp");
+    // Connect info gives the authorization server the client address for its per-IP limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        cancel.cancel();
+    })
+    .await?;
+    Ok(())
+}
+
+/// The axum application: `/mcp` plus `/health/live`.
+pub fn router(server: NextcloudMcp, settings: &HttpSettings, cancel: CancellationToken) -> Router {
+    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(cancel);
+    // A write of up to WEBDAV_WRITE_MAX_MB arrives base64-encoded in one JSON request.
+    let files = &server.state().files;
+    let body_limit =
+        (files.write_max_bytes.saturating_mul(4) / 3 + 1024 * 1024).max(4 * 1024 * 1024);
+    config = config.with_max_request_body_bytes(usize::try_from(body_limit).unwrap_or(usize::MAX));
+    if !settings.allowed_hosts.is_empty() {
+        let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+        hosts.extend(settings.allowed_hosts.iter().cloned());
+        config = config.with_allowed_hosts(hosts);
+    } else if settings.auth_token.is_some() || server.state().multi.is_some() {
+        // A rebinding attacker cannot know the token, so any Host may pass.
+        config = config.disable_allowed_hosts();
+    }
+    config = if settings.allowed_origins.is_empty() {
+        // No browser page may drive this server unless explicitly allowed.
+        config.enforce_origin_validation()
+    } else {
+        config.with_allowed_origins(settings.allowed_origins.clone())
+    };
+    let multi = server.state().multi.clone();
+    let handler = server.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(handler.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let mut mcp = Router::new().nest_service("/mcp", service);
+    if let Some(token) = settings.auth_token.clone() {
+        mcp = mcp.layer(middleware::from_fn_with_state(
+            Arc::new(token),
+            require_bearer,
+        ));
+    }
+    if let Some(multi) = multi {
+        mcp = mcp
+            .layer(middleware::from_fn_with_state(
+                (server.clone(), multi.clone()),
+                authenticate_user,
+            ))
+            .merge(crate::api::router(server.clone(), multi.clone()));
+        if let Some(authorization_server) = multi.authorization_server.clone() {
+            mcp = mcp.merge(authorization_server.router());
+        }
+        if multi.settings.mode == DeploymentMode::LoginFlow {
+            let metadata = get(protected_resource_metadata).with_state(multi);
+            mcp = mcp
+                .route("/.well-known/oauth-protected-resource", metadata.clone())
+                .route("/.well-known/oauth-protected-resource/mcp", metadata);
+        }
+        return mcp;
+    }
+    mcp.route("/health/live", get(|| async { "ok" }))
+}
+
+/// RFC 9728 metadata: where to get tokens for this server and which scopes exist.
+async fn protected_resource_metadata(State(multi): State<Arc<MultiUser>>) -> Response {
+    let issuer = match (&multi.authorization_server, &multi.verifier) {
+        (Some(own), _) => Some(own.issuer().to_string()),
+        (None, Some(v)) => v.issuer().await.ok(),
+        (None, None) => None,
+    }
+    .unwrap_or_else(|| {
+        multi
+            .settings
+            .oidc_discovery_url
+            .as_str()
+            .trim_end_matches("/.well-known/openid-configuration")
+            .to_string()
+    });
+    axum::Json(serde_json::json!({
+        "resource": multi.settings.resource_url.as_str(),
+        "authorization_servers": [issuer],
+        "scopes_supported": crate::apps::all_scopes(),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Nextcloud MCP server",
+    }))
+    .into_response()
+}
+
+/// The URL of this server's protected-resource metadata, for `WWW-Authenticate`.
+fn metadata_url(multi: &MultiUser) -> String {
+    let r = &multi.settings.resource_url;
+    let origin = r.origin().ascii_serialization();
+    format!(
+        "{origin}/.well-known/oauth-protected-resource{}",
+        r.path().trim_end_matches('/')
+    )
+}
+
+fn unauthorized(challenge: String, message: &'static str) -> Response {
+    let mut resp = (StatusCode::UNAUTHORIZED, message).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+/// Authenticates each `/mcp` request of the multi-user modes and attaches the [`Caller`]:
+/// `Basic user:app-password` (`multi_user_basic`) or an OAuth bearer token (`login_flow`).
+/// A bearer token lacking the scope a `tools/call` needs gets 403 `insufficient_scope`.
+async fn authenticate_user(
+    State((server, multi)): State<(NextcloudMcp, Arc<MultiUser>)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let caller = match multi.settings.mode {
+        DeploymentMode::MultiUserBasic => {
+            match authorization.as_deref().and_then(crate::api::parse_basic) {
+                Some((user, password)) => Caller::Basic {
+                    user_id: user.clone(),
+                    credentials: nextcloud::Credentials::new(user, password),
+                },
+                None => {
+                    return unauthorized(
+                        "Basic realm=\"nextcloud-mcp\", charset=\"UTF-8\"".into(),
+                        "send `Authorization: Basic` with your Nextcloud login name and an app password\n",
+                    );
+                }
+            }
+        }
+        _ => {
+            let challenge = format!("Bearer resource_metadata=\"{}\"", metadata_url(&multi));
+            let token = authorization.as_deref().and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+                    .map(str::trim)
+            });
+            let Some(token) = token else {
+                return unauthorized(challenge, "a bearer token is required\n");
+            };
+            let verified = match (&multi.authorization_server, &multi.verifier) {
+                (Some(own), _) => own.verify_access_token(token).await,
+                (None, Some(verifier)) => verifier.verify(token).await,
+                (None, None) => return unauthorized(challenge, "a bearer token is required\n"),
+            };
+            match verified {
+                Ok(caller) => caller,
+                Err(e) => {
+                    tracing::info!(error = %e, "bearer token refused");
+                    return unauthorized(
+                        format!("{challenge}, error=\"invalid_token\""),
+                        "the bearer token is invalid or expired\n",
+                    );
+                }
+            }
+        }
+    };
+    if let Some(granted) = caller.token_scopes().cloned() {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+        };
+        if let Some(needed) = scope_needed(&server, &bytes)
+            && !granted.contains(&needed)
+        {
+            let challenge = format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{needed}\", resource_metadata=\"{}\"",
+                metadata_url(&multi)
+            );
+            let mut resp = (
+                StatusCode::FORBIDDEN,
+                format!("the token lacks the `{needed}` scope this tool needs\n"),
+            )
+                .into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&challenge) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            return resp;
+        }
+        request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+/// The scope a JSON-RPC `tools/call` body needs, if it is one.
+fn scope_needed(server: &NextcloudMcp, body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if value.get("method")?.as_str()? != "tools/call" {
+        return None;
+    }
+    let name = value.get("params")?.get("name")?.as_str()?;
+    let tool = server.state().tools.get(name)?;
+    crate::apps::required_scope(name, crate::mcp::is_read_only(tool))
+}
+
+async fn require_bearer(
+    State(token): State<Arc<Secret>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    match presented {
+        Some(given) if constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes()) => {
+            next.run(request).await
+        }
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"nextcloud-mcp\"")],
+            "a valid bearer token (MCP_AUTH_TOKEN) is required\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Compares without an early exit, so response timing does not reveal the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,11 @@
+use rmcp::ServiceExt;
+
+use crate::NextcloudMcp;
+
+/// Serves one client over stdin/stdout until it disconnects.
+pub async fn serve(server: NextcloudMcp) -> anyhow::Result<()> {
+    tracing::info!("serving MCP over stdio");
+    let running = server.serve(rmcp::transport::stdio()).await?;
+    running.waiting().await?;
+    Ok(())
+}
