@@ -20,6 +20,9 @@ use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 
+mod raw;
+use raw::{Protocol, RawClient};
+
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-app-password-0123456789abcdef";
 
@@ -40,6 +43,29 @@ struct Args {
 }
 
 type Client = RunningService<RoleClient, ()>;
+
+/// Samples of one measured series (warm-up excluded).
+#[derive(Default)]
+struct Samples(Vec<Duration>);
+
+impl Samples {
+    fn record(&mut self, warm_up: bool, started: Instant) {
+        if !warm_up {
+            self.0.push(started.elapsed());
+        }
+    }
+}
+
+/// The latency series, measured interleaved.
+#[derive(Default)]
+struct Latency {
+    direct: Samples,
+    rmcp: Samples,
+    session: Samples,
+    stateless: Samples,
+    session_local: Samples,
+    stateless_local: Samples,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -121,7 +147,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_idle = rss_kib(pid)?;
 
-    // 2. Added latency: MCP call vs direct request.
+    // 2. Added latency: MCP calls vs the same request sent straight to the emulator, all
+    // interleaved so that machine noise hits every series alike.
     let client = connect(&url).await?;
     let call = || {
         CallToolRequestParams::new("nc_notes_get_note").with_arguments(
@@ -131,27 +158,45 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_default(),
         )
     };
-    for _ in 0..100 {
-        client.call_tool(call()).await?;
-    }
-    let mut via_mcp = Vec::with_capacity(args.samples);
-    let mut direct = Vec::with_capacity(args.samples);
+    let session = RawClient::connect(&url, Protocol::Session).await?;
+    let stateless = RawClient::connect(&url, Protocol::Stateless).await?;
+    let args_json = serde_json::json!({"note_id": note_id});
     let direct_url = format!("{base}/index.php/apps/notes/api/v1/notes/{note_id}");
-    for _ in 0..args.samples {
+    let mut series = Latency::default();
+    for i in 0..(args.samples + 100) {
+        let warm = i < 100;
+        let id = i as u64 + 1;
         let t = Instant::now();
         http.get(&direct_url)
             .basic_auth(USER, Some(PASSWORD))
             .send()
             .await?
+            .error_for_status()?
             .bytes()
             .await?;
-        direct.push(t.elapsed());
+        series.direct.record(warm, t);
         let t = Instant::now();
         let r = client.call_tool(call()).await?;
         if r.is_error == Some(true) {
             bail!("tool call failed: {r:?}");
         }
-        via_mcp.push(t.elapsed());
+        series.rmcp.record(warm, t);
+        let t = Instant::now();
+        session
+            .call_tool(id, "nc_notes_get_note", args_json.clone())
+            .await?;
+        series.session.record(warm, t);
+        let t = Instant::now();
+        stateless
+            .call_tool(id, "nc_notes_get_note", args_json.clone())
+            .await?;
+        series.stateless.record(warm, t);
+        let t = Instant::now();
+        session.no_backend(id).await?;
+        series.session_local.record(warm, t);
+        let t = Instant::now();
+        stateless.no_backend(id).await?;
+        series.stateless_local.record(warm, t);
     }
     client.cancel().await.ok();
 
@@ -203,7 +248,6 @@ async fn main() -> anyhow::Result<()> {
         v.sort();
         v[((v.len() as f64 - 1.0) * q).round() as usize]
     };
-    let (mut startup, mut via_mcp, mut direct) = (startup, via_mcp, direct);
     println!("| metric | value |");
     println!("|---|---|");
     println!(
@@ -211,21 +255,47 @@ async fn main() -> anyhow::Result<()> {
         startup.len(),
         ms(p(&mut startup, 0.5))
     );
-    println!(
-        "| nc_notes_get_note via MCP/HTTP p50 / p99 | {:.3} / {:.3} ms |",
-        ms(p(&mut via_mcp, 0.5)),
-        ms(p(&mut via_mcp, 0.99))
+    let row = |what: &str, v: &mut Vec<Duration>| {
+        println!(
+            "| {what} p50 / p99 | {:.3} / {:.3} ms |",
+            ms(p(v, 0.5)),
+            ms(p(v, 0.99))
+        );
+    };
+    let mut s = series;
+    row(
+        "nc_notes_get_note straight to the emulator",
+        &mut s.direct.0,
     );
-    println!(
-        "| same request straight to the emulator p50 / p99 | {:.3} / {:.3} ms |",
-        ms(p(&mut direct, 0.5)),
-        ms(p(&mut direct, 0.99))
+    row(
+        "nc_notes_get_note, thin client, 2026-07-28 (stateless)",
+        &mut s.stateless.0,
     );
-    println!(
-        "| server-added latency p50 / p99 | {:.3} / {:.3} ms |",
-        ms(p(&mut via_mcp, 0.5)) - ms(p(&mut direct, 0.5)),
-        ms(p(&mut via_mcp, 0.99)) - ms(p(&mut direct, 0.99))
+    row(
+        "nc_notes_get_note, thin client, 2025-11-25 (session)",
+        &mut s.session.0,
     );
+    row("nc_notes_get_note, rmcp client (session)", &mut s.rmcp.0);
+    row(
+        "resources/templates/list (no Nextcloud), thin client, 2026-07-28",
+        &mut s.stateless_local.0,
+    );
+    row(
+        "resources/templates/list (no Nextcloud), thin client, 2025-11-25",
+        &mut s.session_local.0,
+    );
+    let direct_p50 = ms(p(&mut s.direct.0, 0.5));
+    let direct_p99 = ms(p(&mut s.direct.0, 0.99));
+    let added = |what: &str, v: &mut Vec<Duration>| {
+        println!(
+            "| server-added latency, {what} p50 / p99 | {:.3} / {:.3} ms |",
+            ms(p(v, 0.5)) - direct_p50,
+            ms(p(v, 0.99)) - direct_p99
+        );
+    };
+    added("2026-07-28 (stateless)", &mut s.stateless.0);
+    added("2025-11-25 (session)", &mut s.session.0);
+    added("rmcp client (incl. its own overhead)", &mut s.rmcp.0);
     for (sessions, rate) in throughput {
         println!("| throughput, {sessions} concurrent sessions | {rate:.0} calls/s |");
     }

@@ -14,6 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +35,14 @@ pub async fn serve(
     let app = router(server, settings, cancel.child_token());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "serving MCP over streamable HTTP at http://{addr}/mcp");
+    // Answers go out as several small writes (SSE events, then the end of the stream). With
+    // Nagle's algorithm the last one waits for the client's delayed ACK, about 40 ms, which a
+    // client reading the whole response pays on every call.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     // Connect info gives the authorization server the client address for its per-IP limit.
     axum::serve(
         listener,
@@ -49,7 +58,12 @@ pub async fn serve(
 
 /// The axum application: `/mcp` plus `/health/live`.
 pub fn router(server: NextcloudMcp, settings: &HttpSettings, cancel: CancellationToken) -> Router {
-    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(cancel);
+    // A stateless (2026-07-28) request whose handler answers at once gets a plain JSON body
+    // instead of a one-event SSE stream: less work on both sides. Handlers that send progress
+    // or elicitation first still get a stream.
+    let mut config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(cancel)
+        .with_json_response(true);
     // A write of up to WEBDAV_WRITE_MAX_MB arrives base64-encoded in one JSON request.
     let files = &server.state().files;
     let body_limit =
