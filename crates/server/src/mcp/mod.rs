@@ -97,7 +97,7 @@ impl NextcloudMcp {
         selection: &ToolSelection,
         extra: ToolRouter<NextcloudMcp>,
     ) -> Result<Self, SelectionError> {
-        let mut tools = selection::apply(crate::tools::all(), selection)?;
+        let mut tools = selection::apply(crate::tools::catalogue(), selection)?;
         // The provisioning tools only make sense when users provision by Login Flow.
         let login_flow = multi
             .as_ref()

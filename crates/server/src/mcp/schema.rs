@@ -10,17 +10,14 @@ use std::sync::Arc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use serde_json::{Map, Value};
 
-/// Rewrites every tool's input and output schema in place.
+/// Rewrites every tool's input and output schema in place (without a copy when the tool
+/// holds the only reference, see `tools::catalogue`).
 pub fn normalise<S>(router: &mut ToolRouter<S>) {
     for route in router.map.values_mut() {
         let tool = &mut route.attr;
-        let mut input = (*tool.input_schema).clone();
-        normalise_object(&mut input);
-        tool.input_schema = Arc::new(input);
-        if let Some(output) = &tool.output_schema {
-            let mut output = (**output).clone();
-            normalise_object(&mut output);
-            tool.output_schema = Some(Arc::new(output));
+        normalise_object(Arc::make_mut(&mut tool.input_schema));
+        if let Some(output) = &mut tool.output_schema {
+            normalise_object(Arc::make_mut(output));
         }
     }
 }

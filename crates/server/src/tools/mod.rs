@@ -1,5 +1,6 @@
 //! MCP tools, one folder per Nextcloud app. Each app module exposes a `router()` built from
-//! `#[tool_router]` impl blocks on [`NextcloudMcp`]; [`all`] adds them up.
+//! `#[tool_router]` impl blocks on [`NextcloudMcp`]; [`all`] adds them up and [`catalogue`]
+//! is what the server starts with.
 
 pub mod auth;
 pub mod calendar;
@@ -15,6 +16,15 @@ pub mod tables;
 use rmcp::handler::server::router::tool::ToolRouter;
 
 use crate::mcp::NextcloudMcp;
+
+/// Every tool, built on a short-lived thread. rmcp caches each schema it generates in
+/// thread-locals (the raw and the stripped form, for inputs and for outputs); built on a
+/// long-lived thread those caches would keep two more copies of the whole catalogue's schemas
+/// alive for the life of the process. With the thread gone, the tools own the only copy.
+pub fn catalogue() -> ToolRouter<NextcloudMcp> {
+    std::thread::scope(|scope| scope.spawn(all).join())
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
 
 /// Every tool the server has, before any selection.
 pub fn all() -> ToolRouter<NextcloudMcp> {
