@@ -56,6 +56,16 @@ impl Server {
 
 /// A `login_flow` server without OIDC_DISCOVERY_URL, on a free port; `dir` reuses a store.
 async fn start_server(nc: &TestNextcloud, dir: Option<Arc<TempDir>>) -> Server {
+    start_server_at(nc, dir, None).await
+}
+
+/// As [`start_server`], with the public MCP URL at `{origin}{mount}/mcp`, as when a reverse
+/// proxy serves the server under a sub-path.
+async fn start_server_at(
+    nc: &TestNextcloud,
+    dir: Option<Arc<TempDir>>,
+    mount: Option<&str>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let dir = dir.unwrap_or_else(|| {
@@ -74,6 +84,7 @@ async fn start_server(nc: &TestNextcloud, dir: Option<Arc<TempDir>>) -> Server {
             deployment_mode: Some(DeploymentMode::LoginFlow),
             token_encryption_key: Some(ENC_KEY.into()),
             token_storage_db: Some(db.clone()),
+            server_url: mount.map(|m| format!("http://{addr}{m}/mcp")),
             ..Default::default()
         },
         FileConfig::default(),
@@ -89,9 +100,10 @@ async fn start_server(nc: &TestNextcloud, dir: Option<Arc<TempDir>>) -> Server {
         let _ =
             nextcloud_mcp::transport::http::serve(s, &http, listener, std::future::pending()).await;
     });
+    let mount = mount.unwrap_or("");
     Server {
-        base: format!("http://{addr}"),
-        mcp_url: format!("http://{addr}/mcp"),
+        base: format!("http://{addr}{mount}"),
+        mcp_url: format!("http://{addr}{mount}/mcp"),
         server,
         db,
         _dir: dir,
@@ -417,6 +429,66 @@ fn needs_emulator(nc: &TestNextcloud) -> bool {
         return false;
     }
     true
+}
+
+/// Behind a proxy under `/tools`, clients derive the metadata URLs from the issuer and the
+/// resource (RFC 8414 §3, RFC 9728 §3.1): the path goes after the well-known segment, at the
+/// origin's root. The server answers those for its own paths only.
+#[tokio::test]
+async fn metadata_under_a_sub_path() {
+    let nc = TestNextcloud::start().await;
+    if !needs_emulator(&nc) {
+        return;
+    }
+    let srv = start_server_at(&nc, None, Some("/tools")).await;
+    let origin = srv.base.trim_end_matches("/tools").to_string();
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{origin}{path}")).send();
+
+    let resp = get("/.well-known/oauth-authorization-server/tools")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let meta: Value = resp.json().await.unwrap();
+    assert_eq!(meta["issuer"], format!("{origin}/tools"));
+    assert_eq!(
+        meta["token_endpoint"],
+        format!("{origin}/tools/oauth/token")
+    );
+    let resp = get("/.well-known/oauth-protected-resource/tools/mcp")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let prm: Value = resp.json().await.unwrap();
+    assert_eq!(prm["resource"], format!("{origin}/tools/mcp"));
+    assert_eq!(
+        prm["authorization_servers"],
+        json!([format!("{origin}/tools")])
+    );
+
+    // Someone else's paths are not answered for.
+    for other in [
+        "/.well-known/oauth-authorization-server/other",
+        "/.well-known/oauth-authorization-server/tools/more",
+        "/.well-known/oauth-protected-resource/other/mcp",
+    ] {
+        assert_eq!(get(other).await.unwrap().status(), 404, "{other}");
+    }
+    // A 401 from /mcp points at the suffixed resource metadata.
+    let resp = http
+        .post(format!("{origin}/mcp"))
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains(&format!(
+            "resource_metadata=\"{origin}/.well-known/oauth-protected-resource/tools/mcp\""
+        )),
+        "{challenge}"
+    );
 }
 
 #[tokio::test]

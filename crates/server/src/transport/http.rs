@@ -108,10 +108,15 @@ pub fn router(server: NextcloudMcp, settings: &HttpSettings, cancel: Cancellatio
             mcp = mcp.merge(authorization_server.router());
         }
         if multi.settings.mode == DeploymentMode::LoginFlow {
-            let metadata = get(protected_resource_metadata).with_state(multi);
             mcp = mcp
-                .route("/.well-known/oauth-protected-resource", metadata.clone())
-                .route("/.well-known/oauth-protected-resource/mcp", metadata);
+                .route(
+                    "/.well-known/oauth-protected-resource",
+                    get(protected_resource_metadata).with_state(multi.clone()),
+                )
+                .route(
+                    "/.well-known/oauth-protected-resource/{*resource_path}",
+                    get(protected_resource_metadata_for_path).with_state(multi),
+                );
         }
         return mcp;
     }
@@ -141,6 +146,22 @@ async fn protected_resource_metadata(State(multi): State<Arc<MultiUser>>) -> Res
         "resource_name": "Nextcloud MCP server",
     }))
     .into_response()
+}
+
+/// RFC 9728's path-suffixed form, `/.well-known/oauth-protected-resource/{resource path}`:
+/// `/tools/mcp` when a proxy serves this server under `/tools` (and `/mcp`, the path this
+/// server itself serves MCP on). Other paths are not ours.
+async fn protected_resource_metadata_for_path(
+    State(multi): State<Arc<MultiUser>>,
+    axum::extract::Path(resource_path): axum::extract::Path<String>,
+) -> Response {
+    let asked = format!("/{}", resource_path.trim_end_matches('/'));
+    let ours = multi.settings.resource_url.path().trim_end_matches('/');
+    if asked == ours || asked == "/mcp" {
+        protected_resource_metadata(State(multi)).await
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 /// The URL of this server's protected-resource metadata, for `WWW-Authenticate`.

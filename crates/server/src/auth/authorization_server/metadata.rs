@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AuthorizationServer;
@@ -12,6 +13,21 @@ pub async fn authorization_server_metadata(
     State(server): State<Arc<AuthorizationServer>>,
 ) -> Response {
     axum::Json(server.metadata()).into_response()
+}
+
+/// `GET /.well-known/oauth-authorization-server/{issuer path}`: where RFC 8414 clients look
+/// when the issuer has a path, i.e. when this server runs under a sub-path behind a proxy
+/// (`https://host/tools/mcp` → issuer `https://host/tools`). Only this issuer's own path
+/// answers.
+pub async fn authorization_server_metadata_for_path(
+    State(server): State<Arc<AuthorizationServer>>,
+    Path(path): Path<String>,
+) -> Response {
+    if server.issuer_path() == format!("/{}", path.trim_end_matches('/')) {
+        axum::Json(server.metadata()).into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 impl AuthorizationServer {

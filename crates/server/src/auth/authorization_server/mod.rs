@@ -107,6 +107,11 @@ impl AuthorizationServer {
         &self.issuer
     }
 
+    /// The issuer's path (`/tools` for `https://host/tools`), empty at the origin's root.
+    fn issuer_path(&self) -> String {
+        path_below(&self.issuer, "")
+    }
+
     fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
@@ -165,6 +170,10 @@ impl AuthorizationServer {
             .route(
                 "/.well-known/oauth-authorization-server",
                 get(metadata::authorization_server_metadata),
+            )
+            .route(
+                "/.well-known/oauth-authorization-server/{*issuer_path}",
+                get(metadata::authorization_server_metadata_for_path),
             )
             .route("/oauth/register", post(register::register))
             .route("/oauth/token", post(token::token))
