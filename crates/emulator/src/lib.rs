@@ -54,6 +54,7 @@ impl Emulator {
 pub struct EmulatorBuilder {
     users: Vec<(String, String, String)>,
     emails: Vec<(String, String)>,
+    admins: Vec<String>,
     app_passwords: Vec<(String, String)>,
     apps: Vec<String>,
     sample_data: bool,
@@ -66,6 +67,7 @@ impl Default for EmulatorBuilder {
         Self {
             users: Vec::new(),
             emails: Vec::new(),
+            admins: Vec::new(),
             app_passwords: Vec::new(),
             apps: DEFAULT_APPS.iter().map(|s| s.to_string()).collect(),
             sample_data: false,
@@ -91,6 +93,12 @@ impl EmulatorBuilder {
     /// Sets a user's e-mail address (by default only users whose login name is one have one).
     pub fn email(mut self, user_id: &str, email: &str) -> Self {
         self.emails.push((user_id.to_string(), email.to_string()));
+        self
+    }
+
+    /// Puts a user in the `admin` group (Nextcloud lets only admins delete system tags).
+    pub fn admin(mut self, user_id: &str) -> Self {
+        self.admins.push(user_id.to_string());
         self
     }
 
@@ -138,6 +146,11 @@ impl EmulatorBuilder {
             for (uid, email) in &self.emails {
                 if let Some(u) = world.users.get_mut(uid) {
                     u.email = Some(email.clone());
+                }
+            }
+            for uid in &self.admins {
+                if let Some(u) = world.users.get_mut(uid) {
+                    u.groups.push("admin".into());
                 }
             }
             for (uid, token) in &self.app_passwords {

@@ -508,7 +508,7 @@ fn cloud_user(state: &AppState, auth: Option<&Auth>, _ctx: &RequestCtx) -> OcsRe
         "profile_enabledScope": "v2-local",
         "pronouns": "",
         "pronounsScope": "v2-federated",
-        "groups": [],
+        "groups": user.groups,
         "language": "en",
         "locale": "",
         "notify_email": null,

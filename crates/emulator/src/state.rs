@@ -50,10 +50,18 @@ pub struct User {
     pub password: String,
     pub display_name: String,
     pub email: Option<String>,
+    /// Group ids; `admin` makes the user an administrator (e.g. allowed to delete system tags).
+    pub groups: Vec<String>,
     pub files: FileTree,
     pub favorites: HashSet<u64>,
     pub notes_settings: NotesSettings,
     pub note_meta: HashMap<u64, NoteMeta>,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.groups.iter().any(|g| g == "admin")
+    }
 }
 
 /// An issued app password (device token).
@@ -174,6 +182,7 @@ impl AppState {
             password: password.to_string(),
             display_name: id.to_string(),
             email: login_name.contains('@').then(|| login_name.to_string()),
+            groups: Vec::new(),
             files: FileTree::new(root, now),
             favorites: HashSet::new(),
             notes_settings: NotesSettings {

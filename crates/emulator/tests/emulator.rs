@@ -1151,3 +1151,78 @@ async fn cookbook_wire_shapes() {
     assert_eq!(bobs, json!([]));
     emu.shutdown().await;
 }
+
+/// Any user may create a system tag, but only administrators may delete one
+/// (`SystemTagNode::delete`: 403 `Sabre\DAV\Exception\Forbidden` otherwise). Group membership
+/// shows in OCS `cloud/user`.
+#[tokio::test]
+async fn only_admins_delete_system_tags() {
+    let emu = Emulator::builder()
+        .user("root", "rootpw")
+        .admin("root")
+        .user("alice", "secret")
+        .start()
+        .await
+        .expect("start");
+    let base = emu.base_url();
+    let c = client();
+    let created = c
+        .post(format!("{base}/remote.php/dav/systemtags/"))
+        .basic_auth("alice", Some("secret"))
+        .json(&json!({"name": "confidential", "userVisible": true, "userAssignable": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let tag_url = format!("{base}{location}");
+
+    let refused = c
+        .delete(&tag_url)
+        .basic_auth("alice", Some("secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("Sabre\\DAV\\Exception\\Forbidden"), "{body}");
+    assert!(body.contains("No permission to delete tag"), "{body}");
+
+    let deleted = c
+        .delete(&tag_url)
+        .basic_auth("root", Some("rootpw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = c
+        .delete(&tag_url)
+        .basic_auth("root", Some("rootpw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+
+    let groups = |user: &'static str, pw: &'static str| {
+        let c = c.clone();
+        let base = base.clone();
+        async move {
+            let v: Value = c
+                .get(format!("{base}/ocs/v2.php/cloud/user?format=json"))
+                .basic_auth(user, Some(pw))
+                .header("OCS-APIRequest", "true")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["ocs"]["data"]["groups"].clone()
+        }
+    };
+    assert_eq!(groups("root", "rootpw").await, json!(["admin"]));
+    assert_eq!(groups("alice", "secret").await, json!([]));
+}

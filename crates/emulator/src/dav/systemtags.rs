@@ -80,7 +80,7 @@ fn collection(href: String) -> ResponseEntry {
 }
 
 /// `/remote.php/dav/systemtags/...`
-pub fn tags(state: &AppState, _auth: &Auth, req: MetaRequest<'_>) -> Response {
+pub fn tags(state: &AppState, auth: &Auth, req: MetaRequest<'_>) -> Response {
     match (req.method.as_str(), req.segments.first()) {
         ("PROPFIND", None) => {
             let wanted = wanted(&req);
@@ -119,6 +119,10 @@ pub fn tags(state: &AppState, _auth: &Auth, req: MetaRequest<'_>) -> Response {
         }
         ("DELETE", Some(id)) => {
             let mut world = state.world();
+            // Nextcloud's SystemTagNode::delete: administrators only, checked first.
+            if !world.users.get(&auth.user_id).is_some_and(|u| u.is_admin()) {
+                return forbidden(&format!("No permission to delete tag {id}"));
+            }
             let meta = &mut world.files_meta;
             let Some(id) = id.parse::<u64>().ok().filter(|id| meta.tag(*id).is_some()) else {
                 return not_found(&format!("Tag with id {id} not found"));
