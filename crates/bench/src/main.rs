@@ -2,7 +2,8 @@
 //!
 //! - start-up: spawn the server binary (stdio) until the first `tools/list` answer;
 //! - added latency: `nc_notes_get_note` over MCP/HTTP minus the same request sent straight to
-//!   the emulator (p50, p99);
+//!   the emulator (p50, p99), with a thin HTTP client for both protocol generations (see
+//!   [`raw`]) and with rmcp's client;
 //! - throughput at 1, 8, 32 and 128 concurrent HTTP sessions;
 //! - resident memory of the server process idle and under load.
 //!
