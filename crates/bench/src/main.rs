@@ -264,27 +264,31 @@ async fn main() -> anyhow::Result<()> {
         );
     };
     let mut s = series;
-    row(
-        "nc_notes_get_note straight to the emulator",
-        &mut s.direct.0,
-    );
-    row(
-        "nc_notes_get_note, thin client, 2026-07-28 (stateless)",
-        &mut s.stateless.0,
-    );
-    row(
-        "nc_notes_get_note, thin client, 2025-11-25 (session)",
-        &mut s.session.0,
-    );
-    row("nc_notes_get_note, rmcp client (session)", &mut s.rmcp.0);
-    row(
-        "resources/templates/list (no Nextcloud), thin client, 2026-07-28",
-        &mut s.stateless_local.0,
-    );
-    row(
-        "resources/templates/list (no Nextcloud), thin client, 2025-11-25",
-        &mut s.session_local.0,
-    );
+    for (what, samples) in [
+        (
+            "nc_notes_get_note straight to the emulator",
+            &mut s.direct.0,
+        ),
+        (
+            "nc_notes_get_note, thin client, 2026-07-28 (stateless)",
+            &mut s.stateless.0,
+        ),
+        (
+            "nc_notes_get_note, thin client, 2025-11-25 (session)",
+            &mut s.session.0,
+        ),
+        ("nc_notes_get_note, rmcp client (session)", &mut s.rmcp.0),
+        (
+            "resources/templates/list (no Nextcloud), thin client, 2026-07-28",
+            &mut s.stateless_local.0,
+        ),
+        (
+            "resources/templates/list (no Nextcloud), thin client, 2025-11-25",
+            &mut s.session_local.0,
+        ),
+    ] {
+        row(what, samples);
+    }
     let direct_p50 = ms(p(&mut s.direct.0, 0.5));
     let direct_p99 = ms(p(&mut s.direct.0, 0.99));
     let added = |what: &str, v: &mut Vec<Duration>| {
@@ -294,9 +298,13 @@ async fn main() -> anyhow::Result<()> {
             ms(p(v, 0.99)) - direct_p99
         );
     };
-    added("2026-07-28 (stateless)", &mut s.stateless.0);
-    added("2025-11-25 (session)", &mut s.session.0);
-    added("rmcp client (incl. its own overhead)", &mut s.rmcp.0);
+    for (what, samples) in [
+        ("2026-07-28 (stateless)", &mut s.stateless.0),
+        ("2025-11-25 (session)", &mut s.session.0),
+        ("rmcp client (incl. its own overhead)", &mut s.rmcp.0),
+    ] {
+        added(what, samples);
+    }
     for (sessions, rate) in throughput {
         println!("| throughput, {sessions} concurrent sessions | {rate:.0} calls/s |");
     }
