@@ -19,6 +19,9 @@ struct Args {
     /// A user as `id:password` or `id:login:password`; repeatable. Default: `alice:secret`.
     #[arg(long = "user", value_name = "ID:PASSWORD")]
     users: Vec<String>,
+    /// A user id to put in the `admin` group; repeatable.
+    #[arg(long = "admin", value_name = "ID")]
+    admins: Vec<String>,
     /// Comma-separated installed apps (default: notes,deck,tables,cookbook,files_sharing,...).
     #[arg(long, value_delimiter = ',')]
     apps: Option<Vec<String>>,
@@ -50,6 +53,9 @@ async fn main() -> anyhow::Result<()> {
             [id, login, password] => builder.user_with_login(id, login, password),
             _ => anyhow::bail!("--user expects ID:PASSWORD or ID:LOGIN:PASSWORD, got {spec:?}"),
         };
+    }
+    for id in &args.admins {
+        builder = builder.admin(id);
     }
     if let Some(apps) = &args.apps {
         let apps: Vec<&str> = apps.iter().map(String::as_str).collect();
