@@ -1180,31 +1180,16 @@ async fn only_admins_delete_system_tags() {
         .to_string();
     let tag_url = format!("{base}{location}");
 
-    let refused = c
-        .delete(&tag_url)
-        .basic_auth("alice", Some("secret"))
-        .send()
-        .await
-        .unwrap();
+    let delete_as = |user: &'static str, password: &'static str| {
+        c.delete(&tag_url).basic_auth(user, Some(password)).send()
+    };
+    let refused = delete_as("alice", "secret").await.unwrap();
     assert_eq!(refused.status(), 403);
     let body = refused.text().await.unwrap();
     assert!(body.contains("Sabre\\DAV\\Exception\\Forbidden"), "{body}");
     assert!(body.contains("No permission to delete tag"), "{body}");
-
-    let deleted = c
-        .delete(&tag_url)
-        .basic_auth("root", Some("rootpw"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
-    let gone = c
-        .delete(&tag_url)
-        .basic_auth("root", Some("rootpw"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gone.status(), 404);
+    assert_eq!(delete_as("root", "rootpw").await.unwrap().status(), 204);
+    assert_eq!(delete_as("root", "rootpw").await.unwrap().status(), 404);
 
     let groups = |user: &'static str, pw: &'static str| {
         let c = c.clone();

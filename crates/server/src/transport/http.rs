@@ -155,9 +155,11 @@ async fn protected_resource_metadata_for_path(
     State(multi): State<Arc<MultiUser>>,
     axum::extract::Path(resource_path): axum::extract::Path<String>,
 ) -> Response {
-    let asked = format!("/{}", resource_path.trim_end_matches('/'));
-    let ours = multi.settings.resource_url.path().trim_end_matches('/');
-    if asked == ours || asked == "/mcp" {
+    use crate::auth::authorization_server::well_known_suffix_names;
+    let ours = multi.settings.resource_url.path();
+    if well_known_suffix_names(&resource_path, ours)
+        || well_known_suffix_names(&resource_path, "/mcp")
+    {
         protected_resource_metadata(State(multi)).await
     } else {
         StatusCode::NOT_FOUND.into_response()

@@ -23,7 +23,7 @@ pub async fn authorization_server_metadata_for_path(
     State(server): State<Arc<AuthorizationServer>>,
     Path(path): Path<String>,
 ) -> Response {
-    if server.issuer_path() == format!("/{}", path.trim_end_matches('/')) {
+    if super::well_known_suffix_names(&path, &server.issuer_path()) {
         axum::Json(server.metadata()).into_response()
     } else {
         StatusCode::NOT_FOUND.into_response()

@@ -76,6 +76,12 @@ pub fn path_below(issuer: &str, route: &str) -> String {
     format!("{prefix}{route}")
 }
 
+/// Whether the path after a `/.well-known/<name>/` segment (RFC 8414 §3, RFC 9728 §3.1) names
+/// `path`, ignoring trailing slashes: `tools/mcp` names `/tools/mcp`.
+pub fn well_known_suffix_names(suffix: &str, path: &str) -> bool {
+    format!("/{}", suffix.trim_end_matches('/')) == path.trim_end_matches('/')
+}
+
 /// The issuer for a resource URL: its origin plus any path prefix before `/mcp`.
 pub fn issuer_for(resource: &url::Url) -> String {
     let origin = resource.origin().ascii_serialization();
@@ -237,6 +243,14 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
         ));
         assert!(!pkce_matches("short", challenge));
+    }
+
+    #[test]
+    fn well_known_suffixes() {
+        assert!(well_known_suffix_names("tools/mcp", "/tools/mcp"));
+        assert!(well_known_suffix_names("tools/", "/tools"));
+        assert!(!well_known_suffix_names("tools/mcp/x", "/tools/mcp"));
+        assert!(!well_known_suffix_names("other", ""));
     }
 
     #[test]
