@@ -1,11 +1,11 @@
 //! Benchmarks for `nextcloud-mcp`, run against the in-process emulator:
 //!
 //! - start-up: spawn the server binary (stdio) until the first `tools/list` answer;
-//! - added latency: `nc_notes_get_note` over MCP/HTTP minus the same request sent straight to
-//!   the emulator (p50, p99), with a thin HTTP client for both protocol generations (see
-//!   [`raw`]) and with rmcp's client;
+//! - added latency: `nc_notes_get_note` over MCP minus the same request sent straight to the
+//!   emulator (p50, p99), with a thin client (see [`raw`]) over HTTP for both protocol
+//!   generations and over stdio, and with rmcp's HTTP client;
 //! - throughput at 1, 8, 32 and 128 concurrent HTTP sessions;
-//! - resident memory of the server process idle and under load.
+//! - resident memory of the server process idle (HTTP and stdio) and under load (HTTP).
 //!
 //! Usage: `cargo build --release -p nextcloud-mcp -p nextcloud-mcp-bench &&
 //! target/release/nextcloud-mcp-bench`. Prints a Markdown table for docs/BENCHMARKS.md.
@@ -22,7 +22,7 @@ use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioC
 use rmcp::{RoleClient, ServiceExt};
 
 mod raw;
-use raw::{Protocol, RawClient};
+use raw::{Protocol, RawClient, StdioClient};
 
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-app-password-0123456789abcdef";
@@ -64,6 +64,7 @@ struct Latency {
     rmcp: Samples,
     session: Samples,
     stateless: Samples,
+    stdio: Samples,
     session_local: Samples,
     stateless_local: Samples,
 }
@@ -161,6 +162,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let session = RawClient::connect(&url, Protocol::Session).await?;
     let stateless = RawClient::connect(&url, Protocol::Stateless).await?;
+    // The desktop shape: the server as a child process speaking stdio.
+    let mut stdio_command = tokio::process::Command::new(&server_bin);
+    stdio_command
+        .args(["run", "--transport", "stdio"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut stdio = StdioClient::spawn(stdio_command).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_idle_stdio = rss_kib(stdio.pid().context("stdio server pid")?)?;
     let args_json = serde_json::json!({"note_id": note_id});
     let direct_url = format!("{base}/index.php/apps/notes/api/v1/notes/{note_id}");
     let mut series = Latency::default();
@@ -192,6 +201,11 @@ async fn main() -> anyhow::Result<()> {
             .call_tool(id, "nc_notes_get_note", args_json.clone())
             .await?;
         series.stateless.record(warm, t);
+        let t = Instant::now();
+        stdio
+            .call_tool(id, "nc_notes_get_note", args_json.clone())
+            .await?;
+        series.stdio.record(warm, t);
         let t = Instant::now();
         session.no_backend(id).await?;
         series.session_local.record(warm, t);
@@ -277,6 +291,7 @@ async fn main() -> anyhow::Result<()> {
             "nc_notes_get_note, thin client, 2025-11-25 (session)",
             &mut s.session.0,
         ),
+        ("nc_notes_get_note, thin client, stdio", &mut s.stdio.0),
         ("nc_notes_get_note, rmcp client (session)", &mut s.rmcp.0),
         (
             "resources/templates/list (no Nextcloud), thin client, 2026-07-28",
@@ -301,6 +316,7 @@ async fn main() -> anyhow::Result<()> {
     for (what, samples) in [
         ("2026-07-28 (stateless)", &mut s.stateless.0),
         ("2025-11-25 (session)", &mut s.session.0),
+        ("stdio", &mut s.stdio.0),
         ("rmcp client (incl. its own overhead)", &mut s.rmcp.0),
     ] {
         added(what, samples);
@@ -308,7 +324,11 @@ async fn main() -> anyhow::Result<()> {
     for (sessions, rate) in throughput {
         println!("| throughput, {sessions} concurrent sessions | {rate:.0} calls/s |");
     }
-    println!("| RSS idle | {:.1} MB |", rss_idle as f64 / 1024.0);
+    println!(
+        "| RSS idle, streamable HTTP / stdio | {:.1} / {:.1} MB |",
+        rss_idle as f64 / 1024.0,
+        rss_idle_stdio as f64 / 1024.0
+    );
     println!(
         "| RSS under load (sampled max) / peak (VmHWM) | {:.1} / {:.1} MB |",
         rss_load as f64 / 1024.0,

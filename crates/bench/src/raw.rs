@@ -160,3 +160,96 @@ async fn read_answer(resp: reqwest::Response) -> anyhow::Result<Value> {
         None => bail!("JSON-RPC error: {}", message["error"]),
     }
 }
+
+/// The same thin client over stdio, the shape a desktop app runs: one JSON-RPC message per
+/// line on the server's stdin, answers read line by line from its stdout.
+pub struct StdioClient {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl StdioClient {
+    /// Spawns `command` (already set up with its arguments and environment) and performs the
+    /// `initialize` handshake.
+    pub async fn spawn(mut command: tokio::process::Command) -> anyhow::Result<Self> {
+        use std::process::Stdio;
+        use tokio::io::AsyncBufReadExt;
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut client = Self {
+            child,
+            stdin,
+            stdout: tokio::io::BufReader::new(stdout).lines(),
+        };
+        client
+            .request(
+                0,
+                "initialize",
+                json!({
+                    "protocolVersion": SESSION_VERSION,
+                    "capabilities": {},
+                    "clientInfo": {"name": "bench-raw", "version": "0"}
+                }),
+            )
+            .await?;
+        client
+            .send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await?;
+        Ok(client)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    async fn send(&mut self, message: &Value) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let mut line = serde_json::to_vec(message)?;
+        line.push(b'\n');
+        self.stdin.write_all(&line).await?;
+        self.stdin.flush().await?;
+        Ok(())
+    }
+
+    /// Sends one request and returns its `result`, skipping notifications and log lines.
+    pub async fn request(&mut self, id: u64, method: &str, params: Value) -> anyhow::Result<Value> {
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await?;
+        loop {
+            let line = self
+                .stdout
+                .next_line()
+                .await?
+                .context("the server closed stdout")?;
+            let message: Value = serde_json::from_str(&line)?;
+            if message.get("id") != Some(&json!(id)) {
+                continue;
+            }
+            return match message.get("result") {
+                Some(result) => Ok(result.clone()),
+                None => bail!("JSON-RPC error: {}", message["error"]),
+            };
+        }
+    }
+
+    pub async fn call_tool(&mut self, id: u64, name: &str, arguments: Value) -> anyhow::Result<()> {
+        let result = self
+            .request(
+                id,
+                "tools/call",
+                json!({"name": name, "arguments": arguments}),
+            )
+            .await?;
+        if result.get("isError").and_then(Value::as_bool) == Some(true) {
+            bail!("{name} failed: {result}");
+        }
+        Ok(())
+    }
+}
