@@ -5,7 +5,8 @@
 //!   emulator (p50, p99), with a thin client (see [`raw`]) over HTTP for both protocol
 //!   generations and over stdio, and with rmcp's HTTP client;
 //! - throughput at 1, 8, 32 and 128 concurrent HTTP sessions;
-//! - resident memory of the server process idle (HTTP and stdio) and under load (HTTP).
+//! - resident memory of the server process idle (HTTP and stdio), under load and idle again
+//!   after it (HTTP), in all and the anonymous part.
 //!
 //! Usage: `cargo build --release -p nextcloud-mcp -p nextcloud-mcp-bench &&
 //! target/release/nextcloud-mcp-bench`. Prints a Markdown table for docs/BENCHMARKS.md.
@@ -148,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
     wait_for(&format!("http://127.0.0.1:{port}/health/live")).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_idle = rss_kib(pid)?;
+    let anon_idle = anon_kib(pid)?;
 
     // 2. Added latency: MCP calls vs the same request sent straight to the emulator, all
     // interleaved so that machine noise hits every series alike.
@@ -169,7 +171,9 @@ async fn main() -> anyhow::Result<()> {
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     let mut stdio = StdioClient::spawn(stdio_command).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_idle_stdio = rss_kib(stdio.pid().context("stdio server pid")?)?;
+    let stdio_pid = stdio.pid().context("stdio server pid")?;
+    let rss_idle_stdio = rss_kib(stdio_pid)?;
+    let anon_idle_stdio = anon_kib(stdio_pid)?;
     let args_json = serde_json::json!({"note_id": note_id});
     let direct_url = format!("{base}/index.php/apps/notes/api/v1/notes/{note_id}");
     let mut series = Latency::default();
@@ -255,6 +259,10 @@ async fn main() -> anyhow::Result<()> {
         throughput.push((sessions, total as f64 / started.elapsed().as_secs_f64()));
     }
     let rss_peak = hwm_kib(pid)?;
+    // Idle again: every load session has ended.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_after = rss_kib(pid)?;
+    let anon_after = anon_kib(pid)?;
     child.kill().await.ok();
     emulator.shutdown().await;
 
@@ -330,9 +338,19 @@ async fn main() -> anyhow::Result<()> {
         rss_idle_stdio as f64 / 1024.0
     );
     println!(
+        "| of which anonymous (private: heap, stacks, relocated data), HTTP / stdio | {:.1} / {:.1} MB |",
+        anon_idle as f64 / 1024.0,
+        anon_idle_stdio as f64 / 1024.0
+    );
+    println!(
         "| RSS under load (sampled max) / peak (VmHWM) | {:.1} / {:.1} MB |",
         rss_load as f64 / 1024.0,
         rss_peak as f64 / 1024.0
+    );
+    println!(
+        "| RSS idle after the load, of which anonymous | {:.1} / {:.1} MB |",
+        rss_after as f64 / 1024.0,
+        anon_after as f64 / 1024.0
     );
     Ok(())
 }
@@ -373,6 +391,12 @@ fn proc_status_kib(pid: u32, key: &str) -> anyhow::Result<u64> {
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     proc_status_kib(pid, "VmRSS:")
+}
+
+/// Resident memory that is the process's own; the rest of RSS is clean pages of files
+/// (mostly the executable's code) that stay in the page cache and are shared.
+fn anon_kib(pid: u32) -> anyhow::Result<u64> {
+    proc_status_kib(pid, "RssAnon:")
 }
 
 fn hwm_kib(pid: u32) -> anyhow::Result<u64> {
