@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod logging;
 pub mod mcp;
+pub mod memory;
 pub mod search;
 pub mod tools;
 pub mod transport;
@@ -41,7 +42,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         spawn_credentials_check(&server);
         server
     };
-    release_startup_memory();
+    // Start-up's garbage (schema generation, configuration) goes back now, a load peak's
+    // once the server has gone quiet after it.
+    memory::trim();
+    memory::spawn_idle_trim(memory::QUIET_PERIOD);
     match config.transport {
         cli::Transport::Stdio => transport::stdio::serve(server).await,
         cli::Transport::StreamableHttp => {
@@ -147,17 +151,6 @@ fn spawn_credentials_check(server: &NextcloudMcp) {
             Err(e) => tracing::error!(error = %e, "Nextcloud credentials check failed"),
         }
     });
-}
-
-/// Hands the heap pages start-up used and freed (schema generation, configuration parsing)
-/// back to the OS. glibc keeps freed memory mapped unless it sits at the top of the heap; a
-/// server that idles most of the day should not carry its start-up garbage as resident memory.
-fn release_startup_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory to the OS; it has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -344,6 +344,7 @@ impl ServerHandler for NextcloudMcp {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        crate::memory::note_activity();
         let mut result = ListToolsResult::with_all_items(self.visible_tools(&ctx).await);
         if ctx
             .protocol_version()
@@ -366,6 +367,7 @@ impl ServerHandler for NextcloudMcp {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        crate::memory::note_activity();
         let Some(tool) = self.state.tools.get(&request.name) else {
             return Err(McpError::invalid_params(
                 format!(
@@ -443,6 +445,7 @@ impl ServerHandler for NextcloudMcp {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        crate::memory::note_activity();
         if let Some(f) = &self.state.fixtures
             && let Some(result) = f.read_resource(&request.uri)
         {
