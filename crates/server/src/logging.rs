@@ -4,16 +4,9 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG`, when set, refines `level`.
+/// Installs the global subscriber. `RUST_LOG`, when set, replaces the filter built from `level`.
 pub fn init(level: &str, format: LogFormat) {
-    let level = if level.eq_ignore_ascii_case("warning") {
-        "warn"
-    } else {
-        level
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!("{level},tantivy=warn,hyper=warn,reqwest=warn"))
-    });
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| filter(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -24,4 +17,78 @@ pub fn init(level: &str, format: LogFormat) {
     };
     // A second init (tests, demo) keeps the first subscriber.
     let _ = result;
+}
+
+/// The filter for `--log-level`. Libraries speak only of problems unless the operator asks
+/// for debug output: rmcp in particular logs the life of every stateless request's service at
+/// info (four lines per call, one with the client's whole capabilities), which at the default
+/// level would bury the server's own single line per tool call and cost a write per line.
+fn filter(level: &str) -> EnvFilter {
+    let level = if level.eq_ignore_ascii_case("warning") {
+        "warn"
+    } else {
+        level
+    };
+    let verbose = ["debug", "trace"]
+        .iter()
+        .any(|l| level.eq_ignore_ascii_case(l));
+    let mut directives = format!("{level},tantivy=warn,hyper=warn,reqwest=warn");
+    if !verbose {
+        directives.push_str(",rmcp=warn");
+    }
+    EnvFilter::new(directives)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What a subscriber with [`filter`]`(level)` writes for one info and one debug event
+    /// from rmcp and from this crate.
+    fn logged_at(level: &str) -> String {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter(level))
+            .with_writer(move || Capture(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "rmcp::service", "rmcp info");
+            tracing::debug!(target: "rmcp::service", "rmcp debug");
+            tracing::info!(target: "nextcloud_mcp::mcp", "own info");
+            tracing::debug!(target: "nextcloud_mcp::mcp", "own debug");
+        });
+        String::from_utf8(out.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn info_keeps_own_lines_and_drops_rmcp_chatter() {
+        let log = logged_at("info");
+        assert!(log.contains("own info"), "{log}");
+        assert!(!log.contains("rmcp info"), "{log}");
+        assert!(!log.contains("debug"), "{log}");
+    }
+
+    #[test]
+    fn debug_shows_rmcp_too() {
+        let log = logged_at("DEBUG");
+        for line in ["rmcp info", "rmcp debug", "own info", "own debug"] {
+            assert!(log.contains(line), "{line} missing: {log}");
+        }
+    }
 }
