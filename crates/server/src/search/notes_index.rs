@@ -36,8 +36,11 @@ pub enum IndexError {
     Nextcloud(#[from] nextcloud::Error),
     #[error("the local search index failed: {0}")]
     Index(#[from] tantivy::TantivyError),
+    #[error("updating the local search index was interrupted: {0}")]
+    Interrupted(String),
 }
 
+#[derive(Clone, Copy)]
 struct Fields {
     id: Field,
     title: Field,
@@ -110,38 +113,44 @@ impl UserIndex {
             .filter(|id| !seen.contains(id))
             .copied()
             .collect();
-        if (!changed.is_empty() || !removed.is_empty())
-            && let Err(e) = self.apply(&changed, &removed)
-        {
-            // Start over next time rather than search a half-updated index.
-            *self = Self::new()?;
-            return Err(e);
+        if !changed.is_empty() || !removed.is_empty() {
+            // Indexing a whole notebook is CPU work that waits for tantivy's own thread: it
+            // runs on the blocking pool so it never holds up an async worker (stdio has one).
+            let (index, reader, fields) = (self.index.clone(), self.reader.clone(), self.fields);
+            let written = tokio::task::spawn_blocking(move || {
+                write_changes(&index, &reader, fields, &changed, &removed)
+                    .map(|()| (changed, removed))
+            })
+            .await;
+            match written {
+                Ok(Ok((changed, removed))) => self.remember(changed, &removed),
+                failed => {
+                    // Start over next time rather than search a half-updated index.
+                    *self = Self::new()?;
+                    return Err(match failed {
+                        Ok(Err(e)) => e,
+                        Err(join) => IndexError::Interrupted(join.to_string()),
+                        Ok(Ok(_)) => unreachable!("handled above"),
+                    });
+                }
+            }
         }
         self.synced_at = list.server_time;
         Ok(())
     }
 
-    fn apply(&mut self, changed: &[ListedNote], removed: &[u64]) -> Result<(), IndexError> {
-        let mut writer = self.index.writer_with_num_threads(1, 15_000_000)?;
+    /// Records what [`write_changes`] put in the index, for the titles of search hits.
+    fn remember(&mut self, changed: Vec<ListedNote>, removed: &[u64]) {
         for id in removed {
-            writer.delete_term(Term::from_field_u64(self.fields.id, *id));
             self.notes.remove(id);
         }
         for note in changed {
-            let title = note.title.clone().unwrap_or_default();
-            let category = note.category.clone().unwrap_or_default();
-            writer.delete_term(Term::from_field_u64(self.fields.id, note.id));
-            writer.add_document(doc!(
-                self.fields.id => note.id,
-                self.fields.title => title.clone(),
-                self.fields.category => category.clone(),
-                self.fields.content => note.content.clone().unwrap_or_default(),
-            ))?;
-            self.notes.insert(note.id, Meta { title, category });
+            let meta = Meta {
+                title: note.title.unwrap_or_default(),
+                category: note.category.unwrap_or_default(),
+            };
+            self.notes.insert(note.id, meta);
         }
-        writer.commit()?;
-        self.reader.reload()?;
-        Ok(())
     }
 
     fn search(&self, text: &str, limit: usize) -> Result<Vec<NoteHit>, IndexError> {
@@ -177,6 +186,33 @@ impl UserIndex {
         }
         Ok(hits)
     }
+}
+
+/// Replaces the changed notes' documents and drops the removed ones, then makes the result
+/// visible to searches.
+fn write_changes(
+    index: &Index,
+    reader: &IndexReader,
+    fields: Fields,
+    changed: &[ListedNote],
+    removed: &[u64],
+) -> Result<(), IndexError> {
+    let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
+    for id in removed {
+        writer.delete_term(Term::from_field_u64(fields.id, *id));
+    }
+    for note in changed {
+        writer.delete_term(Term::from_field_u64(fields.id, note.id));
+        writer.add_document(doc!(
+            fields.id => note.id,
+            fields.title => note.title.clone().unwrap_or_default(),
+            fields.category => note.category.clone().unwrap_or_default(),
+            fields.content => note.content.clone().unwrap_or_default(),
+        ))?;
+    }
+    writer.commit()?;
+    reader.reload()?;
+    Ok(())
 }
 
 impl NotesIndex {
