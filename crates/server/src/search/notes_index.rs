@@ -40,7 +40,6 @@ pub enum IndexError {
     Interrupted(String),
 }
 
-#[derive(Clone, Copy)]
 struct Fields {
     id: Field,
     title: Field,
@@ -51,6 +50,15 @@ struct Fields {
 struct Meta {
     title: String,
     category: String,
+}
+
+/// What changed in a user's notebook since the last sync.
+struct Changes {
+    /// New or edited notes, in full.
+    changed: Vec<ListedNote>,
+    removed: Vec<u64>,
+    /// The listing's server time: the next sync's `pruneBefore`.
+    server_time: Option<i64>,
 }
 
 struct UserIndex {
@@ -82,13 +90,14 @@ impl UserIndex {
         })
     }
 
-    async fn sync(&mut self, user: &NextcloudUser) -> Result<(), IndexError> {
+    /// Asks the Notes API what changed since the last sync (see the module docs).
+    async fn changes(&self, user: &NextcloudUser) -> Result<Option<Changes>, IndexError> {
         let query = ListQuery {
             prune_before: self.synced_at,
             ..Default::default()
         };
         let Some(list) = user.notes().list(&query).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let mut seen = HashSet::with_capacity(list.notes.len());
         let mut changed: Vec<ListedNote> = Vec::new();
@@ -113,44 +122,52 @@ impl UserIndex {
             .filter(|id| !seen.contains(id))
             .copied()
             .collect();
-        if !changed.is_empty() || !removed.is_empty() {
-            // Indexing a whole notebook is CPU work that waits for tantivy's own thread: it
-            // runs on the blocking pool so it never holds up an async worker (stdio has one).
-            let (index, reader, fields) = (self.index.clone(), self.reader.clone(), self.fields);
-            let written = tokio::task::spawn_blocking(move || {
-                write_changes(&index, &reader, fields, &changed, &removed)
-                    .map(|()| (changed, removed))
-            })
-            .await;
-            match written {
-                Ok(Ok((changed, removed))) => self.remember(changed, &removed),
-                failed => {
-                    // Start over next time rather than search a half-updated index.
-                    *self = Self::new()?;
-                    return Err(match failed {
-                        Ok(Err(e)) => e,
-                        Err(join) => IndexError::Interrupted(join.to_string()),
-                        Ok(Ok(_)) => unreachable!("handled above"),
-                    });
-                }
-            }
-        }
-        self.synced_at = list.server_time;
-        Ok(())
+        Ok(Some(Changes {
+            changed,
+            removed,
+            server_time: list.server_time,
+        }))
     }
 
-    /// Records what [`write_changes`] put in the index, for the titles of search hits.
-    fn remember(&mut self, changed: Vec<ListedNote>, removed: &[u64]) {
-        for id in removed {
+    /// Writes the changes into the index (blocking: tantivy work, run on the blocking pool).
+    /// On failure the index starts over, so no search sees a half-updated one.
+    fn apply(&mut self, changes: Changes) -> Result<(), IndexError> {
+        if let Err(e) = self.write(&changes.changed, &changes.removed) {
+            *self = Self::new()?;
+            return Err(e);
+        }
+        for id in &changes.removed {
             self.notes.remove(id);
         }
-        for note in changed {
+        for note in changes.changed {
             let meta = Meta {
                 title: note.title.unwrap_or_default(),
                 category: note.category.unwrap_or_default(),
             };
             self.notes.insert(note.id, meta);
         }
+        self.synced_at = changes.server_time;
+        Ok(())
+    }
+
+    fn write(&self, changed: &[ListedNote], removed: &[u64]) -> Result<(), IndexError> {
+        let fields = &self.fields;
+        let mut writer = self.index.writer_with_num_threads(1, 15_000_000)?;
+        for id in removed {
+            writer.delete_term(Term::from_field_u64(fields.id, *id));
+        }
+        for note in changed {
+            writer.delete_term(Term::from_field_u64(fields.id, note.id));
+            writer.add_document(doc!(
+                fields.id => note.id,
+                fields.title => note.title.clone().unwrap_or_default(),
+                fields.category => note.category.clone().unwrap_or_default(),
+                fields.content => note.content.clone().unwrap_or_default(),
+            ))?;
+        }
+        writer.commit()?;
+        self.reader.reload()?;
+        Ok(())
     }
 
     fn search(&self, text: &str, limit: usize) -> Result<Vec<NoteHit>, IndexError> {
@@ -188,33 +205,6 @@ impl UserIndex {
     }
 }
 
-/// Replaces the changed notes' documents and drops the removed ones, then makes the result
-/// visible to searches.
-fn write_changes(
-    index: &Index,
-    reader: &IndexReader,
-    fields: Fields,
-    changed: &[ListedNote],
-    removed: &[u64],
-) -> Result<(), IndexError> {
-    let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
-    for id in removed {
-        writer.delete_term(Term::from_field_u64(fields.id, *id));
-    }
-    for note in changed {
-        writer.delete_term(Term::from_field_u64(fields.id, note.id));
-        writer.add_document(doc!(
-            fields.id => note.id,
-            fields.title => note.title.clone().unwrap_or_default(),
-            fields.category => note.category.clone().unwrap_or_default(),
-            fields.content => note.content.clone().unwrap_or_default(),
-        ))?;
-    }
-    writer.commit()?;
-    reader.reload()?;
-    Ok(())
-}
-
 impl NotesIndex {
     /// Brings the user's index up to date, then searches it.
     pub async fn search(
@@ -234,8 +224,30 @@ impl NotesIndex {
                 }
             }
         };
-        let mut index = entry.lock().await;
-        index.sync(user).await?;
+        let mut index = entry.clone().lock_owned().await;
+        match index.changes(user).await? {
+            Some(changes) if !changes.changed.is_empty() || !changes.removed.is_empty() => {
+                // Indexing a notebook is CPU work that also waits for tantivy's own thread: it
+                // runs on the blocking pool so it never holds up an async worker (stdio has
+                // one). The lock goes with it, so a search cancelled meanwhile cannot let the
+                // next one start writing beside it.
+                let written = tokio::task::spawn_blocking(move || {
+                    index.apply(changes)?;
+                    Ok::<_, IndexError>(index)
+                })
+                .await;
+                index = match written {
+                    Ok(result) => result?,
+                    Err(lost) => {
+                        // The write panicked halfway (its guard is gone with it): start over.
+                        *entry.lock().await = UserIndex::new()?;
+                        return Err(IndexError::Interrupted(lost.to_string()));
+                    }
+                };
+            }
+            Some(changes) => index.synced_at = changes.server_time,
+            None => {}
+        }
         index.search(text, limit)
     }
 }
