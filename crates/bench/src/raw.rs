@@ -38,12 +38,7 @@ impl RawClient {
         };
         if protocol == Protocol::Session {
             let body = json!({
-                "jsonrpc": "2.0", "id": 0, "method": "initialize",
-                "params": {
-                    "protocolVersion": SESSION_VERSION,
-                    "capabilities": {},
-                    "clientInfo": {"name": "bench-raw", "version": "0"}
-                }
+                "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize_params()
             });
             let resp = client.post(&body, "initialize", None).send().await?;
             client.session_id = Some(
@@ -124,13 +119,10 @@ impl RawClient {
                 id,
                 "tools/call",
                 Some(name),
-                json!({"name": name, "arguments": arguments}),
+                tool_call_params(name, arguments),
             )
             .await?;
-        if result.get("isError").and_then(Value::as_bool) == Some(true) {
-            bail!("{name} failed: {result}");
-        }
-        Ok(())
+        tool_succeeded(name, &result)
     }
 }
 
@@ -155,8 +147,34 @@ async fn read_answer(resp: reqwest::Response) -> anyhow::Result<Value> {
     } else {
         serde_json::from_str(&text)?
     };
-    match message.get("result") {
-        Some(result) => Ok(result.clone()),
+    result_of(message)
+}
+
+/// The `params` of this client's `initialize` request.
+fn initialize_params() -> Value {
+    json!({
+        "protocolVersion": SESSION_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "bench-raw", "version": "0"}
+    })
+}
+
+fn tool_call_params(name: &str, arguments: Value) -> Value {
+    json!({"name": name, "arguments": arguments})
+}
+
+/// A tool answering with `isError` is a failed measurement, not a sample.
+fn tool_succeeded(name: &str, result: &Value) -> anyhow::Result<()> {
+    if result.get("isError").and_then(Value::as_bool) == Some(true) {
+        bail!("{name} failed: {result}");
+    }
+    Ok(())
+}
+
+/// A JSON-RPC response's `result`, or its `error` as an error.
+fn result_of(mut message: Value) -> anyhow::Result<Value> {
+    match message.get_mut("result") {
+        Some(result) => Ok(result.take()),
         None => bail!("JSON-RPC error: {}", message["error"]),
     }
 }
@@ -188,17 +206,7 @@ impl StdioClient {
             stdin,
             stdout: tokio::io::BufReader::new(stdout).lines(),
         };
-        client
-            .request(
-                0,
-                "initialize",
-                json!({
-                    "protocolVersion": SESSION_VERSION,
-                    "capabilities": {},
-                    "clientInfo": {"name": "bench-raw", "version": "0"}
-                }),
-            )
-            .await?;
+        client.request(0, "initialize", initialize_params()).await?;
         client
             .send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
             .await?;
@@ -232,24 +240,14 @@ impl StdioClient {
             if message.get("id") != Some(&json!(id)) {
                 continue;
             }
-            return match message.get("result") {
-                Some(result) => Ok(result.clone()),
-                None => bail!("JSON-RPC error: {}", message["error"]),
-            };
+            return result_of(message);
         }
     }
 
     pub async fn call_tool(&mut self, id: u64, name: &str, arguments: Value) -> anyhow::Result<()> {
         let result = self
-            .request(
-                id,
-                "tools/call",
-                json!({"name": name, "arguments": arguments}),
-            )
+            .request(id, "tools/call", tool_call_params(name, arguments))
             .await?;
-        if result.get("isError").and_then(Value::as_bool) == Some(true) {
-            bail!("{name} failed: {result}");
-        }
-        Ok(())
+        tool_succeeded(name, &result)
     }
 }
