@@ -1,157 +1,171 @@
 //! The catalogue of Nextcloud apps the server has tools for.
 //!
-//! A tool's app, required capability and scope are derived from its name prefix and its
-//! `readOnlyHint` annotation, so each tool states them in exactly one place (its `#[tool]`
-//! attribute) and nothing here lists tools one by one.
+//! Tools name their app in their record ([`crate::tools::spec::ToolSpec`]); this file says
+//! what each app is: how `--enable-app` calls it, which capability shows it is installed, and
+//! which scope families it grants.
 
 /// One Nextcloud app as the server sees it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct App {
     /// Name used by `--enable-app` (the Python reference's names).
     pub id: &'static str,
-    /// Tool names of this app start with one of these.
-    pub tool_prefixes: &'static [&'static str],
     /// Key the app publishes in `/cloud/capabilities`; its absence hides the app's tools.
     /// `None` for apps that publish nothing (their tools are always shown).
     pub capability: Option<&'static str>,
-    /// Scope family: tools need `<family>.read` or `<family>.write`.
+    /// Scope family: its tools need `<family>.read` or `<family>.write`.
     pub scope: &'static str,
-    /// Tools whose name contains the marker use another scope family (calendar tasks).
-    pub scope_overrides: &'static [(&'static str, &'static str)],
+    /// Further scope families of the app's tools (calendar tasks need `todo.*`).
+    pub extra_scope_families: &'static [&'static str],
     /// Human name for messages.
     pub title: &'static str,
 }
 
-pub const APPS: &[App] = &[
-    App {
-        id: "notes",
-        tool_prefixes: &["nc_notes_"],
-        capability: Some("notes"),
-        scope: "notes",
-        scope_overrides: &[],
-        title: "Notes",
-    },
-    App {
-        id: "webdav",
-        tool_prefixes: &["nc_webdav_"],
-        capability: None,
-        scope: "files",
-        scope_overrides: &[],
-        title: "Files",
-    },
-    App {
-        id: "sharing",
-        tool_prefixes: &["nc_share_"],
-        capability: Some("files_sharing"),
-        scope: "sharing",
-        scope_overrides: &[],
-        title: "Sharing",
-    },
-    App {
-        id: "calendar",
-        tool_prefixes: &["nc_calendar_"],
-        capability: None,
-        scope: "calendar",
-        scope_overrides: &[("_todo", "todo")],
-        title: "Calendar",
-    },
-    App {
-        id: "contacts",
-        tool_prefixes: &["nc_contacts_"],
-        capability: None,
-        scope: "contacts",
-        scope_overrides: &[],
-        title: "Contacts",
-    },
-    App {
-        id: "deck",
-        tool_prefixes: &["deck_"],
-        capability: Some("deck"),
-        scope: "deck",
-        scope_overrides: &[],
-        title: "Deck",
-    },
-    App {
-        id: "tables",
-        tool_prefixes: &["nc_tables_"],
-        capability: Some("tables"),
-        scope: "tables",
-        scope_overrides: &[],
-        title: "Tables",
-    },
-    App {
-        id: "cookbook",
-        tool_prefixes: &["nc_cookbook_"],
-        capability: Some("cookbook"),
-        scope: "cookbook",
-        scope_overrides: &[],
-        title: "Cookbook",
-    },
-    App {
-        id: "collectives",
-        tool_prefixes: &["collectives_"],
-        capability: Some("collectives"),
-        scope: "collectives",
-        scope_overrides: &[],
-        title: "Collectives",
-    },
-    App {
-        id: "news",
-        tool_prefixes: &["nc_news_"],
-        capability: None,
-        scope: "news",
-        scope_overrides: &[],
-        title: "News",
-    },
-    App {
-        id: "mail",
-        tool_prefixes: &["nc_mail_"],
-        capability: None,
-        scope: "mail",
-        scope_overrides: &[],
-        title: "Mail",
-    },
-    App {
-        id: "talk",
-        tool_prefixes: &["talk_"],
-        capability: Some("spreed"),
-        scope: "talk",
-        scope_overrides: &[],
-        title: "Talk",
-    },
-    App {
-        id: "shopping_list",
-        tool_prefixes: &["nc_shopping_list_"],
-        capability: None,
-        scope: "shopping_list",
-        scope_overrides: &[],
-        title: "Shopping list",
-    },
-    App {
-        id: "semantic",
-        tool_prefixes: &["nc_semantic_"],
-        capability: None,
-        scope: "semantic",
-        scope_overrides: &[],
-        title: "Semantic search",
-    },
-    // Login Flow v2 provisioning (`login_flow` mode only): needs no scope, since these tools
-    // are how a user grants scopes in the first place.
-    App {
-        id: "auth",
-        tool_prefixes: &["nc_auth_"],
-        capability: None,
-        scope: "",
-        scope_overrides: &[],
-        title: "Nextcloud access",
-    },
+pub const NOTES: App = App {
+    id: "notes",
+    capability: Some("notes"),
+    scope: "notes",
+    extra_scope_families: &[],
+    title: "Notes",
+};
+
+pub const FILES: App = App {
+    id: "webdav",
+    capability: None,
+    scope: "files",
+    extra_scope_families: &[],
+    title: "Files",
+};
+
+pub const SHARING: App = App {
+    id: "sharing",
+    capability: Some("files_sharing"),
+    scope: "sharing",
+    extra_scope_families: &[],
+    title: "Sharing",
+};
+
+pub const CALENDAR: App = App {
+    id: "calendar",
+    capability: None,
+    scope: "calendar",
+    extra_scope_families: &["todo"],
+    title: "Calendar",
+};
+
+pub const CONTACTS: App = App {
+    id: "contacts",
+    capability: None,
+    scope: "contacts",
+    extra_scope_families: &[],
+    title: "Contacts",
+};
+
+pub const DECK: App = App {
+    id: "deck",
+    capability: Some("deck"),
+    scope: "deck",
+    extra_scope_families: &[],
+    title: "Deck",
+};
+
+pub const TABLES: App = App {
+    id: "tables",
+    capability: Some("tables"),
+    scope: "tables",
+    extra_scope_families: &[],
+    title: "Tables",
+};
+
+pub const COOKBOOK: App = App {
+    id: "cookbook",
+    capability: Some("cookbook"),
+    scope: "cookbook",
+    extra_scope_families: &[],
+    title: "Cookbook",
+};
+
+pub const COLLECTIVES: App = App {
+    id: "collectives",
+    capability: Some("collectives"),
+    scope: "collectives",
+    extra_scope_families: &[],
+    title: "Collectives",
+};
+
+pub const NEWS: App = App {
+    id: "news",
+    capability: None,
+    scope: "news",
+    extra_scope_families: &[],
+    title: "News",
+};
+
+pub const MAIL: App = App {
+    id: "mail",
+    capability: None,
+    scope: "mail",
+    extra_scope_families: &[],
+    title: "Mail",
+};
+
+pub const TALK: App = App {
+    id: "talk",
+    capability: Some("spreed"),
+    scope: "talk",
+    extra_scope_families: &[],
+    title: "Talk",
+};
+
+pub const SHOPPING_LIST: App = App {
+    id: "shopping_list",
+    capability: None,
+    scope: "shopping_list",
+    extra_scope_families: &[],
+    title: "Shopping list",
+};
+
+pub const SEMANTIC: App = App {
+    id: "semantic",
+    capability: None,
+    scope: "semantic",
+    extra_scope_families: &[],
+    title: "Semantic search",
+};
+
+/// Login Flow v2 provisioning (`login_flow` mode only): needs no scope, since these tools
+/// are how a user grants scopes in the first place.
+pub const AUTH: App = App {
+    id: "auth",
+    capability: None,
+    scope: "",
+    extra_scope_families: &[],
+    title: "Nextcloud access",
+};
+
+/// Every app, in the order tools are listed and documented.
+pub const APPS: &[&App] = &[
+    &NOTES,
+    &FILES,
+    &SHARING,
+    &CALENDAR,
+    &CONTACTS,
+    &DECK,
+    &TABLES,
+    &COOKBOOK,
+    &COLLECTIVES,
+    &NEWS,
+    &MAIL,
+    &TALK,
+    &SHOPPING_LIST,
+    &SEMANTIC,
+    &AUTH,
 ];
 
 /// Scope families that only exist as `<family>.read` (no tool of theirs writes).
 pub const READ_ONLY_SCOPE_FAMILIES: &[&str] = &["semantic"];
 
-/// Tools needing a scope other than `<family>.read|write`: (tool-name prefix, scope).
-pub const SPECIAL_SCOPES: &[(&str, &str)] = &[("nc_mail_send_", "mail.send")];
+/// Scopes outside the `<family>.read|write` pattern (sending mail cannot be undone).
+pub const SPECIAL_SCOPES: &[&str] = &["mail.send"];
 
 /// Resources and the scope reading them needs: (URI prefix, scope).
 pub const RESOURCE_SCOPES: &[(&str, &str)] = &[("nc://Notes/", "notes.read")];
@@ -169,8 +183,7 @@ pub fn resource_scope(uri: &str) -> Option<&'static str> {
 pub fn all_scopes() -> Vec<String> {
     let mut scopes = std::collections::BTreeSet::new();
     for app in APPS.iter().filter(|a| !a.scope.is_empty()) {
-        let families =
-            std::iter::once(app.scope).chain(app.scope_overrides.iter().map(|(_, f)| *f));
+        let families = std::iter::once(app.scope).chain(app.extra_scope_families.iter().copied());
         for family in families {
             scopes.insert(format!("{family}.read"));
             if !READ_ONLY_SCOPE_FAMILIES.contains(&family) {
@@ -178,7 +191,7 @@ pub fn all_scopes() -> Vec<String> {
             }
         }
     }
-    scopes.extend(SPECIAL_SCOPES.iter().map(|(_, s)| s.to_string()));
+    scopes.extend(SPECIAL_SCOPES.iter().map(|s| s.to_string()));
     scopes.into_iter().collect()
 }
 
@@ -189,53 +202,8 @@ pub fn normalize_scope(scope: &str) -> Option<String> {
     all_scopes().contains(&dotted).then_some(dotted)
 }
 
-/// The app a tool belongs to, from its name.
-pub fn app_of_tool(tool_name: &str) -> Option<&'static App> {
-    APPS.iter().find(|app| {
-        app.tool_prefixes
-            .iter()
-            .any(|prefix| tool_name.starts_with(prefix))
-    })
-}
-
 pub fn app_by_id(id: &str) -> Option<&'static App> {
-    APPS.iter().find(|app| app.id == id)
-}
-
-/// The scope a tool requires: `<family>.read` for read-only tools, else `<family>.write`
-/// (or its [`SPECIAL_SCOPES`] entry). `None` for tools that need none (the auth tools).
-pub fn required_scope(tool_name: &str, read_only: bool) -> Option<String> {
-    let app = app_of_tool(tool_name)?;
-    if app.scope.is_empty() {
-        return None;
-    }
-    if let Some((_, scope)) = SPECIAL_SCOPES
-        .iter()
-        .find(|(prefix, _)| tool_name.starts_with(prefix))
-    {
-        return Some(scope.to_string());
-    }
-    let family = app
-        .scope_overrides
-        .iter()
-        .find(|(marker, _)| tool_name.contains(marker))
-        .map_or(app.scope, |(_, family)| family);
-    let access = if read_only { "read" } else { "write" };
-    Some(format!("{family}.{access}"))
-}
-
-/// Tools that need a newer app than the app's first API version: (name marker, app version).
-const MIN_APP_VERSIONS: &[(&str, (u32, u32))] = &[
-    ("deck_assign_dependent_card", (1, 18)),
-    ("deck_remove_dependent_card", (1, 18)),
-];
-
-/// The app version (major, minor) a tool needs, if any.
-pub fn min_app_version(tool_name: &str) -> Option<(u32, u32)> {
-    MIN_APP_VERSIONS
-        .iter()
-        .find(|(marker, _)| tool_name.contains(marker))
-        .map(|(_, v)| *v)
+    APPS.iter().copied().find(|app| app.id == id)
 }
 
 /// Whether a version string such as `1.18.2` is at least `major.minor`.
@@ -254,36 +222,9 @@ mod tests {
         assert!(super::version_at_least("1.18.0", (1, 18)));
         assert!(super::version_at_least("2.0", (1, 18)));
         assert!(!super::version_at_least("1.16.1", (1, 18)));
-        assert_eq!(super::min_app_version("deck_get_card"), None);
     }
 
     use super::*;
-
-    #[test]
-    fn scopes_follow_names_and_read_only_hint() {
-        assert_eq!(
-            required_scope("nc_notes_get_note", true).as_deref(),
-            Some("notes.read")
-        );
-        assert_eq!(
-            required_scope("nc_calendar_create_todo", false).as_deref(),
-            Some("todo.write")
-        );
-        assert_eq!(
-            required_scope("nc_calendar_create_event", false).as_deref(),
-            Some("calendar.write")
-        );
-        assert_eq!(
-            required_scope("nc_webdav_read_file", true).as_deref(),
-            Some("files.read")
-        );
-        assert_eq!(required_scope("unknown_tool", true), None);
-        assert_eq!(required_scope("nc_auth_check_status", true), None);
-        assert_eq!(
-            required_scope("nc_mail_send_message", false).as_deref(),
-            Some("mail.send")
-        );
-    }
 
     #[test]
     fn scope_vocabulary_matches_the_reference() {
@@ -309,17 +250,6 @@ mod tests {
         assert_eq!(all.len(), 30, "{all:?}");
         assert_eq!(normalize_scope("notes:read").as_deref(), Some("notes.read"));
         assert_eq!(normalize_scope("notes.admin"), None);
-    }
-
-    #[test]
-    fn every_tool_scope_is_grantable() {
-        let all = all_scopes();
-        for tool in crate::tools::all().list_all() {
-            let read_only = crate::mcp::is_read_only(&tool);
-            if let Some(scope) = required_scope(&tool.name, read_only) {
-                assert!(all.contains(&scope), "{} needs {scope}", tool.name);
-            }
-        }
     }
 
     #[test]

@@ -33,8 +33,9 @@ use crate::auth::{Caller, MultiUser};
 use crate::config::ToolSelection;
 use crate::search::NotesIndex;
 use crate::tools::common::ToolError;
+use crate::tools::spec::{self, ToolSpec};
 
-pub use selection::{SelectionError, is_read_only};
+pub use selection::SelectionError;
 
 /// Shared by every session: built once at start-up, cloned (as an `Arc`) per session.
 pub struct ServerState {
@@ -104,7 +105,7 @@ impl NextcloudMcp {
             .is_some_and(|m| m.settings.mode == crate::cli::DeploymentMode::LoginFlow);
         if !login_flow {
             for tool in tools.list_all() {
-                if apps::app_of_tool(&tool.name).is_some_and(|a| a.id == "auth") {
+                if spec::of(&tool.name).is_some_and(|s| s.app.id == apps::AUTH.id) {
                     tools.remove_route(&tool.name);
                 }
             }
@@ -251,7 +252,7 @@ impl NextcloudMcp {
             .tools
             .list_all()
             .into_iter()
-            .filter(|tool| access.allows(&tool.name, is_read_only(tool)))
+            .filter(|tool| spec::of(&tool.name).is_none_or(|s| access.allows(s)))
             .collect();
         let Some(user) = access.user else {
             return all;
@@ -259,7 +260,9 @@ impl NextcloudMcp {
         match user.capabilities().await {
             Ok(caps) => all
                 .into_iter()
-                .filter(|tool| selection::app_available(&tool.name, &caps))
+                .filter(|tool| {
+                    spec::of(&tool.name).is_none_or(|s| selection::app_available(s, &caps))
+                })
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "capabilities unavailable; listing every tool");
@@ -271,22 +274,19 @@ impl NextcloudMcp {
     /// Refuses a call to a tool of an app the instance does not have, before any other work.
     async fn check_app_installed(
         &self,
-        tool: &str,
+        spec: &ToolSpec,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<(), ToolError> {
-        let Some(app) = apps::app_of_tool(tool) else {
-            return Ok(());
-        };
-        if app.capability.is_none() {
+        if spec.app.capability.is_none() {
             return Ok(());
         }
         let user = self.user(ctx)?;
         if let Ok(caps) = user.capabilities().await
-            && !selection::app_available(tool, &caps)
+            && !selection::app_available(spec, &caps)
         {
             return Err(ToolError::AppMissing {
-                app: app.title,
-                tool: tool.to_string(),
+                app: spec.app.title,
+                tool: spec.name.to_string(),
             });
         }
         Ok(())
@@ -308,9 +308,9 @@ pub(crate) struct Access {
 
 impl Access {
     /// Whether the caller's scopes allow this tool.
-    pub fn allows(&self, tool: &str, read_only: bool) -> bool {
-        match (&self.scopes, apps::required_scope(tool, read_only)) {
-            (Some(granted), Some(needed)) => granted.contains(&needed),
+    pub fn allows(&self, spec: &ToolSpec) -> bool {
+        match (&self.scopes, spec.scope) {
+            (Some(granted), Some(needed)) => granted.contains(needed),
             _ => true,
         }
     }
@@ -382,8 +382,10 @@ impl ServerHandler for NextcloudMcp {
         }
         let mut ctx = ctx;
         let access = self.access(&ctx).await;
-        if let Some(needed) = apps::required_scope(&request.name, is_read_only(tool))
-            && !access.allows(&request.name, is_read_only(tool))
+        let spec = spec::of(&request.name);
+        if let Some(spec) = spec
+            && let Some(needed) = spec.scope
+            && !access.allows(spec)
         {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
                 "`{}` needs the `{needed}` scope, which your access does not include. Call `nc_auth_update_scopes` with add_scopes [\"{needed}\"] to grant it (and sign in again if your client asks).",
@@ -392,7 +394,9 @@ impl ServerHandler for NextcloudMcp {
             .into());
         }
         ctx.extensions.insert(access);
-        if let Err(e) = self.check_app_installed(&request.name, &ctx).await {
+        if let Some(spec) = spec
+            && let Err(e) = self.check_app_installed(spec, &ctx).await
+        {
             return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into());
         }
         let name = request.name.clone();

@@ -6,6 +6,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use super::NextcloudMcp;
 use crate::apps;
 use crate::config::ToolSelection;
+use crate::tools::spec::ToolSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SelectionError {
@@ -13,7 +14,7 @@ pub enum SelectionError {
         "unknown tool `{0}` in --tools/--exclude-tools; valid names are those tools/list shows without a selection"
     )]
     UnknownTool(String),
-    #[error("tool `{0}` belongs to no known app; add its prefix to apps::APPS")]
+    #[error("tool `{0}` has no ToolSpec record (see tools::spec)")]
     Unclassified(String),
 }
 
@@ -30,9 +31,9 @@ pub(super) fn apply(
     }
     for tool in tools {
         let name = tool.name.as_ref();
-        let app =
-            apps::app_of_tool(name).ok_or_else(|| SelectionError::Unclassified(name.into()))?;
-        let read_only = is_read_only(&tool);
+        let spec = crate::tools::spec::of(name)
+            .ok_or_else(|| SelectionError::Unclassified(name.into()))?;
+        let (app, read_only) = (spec.app, spec.is_read_only());
         let keep = selection
             .enabled_apps
             .as_ref()
@@ -50,21 +51,13 @@ pub(super) fn apply(
     Ok(router)
 }
 
-/// A tool is read-only only when it says so; an unannotated tool counts as a writer.
-pub fn is_read_only(tool: &rmcp::model::Tool) -> bool {
-    tool.annotations
-        .as_ref()
-        .and_then(|a| a.read_only_hint)
-        .unwrap_or(false)
-}
-
 /// Whether the tool's app is installed, by the app's capability key, and new enough for the
-/// tool (see [`apps::min_app_version`]).
-pub(super) fn app_available(tool: &str, caps: &nextcloud::Capabilities) -> bool {
-    match apps::app_of_tool(tool).and_then(|app| app.capability) {
+/// tool (its record's `min_app_version`).
+pub(super) fn app_available(spec: &ToolSpec, caps: &nextcloud::Capabilities) -> bool {
+    match spec.app.capability {
         Some(key) => {
             caps.has(key)
-                && apps::min_app_version(tool).is_none_or(|min| {
+                && spec.min_app_version.is_none_or(|min| {
                     caps.app(key)
                         .and_then(|c| c.get("version"))
                         .and_then(|v| v.as_str())

@@ -11,6 +11,7 @@ pub mod deck;
 pub mod files;
 pub mod notes;
 pub mod sharing;
+pub mod spec;
 pub mod tables;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -28,13 +29,41 @@ pub fn catalogue() -> ToolRouter<NextcloudMcp> {
 
 /// Every tool the server has, before any selection.
 pub fn all() -> ToolRouter<NextcloudMcp> {
-    notes::router()
-        + files::router()
-        + sharing::router()
-        + calendar::router()
-        + contacts::router()
-        + deck::router()
-        + auth::router()
-        + tables::router()
-        + cookbook::router()
+    spec::annotate(
+        notes::router()
+            + files::router()
+            + sharing::router()
+            + calendar::router()
+            + contacts::router()
+            + deck::router()
+            + auth::router()
+            + tables::router()
+            + cookbook::router(),
+    )
 }
+
+/// Every tool's record ([`spec::ToolSpec`]), one table per file of tools.
+const SPECS: &[&[spec::ToolSpec]] = &[
+    notes::read::SPECS,
+    notes::write::SPECS,
+    files::read::SPECS,
+    files::write::SPECS,
+    files::meta::SPECS,
+    sharing::tools::SPECS,
+    calendar::events::SPECS,
+    calendar::schedule::SPECS,
+    calendar::todos::SPECS,
+    contacts::tools::SPECS,
+    deck::boards::SPECS,
+    deck::stacks::SPECS,
+    deck::cards::SPECS,
+    deck::labels::SPECS,
+    deck::assignments::SPECS,
+    deck::comments::SPECS,
+    deck::attachments::SPECS,
+    auth::SPECS,
+    tables::read::SPECS,
+    tables::write::SPECS,
+    cookbook::read::SPECS,
+    cookbook::write::SPECS,
+];

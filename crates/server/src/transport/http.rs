@@ -274,8 +274,8 @@ fn scope_needed(server: &NextcloudMcp, body: &[u8]) -> Option<String> {
         return None;
     }
     let name = value.get("params")?.get("name")?.as_str()?;
-    let tool = server.state().tools.get(name)?;
-    crate::apps::required_scope(name, crate::mcp::is_read_only(tool))
+    server.state().tools.get(name)?;
+    crate::tools::spec::of(name)?.scope.map(str::to_string)
 }
 
 async fn require_bearer(

@@ -28,6 +28,7 @@ use crate::auth::{Caller, MultiUser};
 use crate::db::{AuditEvent, Completion, FlowPurpose, PendingLogin};
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::now;
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 pub fn router() -> rmcp::handler::server::router::tool::ToolRouter<NextcloudMcp> {
     NextcloudMcp::auth_router()
@@ -709,19 +710,21 @@ fn user_lock(user_id: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
 
 const NOT_LOGIN_FLOW: &str = "This tool needs the server's login_flow mode and a bearer-token caller; this server or request has neither.";
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new("nc_auth_provision_access", &apps::AUTH, None, Create),
+    ToolSpec::new("nc_auth_check_status", &apps::AUTH, None, Read),
+    ToolSpec::new("nc_auth_update_scopes", &apps::AUTH, None, Create),
+];
+
 #[tool_router(router = auth_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_auth_provision_access",
         title = "Connect your Nextcloud",
         description = "Give this server access to your Nextcloud: starts a Nextcloud login (Login Flow v2) for the scopes you choose and returns the login link to open in a browser; afterwards call nc_auth_check_status. Needed once before any other Nextcloud tool works.",
-        output_schema = schema_for_output::<ProvisionOut>(),
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        output_schema = schema_for_output::<ProvisionOut>()
     )]
     async fn nc_auth_provision_access(
         &self,
@@ -810,13 +813,7 @@ impl NextcloudMcp {
         name = "nc_auth_check_status",
         title = "Check your Nextcloud connection",
         description = "Report whether this server has access to your Nextcloud. If a login started by nc_auth_provision_access or nc_auth_update_scopes is pending, checks whether it was completed and, if so, stores the new access (statuses: provisioned, pending, not_initiated, error).",
-        output_schema = schema_for_output::<StatusOut>(),
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        output_schema = schema_for_output::<StatusOut>()
     )]
     async fn nc_auth_check_status(
         &self,
@@ -853,13 +850,7 @@ impl NextcloudMcp {
         name = "nc_auth_update_scopes",
         title = "Change your Nextcloud scopes",
         description = "Add or remove scopes of your Nextcloud access (e.g. add_scopes [\"calendar.write\"]). Starts a new Nextcloud login for the new set; once it is completed (nc_auth_check_status) the new app password replaces the old one, which is then revoked in Nextcloud.",
-        output_schema = schema_for_output::<UpdateScopesOut>(),
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        output_schema = schema_for_output::<UpdateScopesOut>()
     )]
     async fn nc_auth_update_scopes(
         &self,

@@ -11,8 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::model::*;
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 /// An event (or one occurrence of a recurring event).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -796,18 +798,53 @@ pub(super) async fn create_in(
     ))
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_calendar_create_event",
+        &apps::CALENDAR,
+        Some("calendar.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_calendar_list_events",
+        &apps::CALENDAR,
+        Some("calendar.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_calendar_get_event",
+        &apps::CALENDAR,
+        Some("calendar.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_calendar_update_event",
+        &apps::CALENDAR,
+        Some("calendar.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_calendar_delete_event",
+        &apps::CALENDAR,
+        Some("calendar.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "nc_calendar_get_upcoming_events",
+        &apps::CALENDAR,
+        Some("calendar.read"),
+        Read,
+    ),
+];
+
 #[tool_router(router = calendar_events_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_create_event",
         title = "Create a calendar event",
-        description = "Create an event in a calendar. Times keep their zone: give local times with `timezone` (IANA name; default the server's configured zone), or an exact instant with Z/offset; a date alone makes an all-day event. Supports recurrence (RRULE), reminders, attendees, categories, status, priority, privacy, URL and color. Returns the event with its UID and ETag.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create an event in a calendar. Times keep their zone: give local times with `timezone` (IANA name; default the server's configured zone), or an exact instant with Z/offset; a date alone makes an all-day event. Supports recurrence (RRULE), reminders, attendees, categories, status, priority, privacy, URL and color. Returns the event with its UID and ETag."
     )]
     async fn nc_calendar_create_event(
         &self,
@@ -849,13 +886,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_list_events",
         title = "List calendar events",
-        description = "List events in a date range (server-side time-range query), with recurring events expanded into their occurrences (RRULE, RDATE, EXDATE and moved instances). Optional filters on attendees, duration, categories, status, title and location. Times are given in each event's own zone.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List events in a date range (server-side time-range query), with recurring events expanded into their occurrences (RRULE, RDATE, EXDATE and moved instances). Optional filters on attendees, duration, categories, status, title and location. Times are given in each event's own zone."
     )]
     async fn nc_calendar_list_events(
         &self,
@@ -923,13 +954,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_get_event",
         title = "Get a calendar event",
-        description = "Get one event by UID with all its details (zone-aware times, recurrence rule, attendees with their answers, reminders), its ETag and the raw iCalendar text.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Get one event by UID with all its details (zone-aware times, recurrence rule, attendees with their answers, reminders), its ETag and the raw iCalendar text."
     )]
     async fn nc_calendar_get_event(
         &self,
@@ -965,13 +990,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_update_event",
         title = "Update a calendar event",
-        description = "Change fields of an event (null keeps a field). Only the properties you change are rewritten; everything else in the event (other clients' properties, attendee answers) stays as it was. Pass the ETag from your last read to be told, instead of overwriting, when someone else changed it.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Change fields of an event (null keeps a field). Only the properties you change are rewritten; everything else in the event (other clients' properties, attendee answers) stays as it was. Pass the ETag from your last read to be told, instead of overwriting, when someone else changed it."
     )]
     async fn nc_calendar_update_event(
         &self,
@@ -1047,13 +1066,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_delete_event",
         title = "Delete a calendar event",
-        description = "Delete an event (the whole series for a recurring event) by UID.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete an event (the whole series for a recurring event) by UID."
     )]
     async fn nc_calendar_delete_event(
         &self,
@@ -1081,13 +1094,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_get_upcoming_events",
         title = "Upcoming events",
-        description = "The next events from now over the coming days (recurring events expanded), earliest first.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "The next events from now over the coming days (recurring events expanded), earliest first."
     )]
     async fn nc_calendar_get_upcoming_events(
         &self,

@@ -3,10 +3,10 @@
 //! keeps zones: zoned times are written with TZID and a VTIMEZONE, UTC stays UTC, all-day is
 //! DATE, and floating times are only written when asked for.
 
-mod events;
+pub(super) mod events;
 pub(crate) mod model;
-mod schedule;
-mod todos;
+pub(super) mod schedule;
+pub(super) mod todos;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 

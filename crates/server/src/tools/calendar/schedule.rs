@@ -14,8 +14,10 @@ use super::events::{
     EventEdit, EventOut, Obj, apply_edit, calendars_for, create_in, event_out, occurrences_in,
 };
 use super::model::*;
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CalendarOut {
@@ -273,18 +275,47 @@ pub struct BulkOut {
     pub items: Vec<BulkItem>,
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_calendar_list_calendars",
+        &apps::CALENDAR,
+        Some("calendar.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_calendar_manage_calendar",
+        &apps::CALENDAR,
+        Some("calendar.write"),
+        Overwrite,
+    ),
+    ToolSpec::new(
+        "nc_calendar_create_meeting",
+        &apps::CALENDAR,
+        Some("calendar.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_calendar_find_availability",
+        &apps::CALENDAR,
+        Some("calendar.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_calendar_bulk_operations",
+        &apps::CALENDAR,
+        Some("calendar.write"),
+        Overwrite,
+    ),
+];
+
 #[tool_router(router = calendar_schedule_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_list_calendars",
         title = "List calendars",
-        description = "List the user's calendars with name, display name, color, the kinds of items each holds (events, tasks) and change tags.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the user's calendars with name, display name, color, the kinds of items each holds (events, tasks) and change tags."
     )]
     async fn nc_calendar_list_calendars(
         &self,
@@ -310,13 +341,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_manage_calendar",
         title = "Create, update or delete a calendar",
-        description = "action=create makes a calendar for events and tasks (calendar_name, display_name, description, color); update changes display name, description or color; delete removes a calendar and everything in it; list lists calendars.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "action=create makes a calendar for events and tasks (calendar_name, display_name, description, color); update changes display name, description or color; delete removes a calendar and everything in it; list lists calendars."
     )]
     async fn nc_calendar_manage_calendar(
         &self,
@@ -426,13 +451,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_create_meeting",
         title = "Create a meeting",
-        description = "Quickly schedule a meeting: a date, a local start time and a duration in a time zone, with invitees, location and a reminder.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Quickly schedule a meeting: a date, a local start time and a duration in a time zone, with invitees, location and a reminder."
     )]
     async fn nc_calendar_create_meeting(
         &self,
@@ -476,13 +495,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_find_availability",
         title = "Find free time",
-        description = "Find free slots of a given length over a date range that clash neither with your calendars nor with the busy time of the attendees named (read with the server's CalDAV free-busy query), optionally only in business hours (09:00-17:00) and on weekdays, in a given time zone. Attendees whose time could not be read are listed with the reason.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Find free slots of a given length over a date range that clash neither with your calendars nor with the busy time of the attendees named (read with the server's CalDAV free-busy query), optionally only in business hours (09:00-17:00) and on weekdays, in a given time zone. Attendees whose time could not be read are listed with the reason."
     )]
     async fn nc_calendar_find_availability(
         &self,
@@ -637,13 +650,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_bulk_operations",
         title = "Change many events at once",
-        description = "Update, delete or move every event matching filters (title, categories, status, location, date range). Use dry_run=true first to see what would change. Recurring series are only changed with apply_to_series=true.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Update, delete or move every event matching filters (title, categories, status, location, date range). Use dry_run=true first to see what would change. Recurring series are only changed with apply_to_series=true."
     )]
     async fn nc_calendar_bulk_operations(
         &self,

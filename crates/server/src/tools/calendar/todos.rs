@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::events::{DeleteOut, load};
 use super::model::*;
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TodoOut {
@@ -410,18 +412,53 @@ async fn write_back(
     })
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_calendar_list_todos",
+        &apps::CALENDAR,
+        Some("todo.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_calendar_search_todos",
+        &apps::CALENDAR,
+        Some("todo.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_calendar_create_todo",
+        &apps::CALENDAR,
+        Some("todo.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_calendar_update_todo",
+        &apps::CALENDAR,
+        Some("todo.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_calendar_complete_todo",
+        &apps::CALENDAR,
+        Some("todo.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_calendar_delete_todo",
+        &apps::CALENDAR,
+        Some("todo.write"),
+        Delete,
+    ),
+];
+
 #[tool_router(router = calendar_todos_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_list_todos",
         title = "List tasks",
-        description = "List the tasks (VTODO) in a calendar, optionally filtered by status, priority, categories or summary text. Tasks with a due date come first.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the tasks (VTODO) in a calendar, optionally filtered by status, priority, categories or summary text. Tasks with a due date come first."
     )]
     async fn nc_calendar_list_todos(
         &self,
@@ -446,13 +483,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_search_todos",
         title = "Search tasks in all calendars",
-        description = "Find tasks across every calendar that holds tasks, filtered by status, priority, categories or summary text.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Find tasks across every calendar that holds tasks, filtered by status, priority, categories or summary text."
     )]
     async fn nc_calendar_search_todos(
         &self,
@@ -489,13 +520,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_create_todo",
         title = "Create a task",
-        description = "Create a task (VTODO) in a calendar that holds tasks, with optional description, status, priority, due and start dates, categories and reminders.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a task (VTODO) in a calendar that holds tasks, with optional description, status, priority, due and start dates, categories and reminders."
     )]
     async fn nc_calendar_create_todo(
         &self,
@@ -555,13 +580,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_update_todo",
         title = "Update a task",
-        description = "Change fields of a task (null keeps a field; \"\" clears due/start/completed). Properties you do not change are kept exactly. Pass the ETag from your last read to detect concurrent changes.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Change fields of a task (null keeps a field; \"\" clears due/start/completed). Properties you do not change are kept exactly. Pass the ETag from your last read to detect concurrent changes."
     )]
     async fn nc_calendar_update_todo(
         &self,
@@ -633,13 +652,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_complete_todo",
         title = "Complete a task",
-        description = "Mark a task done: sets STATUS:COMPLETED, PERCENT-COMPLETE:100 and the COMPLETED time (now unless given).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Mark a task done: sets STATUS:COMPLETED, PERCENT-COMPLETE:100 and the COMPLETED time (now unless given)."
     )]
     async fn nc_calendar_complete_todo(
         &self,
@@ -670,13 +683,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_delete_todo",
         title = "Delete a task",
-        description = "Delete a task by UID.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a task by UID."
     )]
     async fn nc_calendar_delete_todo(
         &self,

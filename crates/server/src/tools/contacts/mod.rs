@@ -2,7 +2,7 @@
 //! line: a tool rewrites only the properties named in `contact_data`, so everything else
 //! (other clients' X- properties, grouped labels, photos) survives an update unchanged.
 
-mod tools;
+pub(super) mod tools;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 

@@ -12,8 +12,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Field {
@@ -727,18 +729,65 @@ async fn card_by_uid(
         })
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_contacts_list_addressbooks",
+        &apps::CONTACTS,
+        Some("contacts.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_contacts_list_contacts",
+        &apps::CONTACTS,
+        Some("contacts.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_contacts_search_contacts",
+        &apps::CONTACTS,
+        Some("contacts.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_contacts_create_addressbook",
+        &apps::CONTACTS,
+        Some("contacts.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_contacts_delete_addressbook",
+        &apps::CONTACTS,
+        Some("contacts.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "nc_contacts_create_contact",
+        &apps::CONTACTS,
+        Some("contacts.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_contacts_update_contact",
+        &apps::CONTACTS,
+        Some("contacts.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_contacts_delete_contact",
+        &apps::CONTACTS,
+        Some("contacts.write"),
+        Delete,
+    ),
+];
+
 #[tool_router(router = contacts_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_list_addressbooks",
         title = "List address books",
-        description = "List the user's address books with their names (to pass as `addressbook`) and display names.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the user's address books with their names (to pass as `addressbook`) and display names."
     )]
     async fn nc_contacts_list_addressbooks(
         &self,
@@ -764,13 +813,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_list_contacts",
         title = "List contacts",
-        description = "List the contacts of an address book (names, e-mail addresses, phones, addresses, organization, ...), sorted by name, with paging. Photos only with include_photos.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the contacts of an address book (names, e-mail addresses, phones, addresses, organization, ...), sorted by name, with paging. Photos only with include_photos."
     )]
     async fn nc_contacts_list_contacts(
         &self,
@@ -807,13 +850,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_search_contacts",
         title = "Search contacts",
-        description = "Find contacts whose name, nickname, e-mail, phone, organization or note contains the text (case-insensitive; the server does the search).",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Find contacts whose name, nickname, e-mail, phone, organization or note contains the text (case-insensitive; the server does the search)."
     )]
     async fn nc_contacts_search_contacts(
         &self,
@@ -863,13 +900,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_create_addressbook",
         title = "Create an address book",
-        description = "Create a new address book with a name (URL segment) and a display name.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a new address book with a name (URL segment) and a display name."
     )]
     async fn nc_contacts_create_addressbook(
         &self,
@@ -917,13 +948,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_delete_addressbook",
         title = "Delete an address book",
-        description = "Delete an address book and every contact in it.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete an address book and every contact in it."
     )]
     async fn nc_contacts_delete_addressbook(
         &self,
@@ -944,13 +969,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_create_contact",
         title = "Create a contact",
-        description = "Create a contact (vCard) with a full name and any of: e-mail addresses and phones with types, addresses, organization, title, note, birthday, URLs, nickname, categories, photo.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a contact (vCard) with a full name and any of: e-mail addresses and phones with types, addresses, organization, title, note, birthday, URLs, nickname, categories, photo."
     )]
     async fn nc_contacts_create_contact(
         &self,
@@ -1018,13 +1037,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_update_contact",
         title = "Update a contact",
-        description = "Change the fields given in contact_data (same keys as create); every other property of the vCard is kept exactly. Pass the ETag from your last read to detect concurrent edits.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Change the fields given in contact_data (same keys as create); every other property of the vCard is kept exactly. Pass the ETag from your last read to detect concurrent edits."
     )]
     async fn nc_contacts_update_contact(
         &self,
@@ -1072,13 +1085,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_delete_contact",
         title = "Delete a contact",
-        description = "Delete a contact by UID.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a contact by UID."
     )]
     async fn nc_contacts_delete_contact(
         &self,

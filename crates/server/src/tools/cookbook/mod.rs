@@ -4,8 +4,8 @@
 //! the full recipe, change only the fields given and write it all back, because Cookbook
 //! replaces the whole document on update.
 
-mod read;
-mod write;
+pub(super) mod read;
+pub(super) mod write;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;

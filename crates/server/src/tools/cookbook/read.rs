@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{RecipeOut, RecipeSummary, recipe_out};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NoArgs {}
@@ -96,18 +98,59 @@ pub struct KeywordRecipesOut {
     pub total_count: usize,
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_cookbook_list_recipes",
+        &apps::COOKBOOK,
+        Some("cookbook.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_get_recipe",
+        &apps::COOKBOOK,
+        Some("cookbook.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_search_recipes",
+        &apps::COOKBOOK,
+        Some("cookbook.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_list_categories",
+        &apps::COOKBOOK,
+        Some("cookbook.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_get_recipes_in_category",
+        &apps::COOKBOOK,
+        Some("cookbook.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_list_keywords",
+        &apps::COOKBOOK,
+        Some("cookbook.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_get_recipes_with_keywords",
+        &apps::COOKBOOK,
+        Some("cookbook.read"),
+        Read,
+    ),
+];
+
 #[tool_router(router = cookbook_read_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_recipes",
         title = "List recipes",
-        description = "List every recipe in your Nextcloud Cookbook, sorted by name: id, name, category and keywords. Use nc_cookbook_get_recipe for ingredients and steps.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List every recipe in your Nextcloud Cookbook, sorted by name: id, name, category and keywords. Use nc_cookbook_get_recipe for ingredients and steps."
     )]
     async fn nc_cookbook_list_recipes(
         &self,
@@ -133,13 +176,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_get_recipe",
         title = "Show a recipe",
-        description = "Show one recipe in full: description, servings, ISO 8601 preparation/cooking/total times, ingredients, steps, tools, category, keywords, nutrition and source URL.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Show one recipe in full: description, servings, ISO 8601 preparation/cooking/total times, ingredients, steps, tools, category, keywords, nutrition and source URL."
     )]
     async fn nc_cookbook_get_recipe(
         &self,
@@ -158,13 +195,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_search_recipes",
         title = "Search recipes",
-        description = "Find recipes whose name, category or keywords contain any of the given words (case-insensitive).",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Find recipes whose name, category or keywords contain any of the given words (case-insensitive)."
     )]
     async fn nc_cookbook_search_recipes(
         &self,
@@ -198,13 +229,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_categories",
         title = "List recipe categories",
-        description = "List the recipe categories with how many recipes each has; `*` stands for recipes without a category.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the recipe categories with how many recipes each has; `*` stands for recipes without a category."
     )]
     async fn nc_cookbook_list_categories(
         &self,
@@ -235,13 +260,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_get_recipes_in_category",
         title = "Recipes in a category",
-        description = "List the recipes of one category (exact name, as nc_cookbook_list_categories gives it); `*` lists recipes without a category.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the recipes of one category (exact name, as nc_cookbook_list_categories gives it); `*` lists recipes without a category."
     )]
     async fn nc_cookbook_get_recipes_in_category(
         &self,
@@ -275,13 +294,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_keywords",
         title = "List recipe keywords",
-        description = "List the keywords used on your recipes with how many recipes carry each.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the keywords used on your recipes with how many recipes carry each."
     )]
     async fn nc_cookbook_list_keywords(
         &self,
@@ -311,13 +324,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_get_recipes_with_keywords",
         title = "Recipes with keywords",
-        description = "List the recipes that carry all of the given keywords.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the recipes that carry all of the given keywords."
     )]
     async fn nc_cookbook_get_recipes_with_keywords(
         &self,

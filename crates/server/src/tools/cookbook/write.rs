@@ -7,8 +7,10 @@ use serde_json::{Map, Value, json};
 
 use super::read::RecipeIdArgs;
 use super::{RecipeOut, recipe_out, recipe_url};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::cookbook::{ConfigChange, normalize_duration, split_keywords};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -270,18 +272,53 @@ fn changed_names(fields: &Map<String, Value>) -> Vec<String> {
     fields.keys().cloned().collect()
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_cookbook_import_recipe",
+        &apps::COOKBOOK,
+        Some("cookbook.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_create_recipe",
+        &apps::COOKBOOK,
+        Some("cookbook.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_update_recipe",
+        &apps::COOKBOOK,
+        Some("cookbook.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_delete_recipe",
+        &apps::COOKBOOK,
+        Some("cookbook.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_set_config",
+        &apps::COOKBOOK,
+        Some("cookbook.write"),
+        Update,
+    ),
+    ToolSpec::new(
+        "nc_cookbook_reindex",
+        &apps::COOKBOOK,
+        Some("cookbook.write"),
+        Update,
+    ),
+];
+
 #[tool_router(router = cookbook_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_import_recipe",
         title = "Import a recipe from the web",
-        description = "Have Cookbook download a recipe page (http/https) and save the schema.org recipe it finds there as a new recipe. Fails if the page has no recipe or a recipe with the same name exists.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Have Cookbook download a recipe page (http/https) and save the schema.org recipe it finds there as a new recipe. Fails if the page has no recipe or a recipe with the same name exists."
     )]
     async fn nc_cookbook_import_recipe(
         &self,
@@ -307,13 +344,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_create_recipe",
         title = "Create a recipe",
-        description = "Add a recipe to Cookbook: name (unique), description, ingredients, steps, servings, category, comma-separated keywords, source URL and ISO 8601 durations such as `PT1H30M`.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Add a recipe to Cookbook: name (unique), description, ingredients, steps, servings, category, comma-separated keywords, source URL and ISO 8601 durations such as `PT1H30M`."
     )]
     async fn nc_cookbook_create_recipe(
         &self,
@@ -352,13 +383,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_update_recipe",
         title = "Change a recipe",
-        description = "Change fields of a recipe; fields you leave out keep their values (the recipe is read, changed and written back whole). Lists you give replace the old lists; an empty string clears a text field or duration. Durations in ISO 8601, e.g. `PT45M`.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Change fields of a recipe; fields you leave out keep their values (the recipe is read, changed and written back whole). Lists you give replace the old lists; an empty string clears a text field or duration. Durations in ISO 8601, e.g. `PT45M`."
     )]
     async fn nc_cookbook_update_recipe(
         &self,
@@ -405,13 +430,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_delete_recipe",
         title = "Delete a recipe",
-        description = "Delete a recipe and its folder (with its image) from Cookbook.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a recipe and its folder (with its image) from Cookbook."
     )]
     async fn nc_cookbook_delete_recipe(
         &self,
@@ -441,13 +460,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_set_config",
         title = "Change Cookbook settings",
-        description = "Change Cookbook's settings: the folder holding your recipes, how often (minutes) it is rescanned, and whether printouts show the image. Returns the settings now in force.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Change Cookbook's settings: the folder holding your recipes, how often (minutes) it is rescanned, and whether printouts show the image. Returns the settings now in force."
     )]
     async fn nc_cookbook_set_config(
         &self,
@@ -513,13 +526,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_reindex",
         title = "Rescan recipes",
-        description = "Have Cookbook rebuild its recipe index from the recipe folder, e.g. after recipe files were added or edited outside the app.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Have Cookbook rebuild its recipe index from the recipe folder, e.g. after recipe files were added or edited outside the app."
     )]
     async fn nc_cookbook_reindex(
         &self,

@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::CardChanged;
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::ToolError;
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CardLabelArgs {
@@ -56,18 +58,55 @@ impl NextcloudMcp {
     }
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "deck_assign_label_to_card",
+        &apps::DECK,
+        Some("deck.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "deck_remove_label_from_card",
+        &apps::DECK,
+        Some("deck.write"),
+        Update,
+    ),
+    ToolSpec::new(
+        "deck_assign_user_to_card",
+        &apps::DECK,
+        Some("deck.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "deck_unassign_user_from_card",
+        &apps::DECK,
+        Some("deck.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "deck_assign_dependent_card",
+        &apps::DECK,
+        Some("deck.write"),
+        Create,
+    )
+    .since(1, 18),
+    ToolSpec::new(
+        "deck_remove_dependent_card",
+        &apps::DECK,
+        Some("deck.write"),
+        Delete,
+    )
+    .since(1, 18),
+];
+
 #[tool_router(router = deck_assignments_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_assign_label_to_card",
         title = "Add a label to a card",
-        description = "Put one of the board's labels on a card.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Put one of the board's labels on a card."
     )]
     async fn deck_assign_label_to_card(
         &self,
@@ -88,13 +127,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_remove_label_from_card",
         title = "Remove a label from a card",
-        description = "Take a label off a card (the label stays defined on the board).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Take a label off a card (the label stays defined on the board)."
     )]
     async fn deck_remove_label_from_card(
         &self,
@@ -115,13 +148,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_assign_user_to_card",
         title = "Assign a user to a card",
-        description = "Assign a user (who can see the board) to a card.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Assign a user (who can see the board) to a card."
     )]
     async fn deck_assign_user_to_card(
         &self,
@@ -148,13 +175,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_unassign_user_from_card",
         title = "Unassign a user from a card",
-        description = "Remove a user's assignment from a card.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Remove a user's assignment from a card."
     )]
     async fn deck_unassign_user_from_card(
         &self,
@@ -181,13 +202,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_assign_dependent_card",
         title = "Make a card depend on another",
-        description = "Record that a card depends on another card (shown in its dependentCards). Needs Deck 1.18 or later.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Record that a card depends on another card (shown in its dependentCards). Needs Deck 1.18 or later."
     )]
     async fn deck_assign_dependent_card(
         &self,
@@ -220,13 +235,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_remove_dependent_card",
         title = "Remove a card dependency",
-        description = "Remove the dependency of a card on another card. Needs Deck 1.18 or later.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Remove the dependency of a card on another card. Needs Deck 1.18 or later."
     )]
     async fn deck_remove_dependent_card(
         &self,

@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Changed;
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AttachFileArgs {
@@ -80,18 +82,31 @@ fn deck_file() -> String {
     "deck_file".into()
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new("deck_attach_file", &apps::DECK, Some("deck.write"), Create),
+    ToolSpec::new("deck_attach_note", &apps::DECK, Some("deck.write"), Create),
+    ToolSpec::new(
+        "deck_list_attachments",
+        &apps::DECK,
+        Some("deck.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "deck_delete_attachment",
+        &apps::DECK,
+        Some("deck.write"),
+        Delete,
+    ),
+];
+
 #[tool_router(router = deck_attachments_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_attach_file",
         title = "Attach a file to a card",
-        description = "Attach a file from your Nextcloud Files to a Deck card without copying it (the file is shared with the card and stays where it is). Attaching the same file twice makes two attachments.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Attach a file from your Nextcloud Files to a Deck card without copying it (the file is shared with the card and stays where it is). Attaching the same file twice makes two attachments."
     )]
     async fn deck_attach_file(
         &self,
@@ -121,13 +136,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_attach_note",
         title = "Attach a note to a card",
-        description = "Attach a note from the Notes app to a Deck card as a link to its file (no copy: it stays editable in Notes).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Attach a note from the Notes app to a Deck card as a link to its file (no copy: it stays editable in Notes)."
     )]
     async fn deck_attach_note(
         &self,
@@ -165,13 +174,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_list_attachments",
         title = "List a card's attachments",
-        description = "List the files attached to a Deck card: name, type, path, who attached it and when.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the files attached to a Deck card: name, type, path, who attached it and when."
     )]
     async fn deck_list_attachments(
         &self,
@@ -215,13 +218,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_attachment",
         title = "Remove an attachment",
-        description = "Remove an attachment from a Deck card. For a file shared with the card (type `file`) only the link goes; the file stays in Files.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Remove an attachment from a Deck card. For a file shared with the card (type `file`) only the link goes; the file stays in Files."
     )]
     async fn deck_delete_attachment(
         &self,

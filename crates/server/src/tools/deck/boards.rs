@@ -8,8 +8,10 @@ use serde_json::Value;
 use super::{
     CardStatus, CardView, Detail, LabelOut, board_url, default_preview, stacks_with_cards,
 };
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct NoArgs {}
@@ -125,18 +127,26 @@ pub struct OverviewOut {
     pub total_cards: usize,
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new("deck_get_boards", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new("deck_get_board", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new("deck_create_board", &apps::DECK, Some("deck.write"), Create),
+    ToolSpec::new(
+        "deck_get_board_overview",
+        &apps::DECK,
+        Some("deck.read"),
+        Read,
+    ),
+];
+
 #[tool_router(router = deck_boards_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_boards",
         title = "List Deck boards",
-        description = "List the Deck boards you own or that are shared with you: id, title, owner, colour, and whether you may edit cards on it.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the Deck boards you own or that are shared with you: id, title, owner, colour, and whether you may edit cards on it."
     )]
     async fn deck_get_boards(
         &self,
@@ -172,13 +182,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_board",
         title = "Read a Deck board",
-        description = "Read one Deck board: title, owner, colour, your permissions, and optionally its labels, sharing rules and users. Use deck_get_board_overview or deck_get_stacks for the cards.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read one Deck board: title, owner, colour, your permissions, and optionally its labels, sharing rules and users. Use deck_get_board_overview or deck_get_stacks for the cards."
     )]
     async fn deck_get_board(
         &self,
@@ -211,13 +215,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_board",
         title = "Create a Deck board",
-        description = "Create a Deck board with a title and a colour. Deck adds its four default labels; add stacks (columns) with deck_create_stack.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a Deck board with a title and a colour. Deck adds its four default labels; add stacks (columns) with deck_create_stack."
     )]
     async fn deck_create_board(
         &self,
@@ -242,13 +240,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_board_overview",
         title = "Deck board overview",
-        description = "A compact picture of a whole board in one call: its stacks in order with their cards (title, due date, done, labels, assignees, short description preview). Filter by status (open by default), label or assignee.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "A compact picture of a whole board in one call: its stacks in order with their cards (title, due date, done, labels, assignees, short description preview). Filter by status (open by default), label or assignee."
     )]
     async fn deck_get_board_overview(
         &self,

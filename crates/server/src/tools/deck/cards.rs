@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{CardChanged, CardFilterArgs, CardOut, LabelOut, card_url};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::{CardChanges, NewCard, normalize_color, normalize_date};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -203,18 +205,36 @@ fn check_date(arg: &'static str, v: &Option<String>) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new("deck_get_cards", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new("deck_get_card", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new("deck_create_card", &apps::DECK, Some("deck.write"), Create),
+    ToolSpec::new("deck_update_card", &apps::DECK, Some("deck.write"), Delete),
+    ToolSpec::new("deck_delete_card", &apps::DECK, Some("deck.write"), Delete),
+    ToolSpec::new("deck_archive_card", &apps::DECK, Some("deck.write"), Create),
+    ToolSpec::new(
+        "deck_unarchive_card",
+        &apps::DECK,
+        Some("deck.write"),
+        Create,
+    ),
+    ToolSpec::new("deck_reorder_card", &apps::DECK, Some("deck.write"), Update),
+    ToolSpec::new(
+        "deck_move_card_to_board",
+        &apps::DECK,
+        Some("deck.write"),
+        Create,
+    ),
+];
+
 #[tool_router(router = deck_cards_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_cards",
         title = "List cards of a stack",
-        description = "List the cards of one stack, compact by default (open cards, summary detail, 140-character description previews). Filter by status, label or assignee; detail=full gives descriptions and all fields.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the cards of one stack, compact by default (open cards, summary detail, 140-character description previews). Filter by status, label or assignee; detail=full gives descriptions and all fields."
     )]
     async fn deck_get_cards(
         &self,
@@ -243,13 +263,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_card",
         title = "Read a card",
-        description = "Read one Deck card with everything: description, dates, done state, labels, assignees, dependencies, attachments and comment count.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read one Deck card with everything: description, dates, done state, labels, assignees, dependencies, attachments and comment count."
     )]
     async fn deck_get_card(
         &self,
@@ -300,13 +314,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_card",
         title = "Create a card",
-        description = "Create a card in a stack of a Deck board, with optional Markdown description, due and start dates (ISO 8601) and colour.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a card in a stack of a Deck board, with optional Markdown description, due and start dates (ISO 8601) and colour."
     )]
     async fn deck_create_card(
         &self,
@@ -355,13 +363,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_card",
         title = "Update a card",
-        description = "Change a card's title, description, dates, done state, colour, owner, order or archived flag. Only what you pass changes; everything else is kept. To move it to another stack use deck_reorder_card.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Change a card's title, description, dates, done state, colour, owner, order or archived flag. Only what you pass changes; everything else is kept. To move it to another stack use deck_reorder_card."
     )]
     async fn deck_update_card(
         &self,
@@ -406,13 +408,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_card",
         title = "Delete a card",
-        description = "Delete a Deck card (Deck keeps it restorable for a while).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a Deck card (Deck keeps it restorable for a while)."
     )]
     async fn deck_delete_card(
         &self,
@@ -435,13 +431,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_archive_card",
         title = "Archive a card",
-        description = "Archive a Deck card: it leaves the board's normal view but is kept (see deck_get_archived_stacks).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Archive a Deck card: it leaves the board's normal view but is kept (see deck_get_archived_stacks)."
     )]
     async fn deck_archive_card(
         &self,
@@ -465,13 +455,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_unarchive_card",
         title = "Unarchive a card",
-        description = "Bring an archived Deck card back onto the board.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Bring an archived Deck card back onto the board."
     )]
     async fn deck_unarchive_card(
         &self,
@@ -495,13 +479,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_reorder_card",
         title = "Move a card within a board",
-        description = "Move a card to a position in a stack of the same board (e.g. from \"To do\" to \"Done\"), or just change its position. To move it to another board use deck_move_card_to_board.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Move a card to a position in a stack of the same board (e.g. from \"To do\" to \"Done\"), or just change its position. To move it to another board use deck_move_card_to_board."
     )]
     async fn deck_reorder_card(
         &self,
@@ -546,13 +524,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_move_card_to_board",
         title = "Move a card to another board",
-        description = "Move a card to a stack on another Deck board. It keeps its id, comments, attachments, dates and assignees; labels are matched by title on the target board (created there if you may manage it). A done card stays done.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Move a card to a stack on another Deck board. It keeps its id, comments, attachments, dates and assignees; labels are matched by title on the target board (created there if you may manage it). A done card stays done."
     )]
     async fn deck_move_card_to_board(
         &self,

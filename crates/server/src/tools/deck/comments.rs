@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Changed, Detail, truncate};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::{Comment, MAX_COMMENT_LENGTH, split_text};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -138,18 +140,41 @@ fn check_message(message: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "deck_get_card_comments",
+        &apps::DECK,
+        Some("deck.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "deck_create_card_comment",
+        &apps::DECK,
+        Some("deck.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "deck_update_card_comment",
+        &apps::DECK,
+        Some("deck.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "deck_delete_card_comment",
+        &apps::DECK,
+        Some("deck.write"),
+        Delete,
+    ),
+];
+
 #[tool_router(router = deck_comments_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_card_comments",
         title = "Read a card's comments",
-        description = "Read the comments on a Deck card, newest first by default, paged with limit/offset; message_max_length keeps long comments short.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read the comments on a Deck card, newest first by default, paged with limit/offset; message_max_length keeps long comments short."
     )]
     async fn deck_get_card_comments(
         &self,
@@ -196,13 +221,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_card_comment",
         title = "Comment on a card",
-        description = "Add a comment to a Deck card, optionally as a reply. Comments hold at most 1000 characters: longer messages are refused unless overflow='split', which posts them as several comments in order.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Add a comment to a Deck card, optionally as a reply. Comments hold at most 1000 characters: longer messages are refused unless overflow='split', which posts them as several comments in order."
     )]
     async fn deck_create_card_comment(
         &self,
@@ -249,13 +268,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_card_comment",
         title = "Edit a comment",
-        description = "Replace the text of your own comment on a Deck card (at most 1000 characters).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Replace the text of your own comment on a Deck card (at most 1000 characters)."
     )]
     async fn deck_update_card_comment(
         &self,
@@ -290,13 +303,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_card_comment",
         title = "Delete a comment",
-        description = "Delete your own comment from a Deck card.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete your own comment from a Deck card."
     )]
     async fn deck_delete_card_comment(
         &self,

@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Changed, LabelOut};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::normalize_color;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -58,18 +60,22 @@ pub struct UpdateLabelArgs {
     pub color: Option<String>,
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new("deck_get_labels", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new("deck_get_label", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new("deck_create_label", &apps::DECK, Some("deck.write"), Create),
+    ToolSpec::new("deck_update_label", &apps::DECK, Some("deck.write"), Update),
+    ToolSpec::new("deck_delete_label", &apps::DECK, Some("deck.write"), Delete),
+];
+
 #[tool_router(router = deck_labels_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_labels",
         title = "List a board's labels",
-        description = "List the labels defined on a Deck board (id, title, colour).",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the labels defined on a Deck board (id, title, colour)."
     )]
     async fn deck_get_labels(
         &self,
@@ -90,13 +96,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_label",
         title = "Read a label",
-        description = "Read one label of a Deck board.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read one label of a Deck board."
     )]
     async fn deck_get_label(
         &self,
@@ -111,13 +111,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_label",
         title = "Create a label",
-        description = "Define a new label on a Deck board (title unique on the board, 6-hex-digit colour). Needs manage permission.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Define a new label on a Deck board (title unique on the board, 6-hex-digit colour). Needs manage permission."
     )]
     async fn deck_create_label(
         &self,
@@ -145,13 +139,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_label",
         title = "Update a label",
-        description = "Rename and/or recolour a label of a Deck board; what you leave out is kept.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Rename and/or recolour a label of a Deck board; what you leave out is kept."
     )]
     async fn deck_update_label(
         &self,
@@ -193,13 +181,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_label",
         title = "Delete a label",
-        description = "Delete a label from a Deck board; it disappears from every card that had it.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a label from a Deck board; it disappears from every card that had it."
     )]
     async fn deck_delete_label(
         &self,

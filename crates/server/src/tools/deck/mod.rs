@@ -3,13 +3,13 @@
 //! hundreds of cards does not flood the model's context; `detail = full` and the filters
 //! give more when asked.
 
-mod assignments;
-mod attachments;
-mod boards;
-mod cards;
-mod comments;
-mod labels;
-mod stacks;
+pub(super) mod assignments;
+pub(super) mod attachments;
+pub(super) mod boards;
+pub(super) mod cards;
+pub(super) mod comments;
+pub(super) mod labels;
+pub(super) mod stacks;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;

@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{CardFilterArgs, CardStatus, Changed, StackOut, stacks_with_cards};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetStacksArgs {
@@ -97,18 +99,28 @@ pub struct StackIdArgs {
     pub stack_id: u64,
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new("deck_get_stacks", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new("deck_get_stack", &apps::DECK, Some("deck.read"), Read),
+    ToolSpec::new(
+        "deck_get_archived_stacks",
+        &apps::DECK,
+        Some("deck.read"),
+        Read,
+    ),
+    ToolSpec::new("deck_create_stack", &apps::DECK, Some("deck.write"), Create),
+    ToolSpec::new("deck_update_stack", &apps::DECK, Some("deck.write"), Update),
+    ToolSpec::new("deck_delete_stack", &apps::DECK, Some("deck.write"), Delete),
+];
+
 #[tool_router(router = deck_stacks_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_stacks",
         title = "List a board's stacks",
-        description = "List the stacks (columns) of a Deck board in order, with their cards. Compact by default: open cards only, summary detail, 140-character description previews; use status, label, assigned_to and detail to change that.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the stacks (columns) of a Deck board in order, with their cards. Compact by default: open cards only, summary detail, 140-character description previews; use status, label, assigned_to and detail to change that."
     )]
     async fn deck_get_stacks(
         &self,
@@ -134,13 +146,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_stack",
         title = "Read a stack",
-        description = "Read one stack of a Deck board with its cards (open cards in summary form by default; same filters as deck_get_stacks).",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read one stack of a Deck board with its cards (open cards in summary form by default; same filters as deck_get_stacks)."
     )]
     async fn deck_get_stack(
         &self,
@@ -168,13 +174,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_archived_stacks",
         title = "List archived cards by stack",
-        description = "List the stacks of a Deck board with their archived cards only.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the stacks of a Deck board with their archived cards only."
     )]
     async fn deck_get_archived_stacks(
         &self,
@@ -210,13 +210,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_stack",
         title = "Create a stack",
-        description = "Add a stack (column) to a Deck board at a position. Needs manage permission on the board.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Add a stack (column) to a Deck board at a position. Needs manage permission on the board."
     )]
     async fn deck_create_stack(
         &self,
@@ -243,13 +237,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_stack",
         title = "Rename or move a stack",
-        description = "Change a stack's title and/or position; what you leave out is kept.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Change a stack's title and/or position; what you leave out is kept."
     )]
     async fn deck_update_stack(
         &self,
@@ -287,13 +275,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_stack",
         title = "Delete a stack",
-        description = "Delete a stack and the cards in it from a Deck board.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a stack and the cards in it from a Deck board."
     )]
     async fn deck_delete_stack(
         &self,

@@ -19,7 +19,7 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use serde_json::Value;
 
-use crate::mcp::{NextcloudMcp, is_read_only};
+use crate::mcp::NextcloudMcp;
 use nextcloud::NextcloudUser;
 use nextcloud::files::normalize_path;
 
@@ -289,7 +289,8 @@ pub fn guarded(router: ToolRouter<NextcloudMcp>) -> ToolRouter<NextcloudMcp> {
 
 fn wrap(route: ToolRoute<NextcloudMcp>) -> ToolRoute<NextcloudMcp> {
     let name = route.attr.name.to_string();
-    let read_only = is_read_only(&route.attr);
+    // A tool without a record counts as a writer: its paths are checked before the call.
+    let read_only = crate::tools::spec::of(&name).is_some_and(|s| s.is_read_only());
     let inner = route.call.clone();
     ToolRoute::new_dyn(
         route.attr.clone(),

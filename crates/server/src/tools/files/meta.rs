@@ -9,8 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{FileEntry, rfc3339};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::NextcloudUser;
 use nextcloud::files::normalize_path;
 use nextcloud::systemtags::SystemTag;
@@ -310,18 +312,83 @@ async fn existing_tag(user: &NextcloudUser, name: &str) -> Result<SystemTag, Too
     })
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_webdav_list_comments",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_create_comment",
+        &apps::FILES,
+        Some("files.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_webdav_list_trash",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_restore_from_trash",
+        &apps::FILES,
+        Some("files.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_webdav_list_versions",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_restore_version",
+        &apps::FILES,
+        Some("files.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_webdav_list_tags",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_get_file_tags",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_find_by_tag_name",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_tag_file",
+        &apps::FILES,
+        Some("files.write"),
+        Update,
+    ),
+    ToolSpec::new(
+        "nc_webdav_untag_file",
+        &apps::FILES,
+        Some("files.write"),
+        Update,
+    ),
+];
+
 #[tool_router(router = files_meta_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_comments",
         title = "List comments on a file",
-        description = "Read the comments people left on a file or folder in Nextcloud (the Comments tab of the Files sidebar), newest first, a page at a time.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read the comments people left on a file or folder in Nextcloud (the Comments tab of the Files sidebar), newest first, a page at a time."
     )]
     async fn nc_webdav_list_comments(
         &self,
@@ -374,13 +441,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_create_comment",
         title = "Comment on a file",
-        description = "Post a comment on a file or folder in Nextcloud, as you. Mention someone with `@userid` and Nextcloud notifies them. Each call adds another comment.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Post a comment on a file or folder in Nextcloud, as you. Mention someone with `@userid` and Nextcloud notifies them. Each call adds another comment."
     )]
     async fn nc_webdav_create_comment(
         &self,
@@ -422,13 +483,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_trash",
         title = "List the trash bin",
-        description = "List what is in your Nextcloud trash bin: deleted files and folders with where they were and when they were deleted, most recent first. Restore one with nc_webdav_restore_from_trash.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List what is in your Nextcloud trash bin: deleted files and folders with where they were and when they were deleted, most recent first. Restore one with nc_webdav_restore_from_trash."
     )]
     async fn nc_webdav_list_trash(
         &self,
@@ -463,13 +518,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_restore_from_trash",
         title = "Restore from the trash bin",
-        description = "Put a deleted file or folder back where it was (into your home folder if that folder is gone; with ` (restored)` added to the name if something else took its place). Take the entry_id from nc_webdav_list_trash.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Put a deleted file or folder back where it was (into your home folder if that folder is gone; with ` (restored)` added to the name if something else took its place). Take the entry_id from nc_webdav_list_trash."
     )]
     async fn nc_webdav_restore_from_trash(
         &self,
@@ -490,13 +539,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_versions",
         title = "List file versions",
-        description = "List the earlier versions Nextcloud kept of a file (a version is kept each time the file is overwritten), newest first, including the current one. Roll back with nc_webdav_restore_version.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the earlier versions Nextcloud kept of a file (a version is kept each time the file is overwritten), newest first, including the current one. Roll back with nc_webdav_restore_version."
     )]
     async fn nc_webdav_list_versions(
         &self,
@@ -550,13 +593,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_restore_version",
         title = "Restore a file version",
-        description = "Roll a file back to an earlier version from nc_webdav_list_versions. Nothing is lost: the content it replaces is kept as a version too.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Roll a file back to an earlier version from nc_webdav_list_versions. Nothing is lost: the content it replaces is kept as a version too."
     )]
     async fn nc_webdav_restore_version(
         &self,
@@ -588,13 +625,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_tags",
         title = "List tags",
-        description = "List the collaborative tags (system tags) of this Nextcloud that you can see, with whether you may assign them.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the collaborative tags (system tags) of this Nextcloud that you can see, with whether you may assign them."
     )]
     async fn nc_webdav_list_tags(
         &self,
@@ -620,13 +651,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_get_file_tags",
         title = "Get a file's tags",
-        description = "List the collaborative tags on a file or folder.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the collaborative tags on a file or folder."
     )]
     async fn nc_webdav_get_file_tags(
         &self,
@@ -655,13 +680,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_find_by_tag_name",
         title = "Find files by tag",
-        description = "Find every file and folder carrying a collaborative tag, by the tag's name.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Find every file and folder carrying a collaborative tag, by the tag's name."
     )]
     async fn nc_webdav_find_by_tag_name(
         &self,
@@ -691,13 +710,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_tag_file",
         title = "Tag a file",
-        description = "Put a collaborative tag on a file or folder; the tag is created if it does not exist yet. Tagging a file that already has the tag changes nothing.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Put a collaborative tag on a file or folder; the tag is created if it does not exist yet. Tagging a file that already has the tag changes nothing."
     )]
     async fn nc_webdav_tag_file(
         &self,
@@ -740,13 +753,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_untag_file",
         title = "Remove a tag from a file",
-        description = "Take a collaborative tag off a file or folder. Removing a tag the file does not have changes nothing.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Take a collaborative tag off a file or folder. Removing a tag the file does not have changes nothing."
     )]
     async fn nc_webdav_untag_file(
         &self,

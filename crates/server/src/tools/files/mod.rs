@@ -4,9 +4,9 @@
 
 mod extract;
 pub mod guard;
-mod meta;
-mod read;
-mod write;
+pub(super) mod meta;
+pub(super) mod read;
+pub(super) mod write;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;

@@ -6,8 +6,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{FileEntry, extract, file_url};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::files::SearchQuery;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -270,18 +272,53 @@ impl NextcloudMcp {
     }
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_webdav_list_directory",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_read_file",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_search_files",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_find_by_name",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_find_by_type",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_webdav_list_favorites",
+        &apps::FILES,
+        Some("files.read"),
+        Read,
+    ),
+];
+
 #[tool_router(router = files_read_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_directory",
         title = "List a folder",
-        description = "List the files and folders directly inside a Nextcloud folder (not recursive), with id, size, last change, ETag, type and favourite flag. Paths are relative to the user's home folder; \"\" lists the home folder.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the files and folders directly inside a Nextcloud folder (not recursive), with id, size, last change, ETag, type and favourite flag. Paths are relative to the user's home folder; \"\" lists the home folder."
     )]
     async fn nc_webdav_list_directory(
         &self,
@@ -313,13 +350,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_read_file",
         title = "Read a file",
-        description = "Read a file from Nextcloud. Text files (plain text, Markdown, CSV, JSON, code, ...) come back as text in any charset. The text of PDF, Word (DOCX), OpenDocument (ODT, ODP), PowerPoint (PPTX) and spreadsheet files (XLSX, XLS, ODS, as Markdown tables) is extracted; for long PDFs pick pages with page_start/page_end. Other files come back as base64 when small enough, otherwise only their details and a note saying why; parse_document=raw skips extraction. The answer includes the ETag to pass as `if_match` when writing the file back.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read a file from Nextcloud. Text files (plain text, Markdown, CSV, JSON, code, ...) come back as text in any charset. The text of PDF, Word (DOCX), OpenDocument (ODT, ODP), PowerPoint (PPTX) and spreadsheet files (XLSX, XLS, ODS, as Markdown tables) is extracted; for long PDFs pick pages with page_start/page_end. Other files come back as base64 when small enough, otherwise only their details and a note saying why; parse_document=raw skips extraction. The answer includes the ETag to pass as `if_match` when writing the file back."
     )]
     async fn nc_webdav_read_file(
         &self,
@@ -497,13 +528,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_search_files",
         title = "Search files",
-        description = "Search files and folders below a folder by name pattern, MIME type and/or favourite flag (all given filters must match), using Nextcloud's server-side file search. Most recently changed first.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Search files and folders below a folder by name pattern, MIME type and/or favourite flag (all given filters must match), using Nextcloud's server-side file search. Most recently changed first."
     )]
     async fn nc_webdav_search_files(
         &self,
@@ -531,13 +556,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_find_by_name",
         title = "Find files by name",
-        description = "Find files and folders whose name matches a pattern (`*` and `?` wildcards; plain text matches names containing it; case-insensitive), below a folder or everywhere.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Find files and folders whose name matches a pattern (`*` and `?` wildcards; plain text matches names containing it; case-insensitive), below a folder or everywhere."
     )]
     async fn nc_webdav_find_by_name(
         &self,
@@ -562,13 +581,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_find_by_type",
         title = "Find files by type",
-        description = "Find files of a MIME type (`application/pdf`) or a family of types (`image/*`), below a folder or everywhere.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Find files of a MIME type (`application/pdf`) or a family of types (`image/*`), below a folder or everywhere."
     )]
     async fn nc_webdav_find_by_type(
         &self,
@@ -594,13 +607,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_favorites",
         title = "List favourite files",
-        description = "List the files and folders marked as favourites (the star in Nextcloud Files), below a folder or everywhere.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the files and folders marked as favourites (the star in Nextcloud Files), below a folder or everywhere."
     )]
     async fn nc_webdav_list_favorites(
         &self,

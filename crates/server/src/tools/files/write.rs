@@ -5,8 +5,10 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::files::{Uploaded, WriteMode, normalize_path};
 use nextcloud::upload::Progress;
 use rmcp::model::ProgressNotificationParam;
@@ -162,18 +164,47 @@ async fn upload_in_chunks(
     result
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_webdav_write_file",
+        &apps::FILES,
+        Some("files.write"),
+        Overwrite,
+    ),
+    ToolSpec::new(
+        "nc_webdav_create_directory",
+        &apps::FILES,
+        Some("files.write"),
+        Update,
+    ),
+    ToolSpec::new(
+        "nc_webdav_delete_resource",
+        &apps::FILES,
+        Some("files.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "nc_webdav_move_resource",
+        &apps::FILES,
+        Some("files.write"),
+        Overwrite,
+    ),
+    ToolSpec::new(
+        "nc_webdav_copy_resource",
+        &apps::FILES,
+        Some("files.write"),
+        Overwrite,
+    ),
+];
+
 #[tool_router(router = files_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_write_file",
         title = "Write a file",
-        description = "Write a file in Nextcloud (text, or base64 with a `;base64` content type). Safe by default: without `if_match` only a NEW file is created. To change an existing file, read it first and pass its ETag as `if_match`; if someone changed it since, nothing is written and a conflict is reported. `if_match: \"*\"` replaces an existing file unconditionally. Returns the new ETag.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Write a file in Nextcloud (text, or base64 with a `;base64` content type). Safe by default: without `if_match` only a NEW file is created. To change an existing file, read it first and pass its ETag as `if_match`; if someone changed it since, nothing is written and a conflict is reported. `if_match: \"*\"` replaces an existing file unconditionally. Returns the new ETag."
     )]
     async fn nc_webdav_write_file(
         &self,
@@ -276,13 +307,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_create_directory",
         title = "Create a folder",
-        description = "Create a folder in Nextcloud. Its parent folder must exist (create nested folders one level at a time). Succeeds without change if the folder already exists.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Create a folder in Nextcloud. Its parent folder must exist (create nested folders one level at a time). Succeeds without change if the folder already exists."
     )]
     async fn nc_webdav_create_directory(
         &self,
@@ -315,13 +340,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_delete_resource",
         title = "Delete a file or folder",
-        description = "Delete a file, or a folder with everything in it. Nextcloud moves it to the trash bin when that app is enabled.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a file, or a folder with everything in it. Nextcloud moves it to the trash bin when that app is enabled."
     )]
     async fn nc_webdav_delete_resource(
         &self,
@@ -343,13 +362,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_move_resource",
         title = "Move or rename",
-        description = "Move or rename a file or folder. An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Move or rename a file or folder. An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag."
     )]
     async fn nc_webdav_move_resource(
         &self,
@@ -362,13 +375,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_copy_resource",
         title = "Copy a file or folder",
-        description = "Copy a file or folder (folders with everything in them). An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Copy a file or folder (folders with everything in them). An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag."
     )]
     async fn nc_webdav_copy_resource(
         &self,

@@ -1,7 +1,7 @@
 //! Notes app tools: `nc_notes_*`. Reads in `read.rs`, changes in `write.rs`.
 
-mod read;
-mod write;
+pub(super) mod read;
+pub(super) mod write;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;

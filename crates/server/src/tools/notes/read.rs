@@ -7,8 +7,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{NoteSummary, note_url};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetNoteArgs {
@@ -87,18 +89,36 @@ pub struct GetAttachmentArgs {
     pub attachment_filename: String,
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new("nc_notes_get_note", &apps::NOTES, Some("notes.read"), Read),
+    ToolSpec::new(
+        "nc_notes_list_notes",
+        &apps::NOTES,
+        Some("notes.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_notes_search_notes",
+        &apps::NOTES,
+        Some("notes.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_notes_get_attachment",
+        &apps::NOTES,
+        Some("notes.read"),
+        Read,
+    ),
+];
+
 #[tool_router(router = notes_read_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_notes_get_note",
         title = "Read a note",
-        description = "Read one note: its Markdown content, title, category, favourite flag and the ETag needed to update it.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read one note: its Markdown content, title, category, favourite flag and the ETag needed to update it."
     )]
     async fn nc_notes_get_note(
         &self,
@@ -123,13 +143,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_list_notes",
         title = "List notes",
-        description = "List notes, most recently changed first, optionally only one category. Returns ids and titles, not content: read a note with nc_notes_get_note.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List notes, most recently changed first, optionally only one category. Returns ids and titles, not content: read a note with nc_notes_get_note."
     )]
     async fn nc_notes_list_notes(
         &self,
@@ -182,13 +196,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_search_notes",
         title = "Search notes",
-        description = "Full-text search over note titles, content and categories. Notes containing every word rank first; if none does, notes with any of the words are returned. Returns ids and titles, best match first.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Full-text search over note titles, content and categories. Notes containing every word rank first; if none does, notes with any of the words are returned. Returns ids and titles, best match first."
     )]
     async fn nc_notes_search_notes(
         &self,
@@ -242,13 +250,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_get_attachment",
         title = "Read a note attachment",
-        description = "Fetch a file attached to a note, such as an image pasted into it. Images come back as images, other files as embedded resources.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Fetch a file attached to a note, such as an image pasted into it. Images come back as images, other files as embedded resources."
     )]
     async fn nc_notes_get_attachment(
         &self,

@@ -5,8 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::NoteChanged;
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::notes::{NewNote, NoteChanges};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -64,18 +66,41 @@ pub struct DeleteNoteOut {
 /// What `nc_notes_append_content` puts between the old text and the new.
 const APPEND_SEPARATOR: &str = "\n---\n";
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_notes_create_note",
+        &apps::NOTES,
+        Some("notes.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_notes_update_note",
+        &apps::NOTES,
+        Some("notes.write"),
+        Overwrite,
+    ),
+    ToolSpec::new(
+        "nc_notes_append_content",
+        &apps::NOTES,
+        Some("notes.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_notes_delete_note",
+        &apps::NOTES,
+        Some("notes.write"),
+        Delete,
+    ),
+];
+
 #[tool_router(router = notes_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_notes_create_note",
         title = "Create a note",
-        description = "Create a note in the Notes app with a title, Markdown content and an optional category. Returns its id and ETag.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a note in the Notes app with a title, Markdown content and an optional category. Returns its id and ETag."
     )]
     async fn nc_notes_create_note(
         &self,
@@ -101,13 +126,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_update_note",
         title = "Update a note",
-        description = "Change a note's title, content and/or category. Needs the ETag from your last read: if someone changed the note since, nothing is overwritten and you are told to read it again. Content replaces the whole text; to add to it use nc_notes_append_content.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Change a note's title, content and/or category. Needs the ETag from your last read: if someone changed the note since, nothing is overwritten and you are told to read it again. Content replaces the whole text; to add to it use nc_notes_append_content."
     )]
     async fn nc_notes_update_note(
         &self,
@@ -143,13 +162,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_append_content",
         title = "Append to a note",
-        description = "Add Markdown to the end of a note, below a `---` separator line. Safe against concurrent edits: the other person's text is kept and yours is added after it.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Add Markdown to the end of a note, below a `---` separator line. Safe against concurrent edits: the other person's text is kept and yours is added after it."
     )]
     async fn nc_notes_append_content(
         &self,
@@ -173,13 +186,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_delete_note",
         title = "Delete a note",
-        description = "Delete a note (Nextcloud keeps it in the trash bin for a while).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete a note (Nextcloud keeps it in the trash bin for a while)."
     )]
     async fn nc_notes_delete_note(
         &self,

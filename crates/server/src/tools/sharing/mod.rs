@@ -1,6 +1,6 @@
 //! Sharing tools: `nc_share_*`, over the Sharing app's OCS API.
 
-mod tools;
+pub(super) mod tools;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 

@@ -4,8 +4,10 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::sharing::{NewShare, Share, ShareFilter, ShareUpdate, share_type};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -180,18 +182,43 @@ fn check_permissions(p: i64) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_share_create",
+        &apps::SHARING,
+        Some("sharing.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_share_create_public_link",
+        &apps::SHARING,
+        Some("sharing.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_share_delete",
+        &apps::SHARING,
+        Some("sharing.write"),
+        Delete,
+    ),
+    ToolSpec::new("nc_share_get", &apps::SHARING, Some("sharing.read"), Read),
+    ToolSpec::new("nc_share_list", &apps::SHARING, Some("sharing.read"), Read),
+    ToolSpec::new(
+        "nc_share_update",
+        &apps::SHARING,
+        Some("sharing.write"),
+        Update,
+    ),
+];
+
 #[tool_router(router = sharing_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_share_create",
         title = "Share a file or folder",
-        description = "Share a file or folder with a user (share_type 0, share_with = user id) or group (1), or create a public link (3). Permissions default to read-only.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Share a file or folder with a user (share_type 0, share_with = user id) or group (1), or create a public link (3). Permissions default to read-only."
     )]
     async fn nc_share_create(
         &self,
@@ -231,13 +258,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_create_public_link",
         title = "Create a public link",
-        description = "Create a read-only public link to a file or folder that expires after the given number of minutes (rounded up to the end of that day by Nextcloud). Returns the link and a direct download link.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a read-only public link to a file or folder that expires after the given number of minutes (rounded up to the end of that day by Nextcloud). Returns the link and a direct download link."
     )]
     async fn nc_share_create_public_link(
         &self,
@@ -289,13 +310,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_delete",
         title = "Delete a share",
-        description = "Remove a share (the people or link lose access; the file itself stays).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Remove a share (the people or link lose access; the file itself stays)."
     )]
     async fn nc_share_delete(
         &self,
@@ -317,13 +332,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_get",
         title = "Get a share",
-        description = "Details of one share: what is shared, with whom, permissions, expiry and link.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Details of one share: what is shared, with whom, permissions, expiry and link."
     )]
     async fn nc_share_get(
         &self,
@@ -342,13 +351,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_list",
         title = "List shares",
-        description = "List your shares (optionally only those of one file or folder), or with shared_with_me=true what others shared with you.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List your shares (optionally only those of one file or folder), or with shared_with_me=true what others shared with you."
     )]
     async fn nc_share_list(
         &self,
@@ -373,13 +376,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_update",
         title = "Change share permissions",
-        description = "Change what the recipients of a share may do: sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare (files cannot get create/delete).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Change what the recipients of a share may do: sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare (files cannot get create/delete)."
     )]
     async fn nc_share_update(
         &self,

@@ -3,8 +3,8 @@
 //! `{name: value}`), and check every value against its column's type before Tables sees it,
 //! because Tables silently stores an empty cell for a value it cannot parse.
 
-mod read;
-mod write;
+pub(super) mod read;
+pub(super) mod write;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ColumnOut, RowOut, row_out, table_url, view_url};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::tables::SharePermissions;
 
 /// Your rights on a table someone shared with you.
@@ -170,18 +172,47 @@ fn check_limit(limit: Option<u64>) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_tables_list_tables",
+        &apps::TABLES,
+        Some("tables.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_tables_get_schema",
+        &apps::TABLES,
+        Some("tables.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_tables_read_table",
+        &apps::TABLES,
+        Some("tables.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_tables_list_views",
+        &apps::TABLES,
+        Some("tables.read"),
+        Read,
+    ),
+    ToolSpec::new(
+        "nc_tables_read_view",
+        &apps::TABLES,
+        Some("tables.read"),
+        Read,
+    ),
+];
+
 #[tool_router(router = tables_read_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_tables_list_tables",
         title = "List tables",
-        description = "List the Tables tables you own or that are shared with you: id, title, row and column counts, your rights on shared ones, and their views.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the Tables tables you own or that are shared with you: id, title, row and column counts, your rights on shared ones, and their views."
     )]
     async fn nc_tables_list_tables(
         &self,
@@ -227,13 +258,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_get_schema",
         title = "Show a table's columns",
-        description = "Show a table's columns: name, type, whether required, allowed options and limits, and what a value must look like. Read this before inserting or updating rows.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Show a table's columns: name, type, whether required, allowed options and limits, and what a value must look like. Read this before inserting or updating rows."
     )]
     async fn nc_tables_get_schema(
         &self,
@@ -267,13 +292,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_read_table",
         title = "Read a table's rows",
-        description = "Read rows of a table, each as `{column name: value}` (selection labels, checkbox booleans). Use limit/offset to page through large tables; has_more says whether rows follow.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read rows of a table, each as `{column name: value}` (selection labels, checkbox booleans). Use limit/offset to page through large tables; has_more says whether rows follow."
     )]
     async fn nc_tables_read_table(
         &self,
@@ -308,13 +327,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_list_views",
         title = "List a table's views",
-        description = "List the saved views of a table: which columns each shows, its filter and how many rows match.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "List the saved views of a table: which columns each shows, its filter and how many rows match."
     )]
     async fn nc_tables_list_views(
         &self,
@@ -359,13 +372,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_read_view",
         title = "Read a view's rows",
-        description = "Read the rows a saved view shows (its filter applied), with only the view's columns, each row as `{column name: value}`. Pages with limit/offset like nc_tables_read_table.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Read the rows a saved view shows (its filter applied), with only the view's columns, each row as `{column name: value}`. Pages with limit/offset like nc_tables_read_table."
     )]
     async fn nc_tables_read_view(
         &self,

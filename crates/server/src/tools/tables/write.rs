@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{ColumnOut, RowOut, row_out, table_url, to_cells};
+use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
+use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::tables::NewColumn;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -260,18 +262,47 @@ pub struct ColumnAdded {
     pub column: ColumnOut,
 }
 
+/// The app, scope and effect of each tool in this file: read once per call (see
+/// [`crate::tools::spec`]).
+pub(in crate::tools) const SPECS: &[ToolSpec] = &[
+    ToolSpec::new(
+        "nc_tables_insert_row",
+        &apps::TABLES,
+        Some("tables.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_tables_update_row",
+        &apps::TABLES,
+        Some("tables.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "nc_tables_delete_row",
+        &apps::TABLES,
+        Some("tables.write"),
+        Delete,
+    ),
+    ToolSpec::new(
+        "nc_tables_create_table",
+        &apps::TABLES,
+        Some("tables.write"),
+        Create,
+    ),
+    ToolSpec::new(
+        "nc_tables_add_column",
+        &apps::TABLES,
+        Some("tables.write"),
+        Create,
+    ),
+];
+
 #[tool_router(router = tables_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_tables_insert_row",
         title = "Add a row",
-        description = "Add a row to a table, given as `{column name: value}`. Each value is checked against its column (numbers, option labels, true/false, dates as YYYY-MM-DD, ...) and a value that does not fit is refused with the column named.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Add a row to a table, given as `{column name: value}`. Each value is checked against its column (numbers, option labels, true/false, dates as YYYY-MM-DD, ...) and a value that does not fit is refused with the column named."
     )]
     async fn nc_tables_insert_row(
         &self,
@@ -295,13 +326,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_update_row",
         title = "Change a row",
-        description = "Change cells of a row, given as `{column name: value}` (null empties a cell); cells you leave out keep their values. Values are checked against their columns like nc_tables_insert_row.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Change cells of a row, given as `{column name: value}` (null empties a cell); cells you leave out keep their values. Values are checked against their columns like nc_tables_insert_row."
     )]
     async fn nc_tables_update_row(
         &self,
@@ -326,13 +351,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_delete_row",
         title = "Delete a row",
-        description = "Delete one row of a table for good.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+        description = "Delete one row of a table for good."
     )]
     async fn nc_tables_delete_row(
         &self,
@@ -353,13 +372,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_create_table",
         title = "Create a table",
-        description = "Create a new table, optionally with its columns (name, type, options for selections, limits for numbers and text).",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Create a new table, optionally with its columns (name, type, options for selections, limits for numbers and text)."
     )]
     async fn nc_tables_create_table(
         &self,
@@ -413,13 +426,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_add_column",
         title = "Add a column",
-        description = "Add a column to a table: name, type (text-line, text-rich, text-link, number, number-stars, number-progress, selection, selection-multi, selection-check, datetime, datetime-date, datetime-time, usergroup) and its options or limits. Needs manage rights on the table.",
-        annotations(
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
+        description = "Add a column to a table: name, type (text-line, text-rich, text-link, number, number-stars, number-progress, selection, selection-multi, selection-check, datetime, datetime-date, datetime-time, usergroup) and its options or limits. Needs manage rights on the table."
     )]
     async fn nc_tables_add_column(
         &self,
