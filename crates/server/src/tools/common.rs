@@ -37,3 +37,37 @@ impl IntoContents for ToolError {
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// Arguments of a tool that takes none.
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
+pub struct NoArgs {}
+
+/// A tool's structured result: the fields every answer of the reference carries (`success`,
+/// `timestamp`), set here once, with the tool's own fields flattened in beside them.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Envelope<T> {
+    pub success: bool,
+    // When the answer was made, RFC 3339 UTC. (A plain comment: a doc comment would be
+    // repeated in every tool's output schema.)
+    pub timestamp: String,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T> Envelope<T> {
+    /// A successful answer made now.
+    pub fn ok(body: T) -> Self {
+        Self {
+            success: true,
+            timestamp: now(),
+            body,
+        }
+    }
+}
+
+/// Wraps `body` as a successful answer. (Tools spell their return type out as
+/// `Result<Json<Envelope<T>>, ToolError>`: rmcp derives the output schema from that spelling,
+/// so a type alias would silently drop it.)
+pub fn answer<T>(body: T) -> Result<rmcp::Json<Envelope<T>>, ToolError> {
+    Ok(rmcp::Json(Envelope::ok(body)))
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{NoteSummary, note_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer, now};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -50,8 +50,6 @@ fn default_list_limit() -> u32 {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListNotesOut {
-    pub success: bool,
-    pub timestamp: String,
     /// Notes matching the filter, before `limit` was applied.
     pub total_found: usize,
     pub category: Option<String>,
@@ -149,7 +147,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ListNotesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ListNotesOut>, ToolError> {
+    ) -> Result<Json<Envelope<ListNotesOut>>, ToolError> {
         if !(1..=1000).contains(&args.limit) {
             return Err(ToolError::invalid(
                 "limit",
@@ -184,13 +182,11 @@ impl NextcloudMcp {
                 modified: n.modified,
             })
             .collect();
-        Ok(Json(ListNotesOut {
-            success: true,
-            timestamp: now(),
+        answer(ListNotesOut {
             total_found,
             category: args.category,
             results,
-        }))
+        })
     }
 
     #[tool(
