@@ -41,6 +41,13 @@ pub(super) fn check(tool: &Tool, args: Option<&JsonObject>) -> Result<(), String
                 "Invalid argument `{name}`: expected at least {min}, got {n}."
             ));
         }
+        if let (Some(max), Some(n)) = (prop.get("maximum").and_then(Value::as_f64), value.as_f64())
+            && n > max
+        {
+            return Err(format!(
+                "Invalid argument `{name}`: expected at most {max}, got {n}."
+            ));
+        }
     }
     Ok(())
 }
@@ -118,7 +125,8 @@ mod tests {
         let schema = json!({
             "type": "object",
             "properties": {
-                "note_id": {"type": "integer", "format": "uint64", "minimum": 0},
+                "note_id": {"type": "integer", "minimum": 0},
+                "port": {"type": "integer", "minimum": 0, "maximum": 65535},
                 "title": {"type": ["string", "null"]}
             },
             "required": ["note_id"]
@@ -144,5 +152,10 @@ mod tests {
         assert!(check(&tool(), Some(&args(json!({"note_id": 3, "title": null})))).is_ok());
         let e = check(&tool(), Some(&args(json!({"note_id": 3, "title": 5})))).unwrap_err();
         assert!(e.contains("a string or null"), "{e}");
+        let e = check(&tool(), Some(&args(json!({"note_id": 3, "port": 70000})))).unwrap_err();
+        assert_eq!(
+            e,
+            "Invalid argument `port`: expected at most 65535, got 70000."
+        );
     }
 }

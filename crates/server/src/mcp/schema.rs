@@ -5,6 +5,11 @@
 //! object, and strict clients (and the conformance suite) reject the whole `tools/list`. The
 //! equivalent `{}` is written instead.
 //!
+//! schemars also writes Rust's integer and float widths as `format` values (`uint64`,
+//! `int32`, `double`) that are not JSON Schema formats: validators such as the TypeScript
+//! SDK's warn about each. They become the standard `minimum`/`maximum` bounds they stand for.
+//! The `$schema` keyword (the same URL in every tool) and definitions nothing refers to go.
+//!
 //! Many tools take the same arguments or answer with the same type; equal schemas are then
 //! kept once and shared, since the catalogue's schemas are most of the server's idle memory.
 
@@ -21,9 +26,9 @@ use serde_json::{Map, Value};
 pub fn normalise<S>(router: &mut ToolRouter<S>) {
     for route in router.map.values_mut() {
         let tool = &mut route.attr;
-        normalise_object(Arc::make_mut(&mut tool.input_schema));
+        normalise_root(Arc::make_mut(&mut tool.input_schema));
         if let Some(output) = &mut tool.output_schema {
-            normalise_object(Arc::make_mut(output));
+            normalise_root(Arc::make_mut(output));
         }
     }
     share_equal_schemas(router);
@@ -65,7 +70,80 @@ const SCHEMA_VALUES: [&str; 6] = ["items", "not", "if", "then", "else", "contain
 /// Keywords whose value is a list of subschemas.
 const SCHEMA_LISTS: [&str; 4] = ["anyOf", "oneOf", "allOf", "prefixItems"];
 
+/// A tool's whole schema: its subschemas, then the root-only keywords.
+fn normalise_root(schema: &mut Map<String, Value>) {
+    normalise_object(schema);
+    schema.remove("$schema");
+    drop_unused_definitions(schema);
+}
+
+/// Removes `$defs` entries that no `$ref` reaches, repeating until none is left over (a
+/// definition may be referred to only by another unused one).
+fn drop_unused_definitions(schema: &mut Map<String, Value>) {
+    loop {
+        let Some(Value::Object(defs)) = schema.get("$defs") else {
+            return;
+        };
+        let text = serde_json::to_string(&*schema).unwrap_or_default();
+        let unused: Vec<String> = defs
+            .keys()
+            .filter(|name| {
+                let reference = format!("\"#/$defs/{name}\"");
+                !text.contains(&reference)
+            })
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            break;
+        }
+        if let Some(Value::Object(defs)) = schema.get_mut("$defs") {
+            for name in &unused {
+                defs.remove(name);
+            }
+            if defs.is_empty() {
+                schema.remove("$defs");
+            }
+        }
+    }
+}
+
+/// The standard bounds a schemars numeric `format` stands for; `None` for a standard format.
+fn numeric_format_bounds(format: &str) -> Option<(Option<f64>, Option<f64>)> {
+    Some(match format {
+        "uint8" => (Some(0.0), Some(u8::MAX as f64)),
+        "uint16" => (Some(0.0), Some(u16::MAX as f64)),
+        "uint32" => (Some(0.0), Some(u32::MAX as f64)),
+        "uint64" | "uint" | "uint128" => (Some(0.0), None),
+        "int8" => (Some(i8::MIN as f64), Some(i8::MAX as f64)),
+        "int16" => (Some(i16::MIN as f64), Some(i16::MAX as f64)),
+        "int32" => (Some(i32::MIN as f64), Some(i32::MAX as f64)),
+        "int64" | "int" | "int128" | "float" | "double" => (None, None),
+        _ => return None,
+    })
+}
+
+/// Replaces a non-standard numeric `format` with the bounds it stands for.
+fn replace_numeric_format(schema: &mut Map<String, Value>) {
+    let Some(bounds) = schema
+        .get("format")
+        .and_then(Value::as_str)
+        .and_then(numeric_format_bounds)
+    else {
+        return;
+    };
+    schema.remove("format");
+    let (min, max) = bounds;
+    for (key, bound) in [("minimum", min), ("maximum", max)] {
+        if let Some(bound) = bound
+            && !schema.contains_key(key)
+        {
+            schema.insert(key.into(), Value::from(bound as i64));
+        }
+    }
+}
+
 fn normalise_object(schema: &mut Map<String, Value>) {
+    replace_numeric_format(schema);
     for (key, value) in schema.iter_mut() {
         let key = key.as_str();
         if SCHEMA_MAPS.contains(&key) {
@@ -114,6 +192,58 @@ mod tests {
             }
         }
         assert!(shared > 0, "the catalogue has tools with equal schemas");
+    }
+
+    #[test]
+    fn only_standard_json_schema_remains() {
+        let mut schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer", "format": "uint64", "minimum": 0},
+                "port": {"type": "integer", "format": "uint16"},
+                "when": {"type": "string", "format": "date-time"},
+                "item": {"$ref": "#/$defs/Used"}
+            },
+            "$defs": {
+                "Used": {"type": "object", "properties": {"n": {"type": "number", "format": "double"}}},
+                "Unused": {"$ref": "#/$defs/AlsoUnused"},
+                "AlsoUnused": {"type": "string"}
+            }
+        });
+        normalise_root(schema.as_object_mut().unwrap());
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer", "minimum": 0},
+                    "port": {"type": "integer", "minimum": 0, "maximum": 65535},
+                    "when": {"type": "string", "format": "date-time"},
+                    "item": {"$ref": "#/$defs/Used"}
+                },
+                "$defs": {
+                    "Used": {"type": "object", "properties": {"n": {"type": "number"}}}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn no_tool_schema_has_a_non_standard_format() {
+        let mut router = crate::tools::catalogue();
+        normalise(&mut router);
+        for tool in router.list_all() {
+            let text = serde_json::to_string(&(&tool.input_schema, &tool.output_schema)).unwrap();
+            assert!(!text.contains("\"$schema\""), "{}: $schema", tool.name);
+            for format in ["uint", "int8", "int16", "int32", "int64", "double", "float"] {
+                assert!(
+                    !text.contains(&format!("\"format\":\"{format}")),
+                    "{}: format {format}",
+                    tool.name
+                );
+            }
+        }
     }
 
     #[test]
