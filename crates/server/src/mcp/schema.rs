@@ -26,9 +26,13 @@ use serde_json::{Map, Value};
 pub fn normalise<S>(router: &mut ToolRouter<S>) {
     for route in router.map.values_mut() {
         let tool = &mut route.attr;
-        normalise_root(Arc::make_mut(&mut tool.input_schema));
+        let input = Arc::make_mut(&mut tool.input_schema);
+        normalise_root(input);
+        drop_null_defaults(input);
         if let Some(output) = &mut tool.output_schema {
-            normalise_root(Arc::make_mut(output));
+            let output = Arc::make_mut(output);
+            normalise_root(output);
+            slim_output(output);
         }
     }
     share_equal_schemas(router);
@@ -75,6 +79,76 @@ fn normalise_root(schema: &mut Map<String, Value>) {
     normalise_object(schema);
     schema.remove("$schema");
     drop_unused_definitions(schema);
+}
+
+/// `"default": null` on an optional argument says nothing that leaving it out does not.
+fn drop_null_defaults(schema: &mut Map<String, Value>) {
+    visit_subschemas(schema, &mut |sub| {
+        if sub.get("default").is_some_and(Value::is_null) {
+            sub.remove("default");
+        }
+    });
+}
+
+/// An output schema is for clients checking the shape of what the tool sent; every client
+/// puts it into the model's context on every turn. What the fields mean is the tool
+/// description's job, so only the top-level fields keep their descriptions, and bounds (the
+/// server's own values need no range check) go.
+fn slim_output(schema: &mut Map<String, Value>) {
+    let top: Vec<String> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let kept: Vec<(String, Value)> = top
+        .iter()
+        .filter_map(|name| {
+            let d = schema
+                .get("properties")?
+                .get(name)?
+                .get("description")?
+                .clone();
+            Some((name.clone(), d))
+        })
+        .collect();
+    visit_subschemas(schema, &mut |sub| {
+        for key in ["description", "minimum", "maximum", "default", "title"] {
+            if sub.get(key).is_some_and(|v| !v.is_object()) {
+                sub.remove(key);
+            }
+        }
+    });
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        for (name, description) in kept {
+            if let Some(Value::Object(p)) = props.get_mut(&name) {
+                p.insert("description".into(), description);
+            }
+        }
+    }
+}
+
+/// Calls `f` on the schema and every subschema in it.
+fn visit_subschemas(schema: &mut Map<String, Value>, f: &mut impl FnMut(&mut Map<String, Value>)) {
+    f(schema);
+    for (key, value) in schema.iter_mut() {
+        let key = key.as_str();
+        let mut visit = |v: &mut Value| {
+            if let Value::Object(sub) = v {
+                visit_subschemas(sub, f);
+            }
+        };
+        if SCHEMA_MAPS.contains(&key) {
+            if let Value::Object(map) = value {
+                map.values_mut().for_each(&mut visit);
+            }
+        } else if SCHEMA_VALUES.contains(&key) {
+            visit(value);
+        } else if SCHEMA_LISTS.contains(&key)
+            && let Value::Array(list) = value
+        {
+            list.iter_mut().for_each(&mut visit);
+        }
+    }
 }
 
 /// Removes `$defs` entries that no `$ref` reaches, repeating until none is left over (a
@@ -226,6 +300,43 @@ mod tests {
                     "Used": {"type": "object", "properties": {"n": {"type": "number"}}}
                 }
             })
+        );
+    }
+
+    #[test]
+    fn outputs_keep_shape_and_top_level_meaning_only() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "etag": {"type": "string", "description": "Pass to the update tool."},
+                "title": {"type": "string", "default": "x", "minimum": 0},
+                "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}}
+            },
+            "$defs": {"Item": {"type": "object", "description": "An item.",
+                "properties": {"id": {"type": "integer", "minimum": 0, "description": "Its id."}}}}
+        });
+        slim_output(schema.as_object_mut().unwrap());
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "properties": {
+                    "etag": {"type": "string", "description": "Pass to the update tool."},
+                    "title": {"type": "string"},
+                    "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}}
+                },
+                "$defs": {"Item": {"type": "object", "properties": {"id": {"type": "integer"}}}}
+            })
+        );
+        let mut input = json!({"type": "object", "properties": {
+            "a": {"type": ["string", "null"], "default": null},
+            "b": {"type": "integer", "default": 20}}});
+        drop_null_defaults(input.as_object_mut().unwrap());
+        assert_eq!(
+            input,
+            json!({"type": "object", "properties": {
+                "a": {"type": ["string", "null"]},
+                "b": {"type": "integer", "default": 20}}})
         );
     }
 
