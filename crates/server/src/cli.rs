@@ -215,10 +215,6 @@ pub struct RunArgs {
     /// Log format [default: text]
     #[arg(long, value_enum, env = "LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-
-    /// Serve the MCP conformance suite's `test_*` fixtures (for protocol testing only)
-    #[arg(long, hide = true)]
-    pub conformance_fixtures: bool,
 }
 
 #[derive(Debug, Args)]
