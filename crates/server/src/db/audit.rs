@@ -1,8 +1,6 @@
 //! `audit_log`: who was provisioned, changed scopes, was revoked or failed to authenticate.
 //! Never holds a secret; entries older than the retention are deleted by the cleanup task.
 
-use sqlx::Row;
-
 use super::{Store, StoreError, db_err, now};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +22,8 @@ impl AuditEvent {
     }
 }
 
-/// One audit entry as read back.
+/// One audit entry as read back (tests only: cargo feature `test-hooks`).
+#[cfg(feature = "test-hooks")]
 #[derive(Clone, Debug)]
 pub struct AuditEntry {
     pub at: i64,
@@ -56,8 +55,11 @@ impl Store {
         }
     }
 
-    /// A user's entries, oldest first.
+    /// A user's entries, oldest first. Only tests read the log back through the server (cargo
+    /// feature `test-hooks`); operators query the `audit_log` table.
+    #[cfg(feature = "test-hooks")]
     pub async fn audit_entries(&self, user_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        use sqlx::Row;
         let rows = sqlx::query(
             "SELECT at, event, user_id, detail FROM audit_log WHERE user_id = $1 ORDER BY at, id",
         )
