@@ -27,6 +27,7 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Start a built-in Nextcloud emulator with sample data plus the server, to try every
     /// tool without a Nextcloud.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo(DemoArgs),
     /// Re-encrypt every stored secret under the current TOKEN_ENCRYPTION_KEY, so keys listed
     /// in TOKEN_ENCRYPTION_OLD_KEYS can be retired afterwards.

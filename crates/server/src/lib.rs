@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod logging;
 pub mod mcp;
