@@ -49,8 +49,13 @@ SUITE=$TOOLS/node_modules/@modelcontextprotocol/conformance/dist/index.js
 conformance() { "$NODE" "$SUITE" "$@"; }
 
 # --- build and start emulator + server ------------------------------------------------------
-echo "== cargo build -p nextcloud-mcp-conformance -p nextcloud-emulator"
-cargo build --quiet -p nextcloud-mcp-conformance -p nextcloud-emulator
+# Built as `cargo test --workspace` builds them (same mode, same unified features: the two
+# binaries come with their packages' integration tests), so after .ci/run's test step this
+# compiles nothing. A plain `cargo build -p ...` would resolve other features (tokio without
+# the tests' `test-util` and `process`, rmcp without its client side) and rebuild nearly every
+# dependency a second time.
+echo "== cargo test --workspace --no-run --test fixtures --test emulator (nextcloud-mcp-conformance, nextcloud-emulator)"
+cargo test --quiet --workspace --no-run --test fixtures --test emulator
 BIN=$CARGO_TARGET_DIR/debug
 
 LOGS=$CACHE/conformance-logs
