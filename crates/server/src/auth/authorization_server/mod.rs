@@ -18,6 +18,8 @@ mod register;
 mod test_hooks;
 mod token;
 
+pub use register::{ClientError, client_from_metadata_document};
+
 use std::sync::Arc;
 
 use axum::Router;
