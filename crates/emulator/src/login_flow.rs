@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth::check_credentials;
-use crate::ocs::xml_escape;
+use quick_xml::escape::escape as xml_escape;
 use crate::params::Params;
 use crate::state::{AppPassword, AppState, LoginFlow, random_token};
 
