@@ -24,7 +24,7 @@ impl AuditEvent {
 
 /// One audit entry as read back (tests only: cargo feature `test-hooks`).
 #[cfg(feature = "test-hooks")]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditEntry {
     pub at: i64,
     pub event: String,
@@ -59,24 +59,13 @@ impl Store {
     /// feature `test-hooks`); operators query the `audit_log` table.
     #[cfg(feature = "test-hooks")]
     pub async fn audit_entries(&self, user_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        use sqlx::Row;
-        let rows = sqlx::query(
+        sqlx::query_as(
             "SELECT at, event, user_id, detail FROM audit_log WHERE user_id = $1 ORDER BY at, id",
         )
         .bind(user_id)
         .fetch_all(self.pool())
         .await
-        .map_err(db_err("read audit log"))?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get("at").map_err(db_err("read audit log"))?,
-                    event: r.try_get("event").map_err(db_err("read audit log"))?,
-                    user_id: r.try_get("user_id").map_err(db_err("read audit log"))?,
-                    detail: r.try_get("detail").map_err(db_err("read audit log"))?,
-                })
-            })
-            .collect()
+        .map_err(db_err("read audit log"))
     }
 
     pub(super) async fn prune_audit(&self, before: i64) -> Result<u64, StoreError> {
