@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 
 use crate::NextcloudMcp;
 use crate::auth::MultiUser;
-use crate::db::AuditEvent;
+use crate::auth::provisioning::{Disposal, Grant, ProvisionError};
+use crate::db::{AuditEvent, Origin};
 
 /// Attempts per user per window on the app-password routes.
 pub const RATE_LIMIT: i64 = 5;
@@ -344,21 +345,42 @@ async fn store_app_password(
     };
     let scopes = ok.and_then(|(s, _)| s);
     let login = login_name.unwrap_or_else(|| user_id.clone());
-    let store = &api.multi.store;
-    if let Err(e) = store
-        .put_app_password(&user_id, &login, &password, scopes.as_deref())
-        .await
-    {
-        return store_failure(e);
-    }
     let shown = scopes.clone().unwrap_or_else(crate::apps::all_scopes);
-    store
-        .audit(
-            AuditEvent::Provisioned,
-            &user_id,
-            Some(&format!("api; scopes={}", shown.join(" "))),
-        )
-        .await;
+    let detail = format!("api; scopes={}", shown.join(" "));
+    // Handed over: the caller keeps owning it, so it is only forgotten when deleted or
+    // replaced; a password this server had obtained for the user and this one replaces is
+    // revoked. `authenticate` proved the password is `user_id`'s own account.
+    let grant = Grant {
+        user_id: &user_id,
+        login_name: &login,
+        password: &password,
+        scopes: scopes.as_deref(),
+        origin: Origin::Api,
+        account: Some(&user_id),
+        required_account: None,
+        flow: None,
+        event: AuditEvent::Provisioned,
+        detail: &detail,
+    };
+    match api.multi.provisioning.provision(grant).await {
+        Ok(_) => {}
+        Err(ProvisionError::WrongAccount { expected, .. }) => {
+            return failure(
+                StatusCode::CONFLICT,
+                format!(
+                    "{user_id} is bound to the Nextcloud account {expected}, which first gave this server access; a password of {user_id} is not stored for it"
+                ),
+            );
+        }
+        Err(ProvisionError::Store(e)) => return store_failure(e),
+        Err(e) => {
+            tracing::error!(error = %e, "app-password API: provisioning failed");
+            return failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the app password could not be stored; try again later",
+            );
+        }
+    }
     tracing::info!(user_id = %user_id, "app password stored through the API");
     axum::Json(json!({
         "success": true,
@@ -390,19 +412,56 @@ async fn app_password_status(
     }
 }
 
-/// `DELETE /api/v1/users/{user_id}/app-password`: forgets the stored app password and revokes
-/// it in Nextcloud; the user's OAuth grants at the built-in authorization server end too.
+/// `revoke` of a DELETE's query: `Ok(true)` for `revoke=true`; absent or `false` is the
+/// default. Anything else is a 400.
+fn revoke_param(query: Option<&str>) -> Result<bool, BadBody> {
+    let mut revoke = false;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key == "revoke" {
+            revoke = match value.as_ref() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(BadBody::new("`revoke` must be true or false")),
+            };
+        }
+    }
+    Ok(revoke)
+}
+
+/// `DELETE /api/v1/users/{user_id}/app-password[?revoke=true]`: forgets the stored app
+/// password. It is also revoked in Nextcloud when this server obtained it (a Login Flow), or
+/// when the caller asks with `revoke=true`; a password handed over through POST otherwise stays
+/// valid, since whoever handed it over still owns it. The user's OAuth grants at the built-in
+/// authorization server end too.
 async fn delete_app_password(
     State(api): State<ApiState>,
     Path(user_id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
+    let (revoke, body_error) = match revoke_param(query.as_deref()) {
+        Ok(r) => (r, None),
+        Err(bad) => (false, Some(bad)),
+    };
+    if let Err(resp) = authenticate(
+        &api,
+        &headers,
+        &user_id,
+        None,
+        Count::FailuresOnly,
+        body_error,
+    )
+    .await
     {
         return resp;
     }
     let store = &api.multi.store;
-    let removed = match store.delete_app_password(&user_id).await {
+    let removed = match api
+        .multi
+        .provisioning
+        .remove(&user_id, revoke, "api delete")
+        .await
+    {
         Ok(r) => r,
         Err(e) => return store_failure(e),
     };
@@ -417,49 +476,26 @@ async fn delete_app_password(
     if let Err(e) = store.delete_browser_sessions(&user_id).await {
         return store_failure(e);
     }
-    let Some(old) = removed else {
-        return axum::Json(json!({
-            "success": true,
-            "user_id": user_id,
-            "deleted": false,
-            "revoked": false,
-            "message": "no app password was stored",
-        }))
-        .into_response();
+    let (deleted, revoked, message) = match removed {
+        None => (false, false, "no app password was stored"),
+        Some(Disposal::Revoked) => (true, true, "app password deleted and revoked in Nextcloud"),
+        Some(Disposal::RevocationFailed) => (
+            true,
+            false,
+            "app password deleted; revoking it in Nextcloud failed, remove it under Settings → Security",
+        ),
+        Some(Disposal::Forgotten) => (
+            true,
+            false,
+            "app password forgotten; it was handed to this server, so it stays valid in Nextcloud (add ?revoke=true to revoke it as well)",
+        ),
     };
-    let revoked = match api
-        .nextcloud
-        .user(old.credentials())
-        .revoke_app_password()
-        .await
-    {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot revoke a deleted app password in Nextcloud");
-            false
-        }
-    };
-    store
-        .audit(
-            AuditEvent::Revoked,
-            &user_id,
-            Some(if revoked {
-                "api delete; revoked in Nextcloud"
-            } else {
-                "api delete; Nextcloud revocation failed"
-            }),
-        )
-        .await;
     axum::Json(json!({
         "success": true,
         "user_id": user_id,
-        "deleted": true,
+        "deleted": deleted,
         "revoked": revoked,
-        "message": if revoked {
-            "app password deleted and revoked in Nextcloud"
-        } else {
-            "app password deleted; revoking it in Nextcloud failed, remove it under Settings → Security"
-        },
+        "message": message,
     }))
     .into_response()
 }
