@@ -27,7 +27,7 @@ use crate::apps;
 use crate::auth::{Caller, MultiUser};
 use crate::db::{AuditEvent, Completion, FlowPurpose, PendingLogin};
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::now;
+use crate::tools::common::{Envelope, NoArgs};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 pub fn router() -> rmcp::handler::server::router::tool::ToolRouter<NextcloudMcp> {
@@ -50,9 +50,6 @@ pub struct ProvisionArgs {
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
 }
-
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-pub struct NoArgs {}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct UpdateScopesArgs {
@@ -82,8 +79,6 @@ pub enum ProvisionStatus {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ProvisionOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status: ProvisionStatus,
     pub message: String,
     /// The Nextcloud login page to open in a browser.
@@ -107,8 +102,6 @@ pub enum AccessStatus {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StatusOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status: AccessStatus,
     pub message: String,
     pub user_id: Option<String>,
@@ -134,8 +127,6 @@ pub enum UpdateStatus {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateScopesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status: UpdateStatus,
     pub message: String,
     pub login_url: Option<String>,
@@ -144,9 +135,10 @@ pub struct UpdateScopesOut {
     pub new_scopes: Option<Vec<String>>,
 }
 
-/// A completed answer: structured output plus, for errors, the message as text.
-fn respond<T: Serialize>(out: &T, message: &str, error: bool) -> CallToolResponse {
-    let value = serde_json::to_value(out).expect("outputs serialize");
+/// A completed answer: structured output in the common envelope plus, for errors, the
+/// message as text.
+fn respond<T: Serialize>(success: bool, out: &T, message: &str, error: bool) -> CallToolResponse {
+    let value = serde_json::to_value(Envelope::new(success, out)).expect("outputs serialize");
     if error {
         let mut result = CallToolResult::structured_error(value);
         result.content = vec![ContentBlock::text(message.to_string())];
@@ -158,34 +150,28 @@ fn respond<T: Serialize>(out: &T, message: &str, error: bool) -> CallToolRespons
 
 fn provision_error(user_id: Option<&str>, message: String) -> CallToolResponse {
     let out = ProvisionOut {
-        success: false,
-        timestamp: now(),
         status: ProvisionStatus::Error,
         message,
         login_url: None,
         user_id: user_id.map(str::to_string),
         requested_scopes: None,
     };
-    respond(&out, &out.message, true)
+    respond(false, &out, &out.message, true)
 }
 
 fn status_error(user_id: Option<&str>, message: String) -> CallToolResponse {
     let out = StatusOut {
-        success: false,
-        timestamp: now(),
         status: AccessStatus::Error,
         message,
         user_id: user_id.map(str::to_string),
         scopes: None,
         username: None,
     };
-    respond(&out, &out.message, true)
+    respond(false, &out, &out.message, true)
 }
 
 fn update_error(user_id: Option<&str>, message: String) -> CallToolResponse {
     let out = UpdateScopesOut {
-        success: false,
-        timestamp: now(),
         status: UpdateStatus::Error,
         message,
         login_url: None,
@@ -193,7 +179,7 @@ fn update_error(user_id: Option<&str>, message: String) -> CallToolResponse {
         previous_scopes: None,
         new_scopes: None,
     };
-    respond(&out, &out.message, true)
+    respond(false, &out, &out.message, true)
 }
 
 const STORE_UNAVAILABLE: &str = "The server's credential store is unavailable; try again shortly.";
@@ -437,15 +423,13 @@ impl NextcloudMcp {
             }
         };
         let out = ProvisionOut {
-            success,
-            timestamp: now(),
             status,
             message,
             login_url: Some(started.login_url.clone()),
             user_id: Some(started.user_id.clone()),
             requested_scopes: Some(scopes),
         };
-        respond(&out, &out.message, false)
+        respond(success, &out, &out.message, false)
     }
 
     async fn update_outcome(
@@ -489,8 +473,6 @@ impl NextcloudMcp {
             }
         };
         let out = UpdateScopesOut {
-            success,
-            timestamp: now(),
             status,
             message,
             login_url: Some(started.login_url.clone()),
@@ -498,7 +480,7 @@ impl NextcloudMcp {
             previous_scopes: previous,
             new_scopes: Some(new),
         };
-        respond(&out, &out.message, false)
+        respond(success, &out, &out.message, false)
     }
 
     /// Polls the user's pending flow and completes it; the status answer.
@@ -582,8 +564,6 @@ impl NextcloudMcp {
             }
         }
         let out = StatusOut {
-            success: true,
-            timestamp: now(),
             status: AccessStatus::Provisioned,
             message: format!(
                 "Nextcloud access is set up as {} with scopes: {}.{note}",
@@ -594,7 +574,7 @@ impl NextcloudMcp {
             scopes: Some(scopes),
             username: Some(creds.login_name.clone()),
         };
-        respond(&out, &out.message, false)
+        respond(true, &out, &out.message, false)
     }
 
     /// Revokes an app password in Nextcloud (and audits it); whether that worked.
@@ -631,8 +611,6 @@ impl NextcloudMcp {
             Ok(Some(stored)) => {
                 let scopes = scope_list(stored.scopes.as_deref());
                 let out = StatusOut {
-                    success: true,
-                    timestamp: now(),
                     status: AccessStatus::Provisioned,
                     message: format!(
                         "Nextcloud access is set up as {} with scopes: {}.{}",
@@ -644,12 +622,10 @@ impl NextcloudMcp {
                     scopes: Some(scopes),
                     username: Some(stored.login_name.clone()),
                 };
-                respond(&out, &out.message, false)
+                respond(true, &out, &out.message, false)
             }
             Ok(None) => {
                 let out = StatusOut {
-                    success: true,
-                    timestamp: now(),
                     status: AccessStatus::NotInitiated,
                     message: format!(
                         "{}Call `nc_auth_provision_access` to give this server access to your Nextcloud.",
@@ -661,7 +637,7 @@ impl NextcloudMcp {
                     scopes: None,
                     username: None,
                 };
-                respond(&out, &out.message, false)
+                respond(true, &out, &out.message, false)
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read an app password");
@@ -674,8 +650,6 @@ impl NextcloudMcp {
 fn pending_answer(user_id: &str, flow: &PendingLogin) -> CallToolResponse {
     let minutes = ((flow.expires_at - crate::db::now()).max(0) + 59) / 60;
     let out = StatusOut {
-        success: true,
-        timestamp: now(),
         status: AccessStatus::Pending,
         message: format!(
             "The Nextcloud login is not finished yet. Log in at {} (valid for about {minutes} more minutes), then call `nc_auth_check_status` again.",
@@ -685,7 +659,7 @@ fn pending_answer(user_id: &str, flow: &PendingLogin) -> CallToolResponse {
         scopes: None,
         username: None,
     };
-    respond(&out, &out.message, false)
+    respond(true, &out, &out.message, false)
 }
 
 /// Serialises status checks of one user within this process, so that a check racing with
@@ -724,7 +698,7 @@ impl NextcloudMcp {
         name = "nc_auth_provision_access",
         title = "Connect your Nextcloud",
         description = "Give this server access to your Nextcloud: starts a Nextcloud login (Login Flow v2) for the scopes you choose and returns the login link to open in a browser; afterwards call nc_auth_check_status. Needed once before any other Nextcloud tool works.",
-        output_schema = schema_for_output::<ProvisionOut>()
+        output_schema = schema_for_output::<Envelope<ProvisionOut>>()
     )]
     async fn nc_auth_provision_access(
         &self,
@@ -758,8 +732,6 @@ impl NextcloudMcp {
             Ok(Some(stored)) => {
                 let scopes = scope_list(stored.scopes.as_deref());
                 let out = ProvisionOut {
-                    success: true,
-                    timestamp: now(),
                     status: ProvisionStatus::AlreadyProvisioned,
                     message: format!(
                         "Nextcloud access is already set up for {user_id} (as {}) with scopes: {}. Use `nc_auth_update_scopes` to change them.",
@@ -770,7 +742,7 @@ impl NextcloudMcp {
                     user_id: Some(user_id),
                     requested_scopes: Some(scopes),
                 };
-                return respond(&out, &out.message, false);
+                return respond(true, &out, &out.message, false);
             }
             Ok(None) => {}
             Err(e) => {
@@ -813,7 +785,7 @@ impl NextcloudMcp {
         name = "nc_auth_check_status",
         title = "Check your Nextcloud connection",
         description = "Report whether this server has access to your Nextcloud. If a login started by nc_auth_provision_access or nc_auth_update_scopes is pending, checks whether it was completed and, if so, stores the new access (statuses: provisioned, pending, not_initiated, error).",
-        output_schema = schema_for_output::<StatusOut>()
+        output_schema = schema_for_output::<Envelope<StatusOut>>()
     )]
     async fn nc_auth_check_status(
         &self,
@@ -850,7 +822,7 @@ impl NextcloudMcp {
         name = "nc_auth_update_scopes",
         title = "Change your Nextcloud scopes",
         description = "Add or remove scopes of your Nextcloud access (e.g. add_scopes [\"calendar.write\"]). Starts a new Nextcloud login for the new set; once it is completed (nc_auth_check_status) the new app password replaces the old one, which is then revoked in Nextcloud.",
-        output_schema = schema_for_output::<UpdateScopesOut>()
+        output_schema = schema_for_output::<Envelope<UpdateScopesOut>>()
     )]
     async fn nc_auth_update_scopes(
         &self,
@@ -925,8 +897,6 @@ impl NextcloudMcp {
         }
         if new == previous {
             let out = UpdateScopesOut {
-                success: true,
-                timestamp: now(),
                 status: UpdateStatus::Unchanged,
                 message: format!(
                     "Your access already has exactly these scopes ({}); nothing to change.",
@@ -937,7 +907,7 @@ impl NextcloudMcp {
                 previous_scopes: Some(previous),
                 new_scopes: Some(new),
             };
-            return respond(&out, &out.message, false);
+            return respond(true, &out, &out.message, false);
         }
         let started = match self
             .start_flow(&multi, &user_id, Some(&new), FlowPurpose::UpdateScopes)

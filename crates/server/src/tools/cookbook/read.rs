@@ -7,11 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::{RecipeOut, RecipeSummary, recipe_out};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecipeIdArgs {
@@ -21,8 +18,6 @@ pub struct RecipeIdArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecipesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub recipes: Vec<RecipeSummary>,
     pub total_count: usize,
 }
@@ -36,8 +31,6 @@ pub struct SearchArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchOut {
-    pub success: bool,
-    pub timestamp: String,
     pub query: String,
     pub recipes: Vec<RecipeSummary>,
     pub total_found: usize,
@@ -52,8 +45,6 @@ pub struct CountedName {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CategoriesOut {
-    pub success: bool,
-    pub timestamp: String,
     /// Categories by name; `*` counts the recipes without a category.
     pub categories: Vec<CountedName>,
     pub total_count: usize,
@@ -68,8 +59,6 @@ pub struct CategoryArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CategoryRecipesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub category: String,
     pub recipes: Vec<RecipeSummary>,
     pub total_count: usize,
@@ -77,8 +66,6 @@ pub struct CategoryRecipesOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct KeywordsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub keywords: Vec<CountedName>,
     pub total_count: usize,
 }
@@ -91,8 +78,6 @@ pub struct KeywordsArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct KeywordRecipesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub keywords: Vec<String>,
     pub recipes: Vec<RecipeSummary>,
     pub total_count: usize,
@@ -156,7 +141,7 @@ impl NextcloudMcp {
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipesOut>, ToolError> {
+    ) -> Result<Json<Envelope<RecipesOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let recipes: Vec<RecipeSummary> = user
             .cookbook()
@@ -165,12 +150,10 @@ impl NextcloudMcp {
             .into_iter()
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(RecipesOut {
-            success: true,
-            timestamp: now(),
+        answer(RecipesOut {
             total_count: recipes.len(),
             recipes,
-        }))
+        })
     }
 
     #[tool(
@@ -201,7 +184,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<SearchArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
         let query = args.query.trim();
         if query.is_empty() {
             return Err(ToolError::invalid(
@@ -217,13 +200,11 @@ impl NextcloudMcp {
             .into_iter()
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(SearchOut {
-            success: true,
-            timestamp: now(),
+        answer(SearchOut {
             query: query.to_string(),
             total_found: recipes.len(),
             recipes,
-        }))
+        })
     }
 
     #[tool(
@@ -235,7 +216,7 @@ impl NextcloudMcp {
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CategoriesOut>, ToolError> {
+    ) -> Result<Json<Envelope<CategoriesOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let categories: Vec<CountedName> = user
             .cookbook()
@@ -249,12 +230,10 @@ impl NextcloudMcp {
                 recipe_count: c.recipe_count,
             })
             .collect();
-        Ok(Json(CategoriesOut {
-            success: true,
-            timestamp: now(),
+        answer(CategoriesOut {
             total_count: categories.len(),
             categories,
-        }))
+        })
     }
 
     #[tool(
@@ -266,7 +245,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CategoryArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CategoryRecipesOut>, ToolError> {
+    ) -> Result<Json<Envelope<CategoryRecipesOut>>, ToolError> {
         let category = args.category.trim();
         if category.is_empty() {
             return Err(ToolError::invalid(
@@ -282,13 +261,11 @@ impl NextcloudMcp {
             .into_iter()
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(CategoryRecipesOut {
-            success: true,
-            timestamp: now(),
+        answer(CategoryRecipesOut {
             category: category.to_string(),
             total_count: recipes.len(),
             recipes,
-        }))
+        })
     }
 
     #[tool(
@@ -300,7 +277,7 @@ impl NextcloudMcp {
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<KeywordsOut>, ToolError> {
+    ) -> Result<Json<Envelope<KeywordsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let keywords: Vec<CountedName> = user
             .cookbook()
@@ -313,12 +290,10 @@ impl NextcloudMcp {
                 recipe_count: k.recipe_count,
             })
             .collect();
-        Ok(Json(KeywordsOut {
-            success: true,
-            timestamp: now(),
+        answer(KeywordsOut {
             total_count: keywords.len(),
             keywords,
-        }))
+        })
     }
 
     #[tool(
@@ -330,7 +305,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<KeywordsArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<KeywordRecipesOut>, ToolError> {
+    ) -> Result<Json<Envelope<KeywordRecipesOut>>, ToolError> {
         let wanted: Vec<String> = args
             .keywords
             .iter()
@@ -361,12 +336,10 @@ impl NextcloudMcp {
             })
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(KeywordRecipesOut {
-            success: true,
-            timestamp: now(),
+        answer(KeywordRecipesOut {
             keywords: wanted,
             total_count: recipes.len(),
             recipes,
-        }))
+        })
     }
 }

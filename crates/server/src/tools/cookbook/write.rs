@@ -9,7 +9,7 @@ use super::read::RecipeIdArgs;
 use super::{RecipeOut, recipe_out, recipe_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::cookbook::{ConfigChange, normalize_duration, split_keywords};
 
@@ -22,8 +22,6 @@ pub struct ImportArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ImportOut {
-    pub success: bool,
-    pub timestamp: String,
     pub recipe_id: u64,
     pub recipe: RecipeOut,
 }
@@ -100,8 +98,6 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecipeWritten {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub name: String,
     /// Recipe fields this call set.
@@ -111,16 +107,12 @@ pub struct RecipeWritten {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct StatusOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecipeDeleted {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub deleted_id: u64,
@@ -151,8 +143,6 @@ pub struct ConfigOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ConfigSet {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub config: ConfigOut,
@@ -324,7 +314,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ImportArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ImportOut>, ToolError> {
+    ) -> Result<Json<Envelope<ImportOut>>, ToolError> {
         let url = http_url("url", &args.url)?;
         let user = self.user(&ctx)?;
         let recipe = user.cookbook().import(&url).await?;
@@ -333,12 +323,10 @@ impl NextcloudMcp {
                 "the imported recipe has no id".into(),
             ))
         })?;
-        Ok(Json(ImportOut {
-            success: true,
-            timestamp: now(),
+        answer(ImportOut {
             recipe_id: id,
             recipe: recipe_out(user.client().base_url(), &recipe, id),
-        }))
+        })
     }
 
     #[tool(
@@ -350,7 +338,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipeWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RecipeWritten>>, ToolError> {
         let fields = Fields {
             name: Some(&args.name),
             description: args.description.as_deref(),
@@ -370,14 +358,12 @@ impl NextcloudMcp {
         body.insert("@context".into(), json!("http://schema.org"));
         body.insert("@type".into(), json!("Recipe"));
         let id = user.cookbook().create(&body).await?;
-        Ok(Json(RecipeWritten {
-            success: true,
-            timestamp: now(),
+        answer(RecipeWritten {
             id,
             name: args.name.trim().to_string(),
             changed: changed_names(&fields),
             web_url: recipe_url(user.client().base_url(), id),
-        }))
+        })
     }
 
     #[tool(
@@ -389,7 +375,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipeWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RecipeWritten>>, ToolError> {
         let fields = Fields {
             name: args.name.as_deref(),
             description: args.description.as_deref(),
@@ -417,14 +403,12 @@ impl NextcloudMcp {
             recipe.0.insert(k.clone(), v.clone());
         }
         let id = cookbook.update(args.recipe_id, &recipe.0).await?;
-        Ok(Json(RecipeWritten {
-            success: true,
-            timestamp: now(),
+        answer(RecipeWritten {
             id,
             name: recipe.str("name").to_string(),
             changed: changed_names(&fields),
             web_url: recipe_url(user.client().base_url(), id),
-        }))
+        })
     }
 
     #[tool(
@@ -436,16 +420,14 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<RecipeIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipeDeleted>, ToolError> {
+    ) -> Result<Json<Envelope<RecipeDeleted>>, ToolError> {
         let user = self.user(&ctx)?;
         let cookbook = user.cookbook();
         // Cookbook reports success for ids it does not have; look first so a wrong id is
         // reported as such.
         let recipe = cookbook.get(args.recipe_id).await?;
         let message = cookbook.delete(args.recipe_id).await?;
-        Ok(Json(RecipeDeleted {
-            success: true,
-            timestamp: now(),
+        answer(RecipeDeleted {
             status_code: 200,
             message: if message.is_empty() {
                 format!("Recipe {} was deleted.", args.recipe_id)
@@ -454,7 +436,7 @@ impl NextcloudMcp {
             },
             deleted_id: args.recipe_id,
             name: recipe.str("name").to_string(),
-        }))
+        })
     }
 
     #[tool(
@@ -466,7 +448,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ConfigArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ConfigSet>, ToolError> {
+    ) -> Result<Json<Envelope<ConfigSet>>, ToolError> {
         if args.folder.is_none() && args.update_interval.is_none() && args.print_image.is_none() {
             return Err(ToolError::invalid(
                 "folder",
@@ -510,9 +492,7 @@ impl NextcloudMcp {
             })
             .await?;
         let config = cookbook.config().await?;
-        Ok(Json(ConfigSet {
-            success: true,
-            timestamp: now(),
+        answer(ConfigSet {
             status_code: 200,
             message,
             config: ConfigOut {
@@ -520,7 +500,7 @@ impl NextcloudMcp {
                 update_interval: config.update_interval,
                 print_image: config.print_image,
             },
-        }))
+        })
     }
 
     #[tool(
@@ -530,16 +510,14 @@ impl NextcloudMcp {
     )]
     async fn nc_cookbook_reindex(
         &self,
-        Parameters(_args): Parameters<super::read::NoArgs>,
+        Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<StatusOut>, ToolError> {
+    ) -> Result<Json<Envelope<StatusOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let message = user.cookbook().reindex().await?;
-        Ok(Json(StatusOut {
-            success: true,
-            timestamp: now(),
+        answer(StatusOut {
             status_code: 200,
             message,
-        }))
+        })
     }
 }

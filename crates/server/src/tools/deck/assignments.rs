@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::CardChanged;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::ToolError;
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -112,16 +112,16 @@ impl NextcloudMcp {
         &self,
         Parameters(a): Parameters<CardLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .assign_label(a.board_id, a.stack_id, a.card_id, a.label_id)
             .await?;
         let msg = format!("Label {} added to card {}.", a.label_id, a.card_id);
-        Ok(Json(
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
@@ -133,16 +133,16 @@ impl NextcloudMcp {
         &self,
         Parameters(a): Parameters<CardLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .remove_label(a.board_id, a.stack_id, a.card_id, a.label_id)
             .await?;
         let msg = format!("Label {} removed from card {}.", a.label_id, a.card_id);
-        Ok(Json(
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
@@ -154,7 +154,7 @@ impl NextcloudMcp {
         &self,
         Parameters(a): Parameters<CardUserArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         if a.user_id.trim().is_empty() {
             return Err(ToolError::invalid(
                 "user_id",
@@ -166,10 +166,10 @@ impl NextcloudMcp {
             .assign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
             .await?;
         let msg = format!("{} assigned to card {}.", a.user_id.trim(), a.card_id);
-        Ok(Json(
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
@@ -181,7 +181,7 @@ impl NextcloudMcp {
         &self,
         Parameters(a): Parameters<CardUserArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         if a.user_id.trim().is_empty() {
             return Err(ToolError::invalid(
                 "user_id",
@@ -193,10 +193,10 @@ impl NextcloudMcp {
             .unassign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
             .await?;
         let msg = format!("{} unassigned from card {}.", a.user_id.trim(), a.card_id);
-        Ok(Json(
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
@@ -208,7 +208,7 @@ impl NextcloudMcp {
         &self,
         Parameters(a): Parameters<DependencyArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         if a.card_id == a.dependent_card_id {
             return Err(ToolError::invalid(
                 "dependent_card_id",
@@ -220,7 +220,7 @@ impl NextcloudMcp {
             .deck()
             .add_dependency(a.board_id, a.stack_id, a.card_id, a.dependent_card_id)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             a.board_id,
             Some(&card),
@@ -229,7 +229,7 @@ impl NextcloudMcp {
                 "Card {} now depends on card {}.",
                 a.card_id, a.dependent_card_id
             ),
-        )))
+        ))
     }
 
     #[tool(
@@ -241,13 +241,13 @@ impl NextcloudMcp {
         &self,
         Parameters(a): Parameters<DependencyArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let card = user
             .deck()
             .remove_dependency(a.board_id, a.stack_id, a.card_id, a.dependent_card_id)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             a.board_id,
             Some(&card),
@@ -256,6 +256,6 @@ impl NextcloudMcp {
                 "Card {} no longer depends on card {}.",
                 a.card_id, a.dependent_card_id
             ),
-        )))
+        ))
     }
 }

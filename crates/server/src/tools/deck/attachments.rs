@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Changed;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -26,8 +26,6 @@ pub struct AttachNoteArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Attached {
-    pub success: bool,
-    pub timestamp: String,
     /// Id of the attachment (the share with the card).
     pub attachment_id: u64,
     pub card_id: u64,
@@ -61,8 +59,6 @@ pub struct AttachmentOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct AttachmentsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub results: Vec<AttachmentOut>,
     pub count: usize,
 }
@@ -112,7 +108,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<AttachFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Attached>, ToolError> {
+    ) -> Result<Json<Envelope<Attached>>, ToolError> {
         if !args.path.starts_with('/') || args.path.trim_end_matches('/').is_empty() {
             return Err(ToolError::invalid(
                 "path",
@@ -124,13 +120,11 @@ impl NextcloudMcp {
             .deck()
             .share_file_with_card(&args.path, args.card_id)
             .await?;
-        Ok(Json(Attached {
-            success: true,
-            timestamp: now(),
+        answer(Attached {
             attachment_id: id,
             card_id: args.card_id,
             path: args.path,
-        }))
+        })
     }
 
     #[tool(
@@ -142,7 +136,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<AttachNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Attached>, ToolError> {
+    ) -> Result<Json<Envelope<Attached>>, ToolError> {
         let user = self.user(&ctx)?;
         let notes = user.notes();
         let note = notes.get(args.note_id).await?;
@@ -162,13 +156,11 @@ impl NextcloudMcp {
             .deck()
             .share_file_with_card(&path, args.card_id)
             .await?;
-        Ok(Json(Attached {
-            success: true,
-            timestamp: now(),
+        answer(Attached {
             attachment_id: id,
             card_id: args.card_id,
             path,
-        }))
+        })
     }
 
     #[tool(
@@ -180,7 +172,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<AttachmentsOut>, ToolError> {
+    ) -> Result<Json<Envelope<AttachmentsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let list = user
             .deck()
@@ -207,12 +199,10 @@ impl NextcloudMcp {
                 created_at: a.created_at,
             })
             .collect();
-        Ok(Json(AttachmentsOut {
-            success: true,
-            timestamp: now(),
+        answer(AttachmentsOut {
             count: results.len(),
             results,
-        }))
+        })
     }
 
     #[tool(
@@ -224,7 +214,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<DeleteAttachmentArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         if !matches!(args.attachment_type.as_str(), "file" | "deck_file") {
             return Err(ToolError::invalid(
                 "attachment_type",
@@ -247,6 +237,6 @@ impl NextcloudMcp {
         ));
         out.card_id = Some(args.card_id);
         out.attachment_id = Some(args.attachment_id);
-        Ok(Json(out))
+        answer(out)
     }
 }

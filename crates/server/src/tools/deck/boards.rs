@@ -10,11 +10,8 @@ use super::{
 };
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct BoardSummary {
@@ -31,8 +28,6 @@ pub struct BoardSummary {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct BoardsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub boards: Vec<BoardSummary>,
     pub total: usize,
 }
@@ -91,8 +86,6 @@ pub struct CreateBoardArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreatedOut {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub title: String,
     pub color: String,
@@ -117,8 +110,6 @@ pub struct OverviewArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct OverviewOut {
-    pub success: bool,
-    pub timestamp: String,
     pub board_id: u64,
     pub title: String,
     /// Label titles available on the board.
@@ -152,7 +143,7 @@ impl NextcloudMcp {
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<BoardsOut>, ToolError> {
+    ) -> Result<Json<Envelope<BoardsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let base = user.client().base_url();
         let boards: Vec<BoardSummary> = user
@@ -171,12 +162,10 @@ impl NextcloudMcp {
                 can_edit: b.permissions.edit,
             })
             .collect();
-        Ok(Json(BoardsOut {
-            success: true,
-            timestamp: now(),
+        answer(BoardsOut {
             total: boards.len(),
             boards,
-        }))
+        })
     }
 
     #[tool(
@@ -221,20 +210,18 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateBoardArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CreatedOut>, ToolError> {
+    ) -> Result<Json<Envelope<CreatedOut>>, ToolError> {
         if args.title.trim().is_empty() {
             return Err(ToolError::invalid("title", "expected a non-empty title"));
         }
         let color = nextcloud::deck::normalize_color(&args.color, "color")?;
         let user = self.user(&ctx)?;
         let b = user.deck().create_board(args.title.trim(), &color).await?;
-        Ok(Json(CreatedOut {
-            success: true,
-            timestamp: now(),
+        answer(CreatedOut {
             id: b.id,
             title: b.title,
             color: b.color,
-        }))
+        })
     }
 
     #[tool(
@@ -246,7 +233,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<OverviewArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<OverviewOut>, ToolError> {
+    ) -> Result<Json<Envelope<OverviewOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let base = user.client().base_url();
         let board = user.deck().board(args.board_id).await?;
@@ -263,15 +250,13 @@ impl NextcloudMcp {
             .iter()
             .map(|(s, cards)| view.stack(base, s, cards, true))
             .collect();
-        Ok(Json(OverviewOut {
-            success: true,
-            timestamp: now(),
+        answer(OverviewOut {
             board_id: board.id,
             title: board.title,
             labels: board.labels.iter().map(|l| l.title.clone()).collect(),
             total_cards: stacks.iter().map(|s| s.card_count).sum(),
             stacks,
-        }))
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{CardChanged, CardFilterArgs, CardOut, LabelOut, card_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::{CardChanges, NewCard, normalize_color, normalize_date};
 
@@ -22,8 +22,6 @@ pub struct GetCardsArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CardsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub cards: Vec<CardOut>,
     pub total: usize,
 }
@@ -117,8 +115,6 @@ fn end() -> i64 {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CardCreated {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub title: String,
     #[serde(rename = "stackId")]
@@ -240,7 +236,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<GetCardsArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardsOut>, ToolError> {
+    ) -> Result<Json<Envelope<CardsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let view = args.filter.view();
         let stacks = super::stacks_with_cards(&user, args.board_id, &view).await?;
@@ -252,12 +248,10 @@ impl NextcloudMcp {
             .into());
         };
         let out = view.stack(user.client().base_url(), stack, cards, true);
-        Ok(Json(CardsOut {
-            success: true,
-            timestamp: now(),
+        answer(CardsOut {
             total: out.cards.len(),
             cards: out.cards,
-        }))
+        })
     }
 
     #[tool(
@@ -320,7 +314,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateCardArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardCreated>, ToolError> {
+    ) -> Result<Json<Envelope<CardCreated>>, ToolError> {
         if args.title.trim().is_empty() {
             return Err(ToolError::invalid("title", "expected a non-empty title"));
         }
@@ -350,14 +344,12 @@ impl NextcloudMcp {
                 },
             )
             .await?;
-        Ok(Json(CardCreated {
-            success: true,
-            timestamp: now(),
+        answer(CardCreated {
             url: card_url(user.client().base_url(), args.board_id, card.id),
             id: card.id,
             title: card.title,
             stack_id: card.stack_id,
-        }))
+        })
     }
 
     #[tool(
@@ -369,7 +361,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateCardArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
             return Err(ToolError::invalid("title", "expected a non-empty title"));
         }
@@ -396,13 +388,13 @@ impl NextcloudMcp {
             .deck()
             .update_card(args.board_id, args.stack_id, args.card_id, &changes)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             Some(&card),
             (args.stack_id, args.card_id),
             format!("Card {} was updated.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
@@ -414,18 +406,18 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .delete_card(args.board_id, args.stack_id, args.card_id)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             None,
             (args.stack_id, args.card_id),
             format!("Card {} was deleted.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
@@ -437,19 +429,19 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let card = user
             .deck()
             .set_archived(args.board_id, args.stack_id, args.card_id, true)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             Some(&card),
             (args.stack_id, args.card_id),
             format!("Card {} was archived.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
@@ -461,19 +453,19 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let card = user
             .deck()
             .set_archived(args.board_id, args.stack_id, args.card_id, false)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             Some(&card),
             (args.stack_id, args.card_id),
             format!("Card {} was unarchived.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
@@ -485,7 +477,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ReorderArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         if args.order < 0 {
             return Err(ToolError::invalid("order", "expected 0 or more"));
         }
@@ -518,7 +510,7 @@ impl NextcloudMcp {
             ),
         );
         out.stack_id = args.target_stack_id;
-        Ok(Json(out))
+        answer(out)
     }
 
     #[tool(
@@ -530,7 +522,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<MoveArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let deck = user.deck();
         let targets = deck.stacks(args.target_board_id).await?;
@@ -552,7 +544,7 @@ impl NextcloudMcp {
         if current.is_done() && !moved.is_done() {
             moved = deck.mark_done(args.card_id).await?;
         }
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.target_board_id,
             Some(&moved),
@@ -561,6 +553,6 @@ impl NextcloudMcp {
                 "Card {} moved to stack {} on board {}.",
                 args.card_id, args.target_stack_id, args.target_board_id
             ),
-        )))
+        ))
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Changed, Detail, truncate};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::{Comment, MAX_COMMENT_LENGTH, split_text};
 
@@ -89,8 +89,6 @@ fn comment_out(c: Comment, detail: Detail, max: Option<usize>) -> CommentOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CommentsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub results: Vec<CommentOut>,
     pub count: usize,
 }
@@ -110,8 +108,6 @@ pub struct CreateCommentArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CommentWritten {
-    pub success: bool,
-    pub timestamp: String,
     /// The (first) comment written.
     pub comment: CommentOut,
     /// Every comment written, in order (more than one when a long message was split).
@@ -180,7 +176,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ListCommentsArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CommentsOut>, ToolError> {
+    ) -> Result<Json<Envelope<CommentsOut>>, ToolError> {
         if !(1..=200).contains(&args.limit) {
             return Err(ToolError::invalid("limit", "expected 1 to 200"));
         }
@@ -210,12 +206,10 @@ impl NextcloudMcp {
             .into_iter()
             .map(|c| comment_out(c, args.detail, args.message_max_length))
             .collect();
-        Ok(Json(CommentsOut {
-            success: true,
-            timestamp: now(),
+        answer(CommentsOut {
             count: results.len(),
             results,
-        }))
+        })
     }
 
     #[tool(
@@ -227,7 +221,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateCommentArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CommentWritten>, ToolError> {
+    ) -> Result<Json<Envelope<CommentWritten>>, ToolError> {
         check_message(&args.message)?;
         let length = args.message.chars().count();
         let texts = if length > MAX_COMMENT_LENGTH {
@@ -256,13 +250,11 @@ impl NextcloudMcp {
         let mut all = vec![first];
         all.extend(parts);
         let comment = comment_out_clone(&all[0]);
-        Ok(Json(CommentWritten {
-            success: true,
-            timestamp: now(),
+        answer(CommentWritten {
             part_count: all.len(),
             comment,
             parts: all,
-        }))
+        })
     }
 
     #[tool(
@@ -274,7 +266,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateCommentArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CommentWritten>, ToolError> {
+    ) -> Result<Json<Envelope<CommentWritten>>, ToolError> {
         check_message(&args.message)?;
         let length = args.message.chars().count();
         if length > MAX_COMMENT_LENGTH {
@@ -291,13 +283,11 @@ impl NextcloudMcp {
             .update_comment(args.card_id, args.comment_id, &args.message)
             .await?;
         let out = comment_out(c, Detail::Summary, None);
-        Ok(Json(CommentWritten {
-            success: true,
-            timestamp: now(),
+        answer(CommentWritten {
             comment: comment_out_clone(&out),
             parts: vec![out],
             part_count: 1,
-        }))
+        })
     }
 
     #[tool(
@@ -309,7 +299,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<DeleteCommentArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .delete_comment(args.card_id, args.comment_id)
@@ -320,7 +310,7 @@ impl NextcloudMcp {
         ));
         out.card_id = Some(args.card_id);
         out.comment_id = Some(args.comment_id);
-        Ok(Json(out))
+        answer(out)
     }
 }
 

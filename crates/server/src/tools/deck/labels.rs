@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Changed, LabelOut};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::normalize_color;
 
@@ -18,8 +18,6 @@ pub struct BoardIdArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct LabelsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub labels: Vec<LabelOut>,
     pub total: usize,
 }
@@ -41,8 +39,6 @@ pub struct CreateLabelArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct LabelCreated {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub title: String,
     pub color: String,
@@ -81,16 +77,14 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<BoardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<LabelsOut>, ToolError> {
+    ) -> Result<Json<Envelope<LabelsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let board = user.deck().board(args.board_id).await?;
         let labels: Vec<LabelOut> = board.labels.iter().map(LabelOut::from).collect();
-        Ok(Json(LabelsOut {
-            success: true,
-            timestamp: now(),
+        answer(LabelsOut {
             total: labels.len(),
             labels,
-        }))
+        })
     }
 
     #[tool(
@@ -117,7 +111,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<LabelCreated>, ToolError> {
+    ) -> Result<Json<Envelope<LabelCreated>>, ToolError> {
         if args.title.trim().is_empty() {
             return Err(ToolError::invalid("title", "expected a non-empty title"));
         }
@@ -127,13 +121,11 @@ impl NextcloudMcp {
             .deck()
             .create_label(args.board_id, args.title.trim(), &color)
             .await?;
-        Ok(Json(LabelCreated {
-            success: true,
-            timestamp: now(),
+        answer(LabelCreated {
             id: l.id,
             title: l.title,
             color: l.color,
-        }))
+        })
     }
 
     #[tool(
@@ -145,7 +137,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         if args.title.is_none() && args.color.is_none() {
             return Err(ToolError::invalid(
                 "title",
@@ -175,7 +167,7 @@ impl NextcloudMcp {
         ));
         out.label_id = Some(args.label_id);
         out.board_id = Some(args.board_id);
-        Ok(Json(out))
+        answer(out)
     }
 
     #[tool(
@@ -187,7 +179,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<LabelIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .delete_label(args.board_id, args.label_id)
@@ -195,6 +187,6 @@ impl NextcloudMcp {
         let mut out = Changed::ok(format!("Label {} was deleted.", args.label_id));
         out.label_id = Some(args.label_id);
         out.board_id = Some(args.board_id);
-        Ok(Json(out))
+        answer(out)
     }
 }

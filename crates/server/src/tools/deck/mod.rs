@@ -16,7 +16,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::now;
 use nextcloud::deck::{Card, Label, Stack};
 
 pub fn router() -> ToolRouter<NextcloudMcp> {
@@ -269,8 +268,6 @@ impl From<&Label> for LabelOut {
 /// What a change to a card returns.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CardChanged {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub card_id: u64,
@@ -285,8 +282,6 @@ pub struct CardChanged {
 impl CardChanged {
     fn new(base: &str, board_id: u64, card: Option<&Card>, ids: (u64, u64), msg: String) -> Self {
         Self {
-            success: true,
-            timestamp: now(),
             status_code: 200,
             message: msg,
             card_id: ids.1,
@@ -301,8 +296,6 @@ impl CardChanged {
 /// Status plus message for stack, label and comment changes.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Changed {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -322,8 +315,6 @@ pub struct Changed {
 impl Changed {
     fn ok(message: String) -> Self {
         Self {
-            success: true,
-            timestamp: now(),
             status_code: 200,
             message,
             stack_id: None,

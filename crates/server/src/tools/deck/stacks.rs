@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{CardFilterArgs, CardStatus, Changed, StackOut, stacks_with_cards};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -57,8 +57,6 @@ pub struct ArchivedStacksArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct StacksOut {
-    pub success: bool,
-    pub timestamp: String,
     pub stacks: Vec<StackOut>,
     pub total: usize,
 }
@@ -74,8 +72,6 @@ pub struct CreateStackArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct StackCreated {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub title: String,
     pub order: i64,
@@ -126,7 +122,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<GetStacksArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<StacksOut>, ToolError> {
+    ) -> Result<Json<Envelope<StacksOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let view = args.filter.view();
         let base = user.client().base_url();
@@ -135,12 +131,10 @@ impl NextcloudMcp {
             .iter()
             .map(|(s, cards)| view.stack(base, s, cards, args.include_cards))
             .collect();
-        Ok(Json(StacksOut {
-            success: true,
-            timestamp: now(),
+        answer(StacksOut {
             total: stacks.len(),
             stacks,
-        }))
+        })
     }
 
     #[tool(
@@ -180,7 +174,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ArchivedStacksArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<StacksOut>, ToolError> {
+    ) -> Result<Json<Envelope<StacksOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let view = CardFilterArgs {
             detail: args.detail,
@@ -199,12 +193,10 @@ impl NextcloudMcp {
             .iter()
             .map(|s| view.stack(base, s, &s.cards, true))
             .collect();
-        Ok(Json(StacksOut {
-            success: true,
-            timestamp: now(),
+        answer(StacksOut {
             total: stacks.len(),
             stacks,
-        }))
+        })
     }
 
     #[tool(
@@ -216,7 +208,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateStackArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<StackCreated>, ToolError> {
+    ) -> Result<Json<Envelope<StackCreated>>, ToolError> {
         if args.title.trim().is_empty() {
             return Err(ToolError::invalid("title", "expected a non-empty title"));
         }
@@ -225,13 +217,11 @@ impl NextcloudMcp {
             .deck()
             .create_stack(args.board_id, args.title.trim(), args.order)
             .await?;
-        Ok(Json(StackCreated {
-            success: true,
-            timestamp: now(),
+        answer(StackCreated {
             id: s.id,
             title: s.title,
             order: s.order,
-        }))
+        })
     }
 
     #[tool(
@@ -243,7 +233,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateStackArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         if args.title.is_none() && args.order.is_none() {
             return Err(ToolError::invalid(
                 "title",
@@ -269,7 +259,7 @@ impl NextcloudMcp {
         ));
         out.stack_id = Some(args.stack_id);
         out.board_id = Some(args.board_id);
-        Ok(Json(out))
+        answer(out)
     }
 
     #[tool(
@@ -281,7 +271,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<StackIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .delete_stack(args.board_id, args.stack_id)
@@ -289,6 +279,6 @@ impl NextcloudMcp {
         let mut out = Changed::ok(format!("Stack {} was deleted.", args.stack_id));
         out.stack_id = Some(args.stack_id);
         out.board_id = Some(args.board_id);
-        Ok(Json(out))
+        answer(out)
     }
 }

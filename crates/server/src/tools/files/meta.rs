@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{FileEntry, rfc3339};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::NextcloudUser;
 use nextcloud::files::normalize_path;
@@ -54,8 +54,6 @@ pub struct CommentOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListCommentsOut {
-    pub success: bool,
-    pub timestamp: String,
     /// Newest first.
     pub results: Vec<CommentOut>,
     /// Comments in this page; a full page means there may be more (raise `offset`).
@@ -76,17 +74,12 @@ pub struct CreateCommentArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreateCommentOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     pub file_id: u64,
     /// The new comment's id (absent if Nextcloud did not name it; the comment was still posted).
     pub comment_id: Option<u64>,
     pub message: String,
 }
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
 
 /// One item in the trash bin.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -109,8 +102,6 @@ pub struct TrashItemOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListTrashOut {
-    pub success: bool,
-    pub timestamp: String,
     /// Most recently deleted first.
     pub items: Vec<TrashItemOut>,
     pub total_count: usize,
@@ -124,8 +115,6 @@ pub struct RestoreTrashArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RestoreTrashOut {
-    pub success: bool,
-    pub timestamp: String,
     pub entry_id: String,
     pub message: String,
 }
@@ -156,8 +145,6 @@ pub struct VersionOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListVersionsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     pub file_id: u64,
     /// Newest first; the first is usually the current content.
@@ -175,8 +162,6 @@ pub struct RestoreVersionArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RestoreVersionOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     pub restored_version: String,
     /// The file's ETag after the rollback.
@@ -211,8 +196,6 @@ impl From<SystemTag> for TagOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListTagsOut {
-    pub success: bool,
-    pub timestamp: String,
     /// By name.
     pub tags: Vec<TagOut>,
     pub total_count: usize,
@@ -220,8 +203,6 @@ pub struct ListTagsOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct FileTagsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     pub file_id: u64,
     pub tags: Vec<TagOut>,
@@ -235,8 +216,6 @@ pub struct FindByTagArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct FindByTagOut {
-    pub success: bool,
-    pub timestamp: String,
     pub tag: String,
     pub tag_id: u64,
     /// Everything in your files carrying the tag.
@@ -254,8 +233,6 @@ pub struct TagFileArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TagFileOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     pub tag: String,
     pub tag_id: u64,
@@ -394,7 +371,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ListCommentsArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ListCommentsOut>, ToolError> {
+    ) -> Result<Json<Envelope<ListCommentsOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
         if !(1..=200).contains(&args.limit) {
             return Err(ToolError::invalid(
@@ -426,16 +403,14 @@ impl NextcloudMcp {
                 is_unread: c.is_unread,
             })
             .collect();
-        Ok(Json(ListCommentsOut {
-            success: true,
-            timestamp: now(),
+        answer(ListCommentsOut {
             count: results.len(),
             results,
             path,
             file_id: id,
             limit: args.limit,
             offset: args.offset,
-        }))
+        })
     }
 
     #[tool(
@@ -447,7 +422,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateCommentArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CreateCommentOut>, ToolError> {
+    ) -> Result<Json<Envelope<CreateCommentOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
         let trimmed = args.message.trim();
         if trimmed.is_empty() {
@@ -470,14 +445,12 @@ impl NextcloudMcp {
         let user = self.user(&ctx)?;
         let id = file_id(&user, &path).await?;
         let comment_id = user.comments().create(id, &args.message).await?;
-        Ok(Json(CreateCommentOut {
-            success: true,
-            timestamp: now(),
+        answer(CreateCommentOut {
             path,
             file_id: id,
             comment_id,
             message: args.message,
-        }))
+        })
     }
 
     #[tool(
@@ -489,7 +462,7 @@ impl NextcloudMcp {
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ListTrashOut>, ToolError> {
+    ) -> Result<Json<Envelope<ListTrashOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let items: Vec<TrashItemOut> = user
             .trashbin()
@@ -507,12 +480,10 @@ impl NextcloudMcp {
                 file_id: t.file_id,
             })
             .collect();
-        Ok(Json(ListTrashOut {
-            success: true,
-            timestamp: now(),
+        answer(ListTrashOut {
             total_count: items.len(),
             items,
-        }))
+        })
     }
 
     #[tool(
@@ -524,16 +495,14 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<RestoreTrashArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RestoreTrashOut>, ToolError> {
+    ) -> Result<Json<Envelope<RestoreTrashOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let entry_id = args.entry_id.trim().to_string();
         user.trashbin().restore(&entry_id).await?;
-        Ok(Json(RestoreTrashOut {
-            success: true,
-            timestamp: now(),
+        answer(RestoreTrashOut {
             message: format!("Restored `{entry_id}` from the trash bin."),
             entry_id,
-        }))
+        })
     }
 
     #[tool(
@@ -545,7 +514,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<PathOnlyArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ListVersionsOut>, ToolError> {
+    ) -> Result<Json<Envelope<ListVersionsOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
         let user = self.user(&ctx)?;
         let info = user.files().stat(&path).await?;
@@ -580,14 +549,12 @@ impl NextcloudMcp {
                 author: v.author,
             })
             .collect();
-        Ok(Json(ListVersionsOut {
-            success: true,
-            timestamp: now(),
+        answer(ListVersionsOut {
             path,
             file_id: id,
             total_count: versions.len(),
             versions,
-        }))
+        })
     }
 
     #[tool(
@@ -599,7 +566,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<RestoreVersionArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RestoreVersionOut>, ToolError> {
+    ) -> Result<Json<Envelope<RestoreVersionOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
         let version = args.version_id.trim().to_string();
         if version.is_empty() {
@@ -612,14 +579,12 @@ impl NextcloudMcp {
         let id = file_id(&user, &path).await?;
         user.versions().restore(id, &version).await?;
         let etag = user.files().stat(&path).await.ok().and_then(|i| i.etag);
-        Ok(Json(RestoreVersionOut {
-            success: true,
-            timestamp: now(),
+        answer(RestoreVersionOut {
             message: format!("`{path}` now has the content of version {version}."),
             path,
             restored_version: version,
             etag,
-        }))
+        })
     }
 
     #[tool(
@@ -631,7 +596,7 @@ impl NextcloudMcp {
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ListTagsOut>, ToolError> {
+    ) -> Result<Json<Envelope<ListTagsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let tags: Vec<TagOut> = user
             .system_tags()
@@ -640,12 +605,10 @@ impl NextcloudMcp {
             .into_iter()
             .map(TagOut::from)
             .collect();
-        Ok(Json(ListTagsOut {
-            success: true,
-            timestamp: now(),
+        answer(ListTagsOut {
             total_count: tags.len(),
             tags,
-        }))
+        })
     }
 
     #[tool(
@@ -657,7 +620,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<PathOnlyArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<FileTagsOut>, ToolError> {
+    ) -> Result<Json<Envelope<FileTagsOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
         let user = self.user(&ctx)?;
         let id = file_id(&user, &path).await?;
@@ -668,13 +631,11 @@ impl NextcloudMcp {
             .into_iter()
             .map(TagOut::from)
             .collect();
-        Ok(Json(FileTagsOut {
-            success: true,
-            timestamp: now(),
+        answer(FileTagsOut {
             path,
             file_id: id,
             tags,
-        }))
+        })
     }
 
     #[tool(
@@ -686,7 +647,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<FindByTagArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<FindByTagOut>, ToolError> {
+    ) -> Result<Json<Envelope<FindByTagOut>>, ToolError> {
         let name = tag_arg(&args.tag)?;
         let user = self.user(&ctx)?;
         let tag = existing_tag(&user, name).await?;
@@ -697,14 +658,12 @@ impl NextcloudMcp {
             .into_iter()
             .map(FileEntry::from)
             .collect();
-        Ok(Json(FindByTagOut {
-            success: true,
-            timestamp: now(),
+        answer(FindByTagOut {
             tag: tag.name,
             tag_id: tag.id,
             total_count: files.len(),
             files,
-        }))
+        })
     }
 
     #[tool(
@@ -716,7 +675,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<TagFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TagFileOut>, ToolError> {
+    ) -> Result<Json<Envelope<TagFileOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
         let name = tag_arg(&args.tag)?;
         let user = self.user(&ctx)?;
@@ -732,9 +691,7 @@ impl NextcloudMcp {
             ));
         }
         let added = user.system_tags().assign(id, tag.id).await?;
-        Ok(Json(TagFileOut {
-            success: true,
-            timestamp: now(),
+        answer(TagFileOut {
             message: if added {
                 format!("Tagged `{path}` with `{}`.", tag.name)
             } else {
@@ -747,7 +704,7 @@ impl NextcloudMcp {
             tag: tag.name,
             tag_id: tag.id,
             assigned: true,
-        }))
+        })
     }
 
     #[tool(
@@ -759,16 +716,14 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<TagFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TagFileOut>, ToolError> {
+    ) -> Result<Json<Envelope<TagFileOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
         let name = tag_arg(&args.tag)?;
         let user = self.user(&ctx)?;
         let id = file_id(&user, &path).await?;
         let tag = existing_tag(&user, name).await?;
         let removed = user.system_tags().unassign(id, tag.id).await?;
-        Ok(Json(TagFileOut {
-            success: true,
-            timestamp: now(),
+        answer(TagFileOut {
             message: if removed {
                 format!("Removed the tag `{}` from `{path}`.", tag.name)
             } else {
@@ -781,6 +736,6 @@ impl NextcloudMcp {
             tag: tag.name,
             tag_id: tag.id,
             assigned: false,
-        }))
+        })
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{FileEntry, extract, file_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::files::SearchQuery;
 
@@ -21,8 +21,6 @@ pub struct ListDirectoryArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListDirectoryOut {
-    pub success: bool,
-    pub timestamp: String,
     /// The folder listed, normalised.
     pub path: String,
     /// Folders first, then files, each by name.
@@ -64,8 +62,6 @@ pub struct ReadFileArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ReadFileOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     /// The content: text, or base64 when `encoding` is `base64`; absent when too large.
     pub content: Option<String>,
@@ -162,8 +158,6 @@ pub struct FiltersApplied {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchOut {
-    pub success: bool,
-    pub timestamp: String,
     pub results: Vec<FileEntry>,
     /// Number of results returned.
     pub total_found: usize,
@@ -257,8 +251,6 @@ impl NextcloudMcp {
             .map(FileEntry::from)
             .collect();
         Ok(SearchOut {
-            success: true,
-            timestamp: now(),
             total_found: results.len(),
             results,
             scope: query.scope,
@@ -324,7 +316,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ListDirectoryArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ListDirectoryOut>, ToolError> {
+    ) -> Result<Json<Envelope<ListDirectoryOut>>, ToolError> {
         let path = nextcloud::files::normalize_path("path", &args.path)?;
         let user = self.user(&ctx)?;
         let files: Vec<FileEntry> = user
@@ -335,16 +327,14 @@ impl NextcloudMcp {
             .map(FileEntry::from)
             .collect();
         let directories_count = files.iter().filter(|f| f.kind == "directory").count();
-        Ok(Json(ListDirectoryOut {
-            success: true,
-            timestamp: now(),
+        answer(ListDirectoryOut {
             path,
             total_count: files.len(),
             directories_count,
             files_count: files.len() - directories_count,
             total_size: files.iter().map(|f| f.size).sum(),
             files,
-        }))
+        })
     }
 
     #[tool(
@@ -356,7 +346,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ReadFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ReadFileOut>, ToolError> {
+    ) -> Result<Json<Envelope<ReadFileOut>>, ToolError> {
         let path = nextcloud::files::normalize_path("path", &args.path)?;
         if path.is_empty() {
             return Err(ToolError::invalid(
@@ -378,8 +368,6 @@ impl NextcloudMcp {
         let read_cap = settings.read_max_bytes;
         let base = user.client().base_url().to_string();
         let mut out = ReadFileOut {
-            success: true,
-            timestamp: now(),
             url: file_url(&base, info.id),
             path: path.clone(),
             content: None,
@@ -427,7 +415,7 @@ impl NextcloudMcp {
                     "READ"
                 },
             ));
-            return Ok(Json(out));
+            return answer(out);
         }
         // Streamed and cut off at the cap: a file that grew since the listing costs no memory.
         let stream = files.open(&path).await?;
@@ -439,7 +427,7 @@ impl NextcloudMcp {
             out.message = Some(format!(
                 "The file grew beyond {download_cap} bytes while it was read; only its details are shown."
             ));
-            return Ok(Json(out));
+            return answer(out);
         };
         out.size = bytes.len() as u64;
 
@@ -468,7 +456,7 @@ impl NextcloudMcp {
                     out.page_start = doc.pages.map(|p| p.0);
                     out.page_end = doc.pages.map(|p| p.1);
                     out.message = (!notes.is_empty()).then(|| notes.join(" "));
-                    return Ok(Json(out));
+                    return answer(out);
                 }
                 Ok(Err(extract::ExtractError::PageOutOfRange { arg, given, count })) => {
                     return Err(ToolError::invalid(
@@ -492,7 +480,7 @@ impl NextcloudMcp {
                 out.size
             ));
             out.message = Some(notes.join(" "));
-            return Ok(Json(out));
+            return answer(out);
         }
         let textual = is_textual(&out.content_type);
         let raw_text = args.parse_document == ParseDocument::Raw
@@ -522,7 +510,7 @@ impl NextcloudMcp {
             }
         }
         out.message = (!notes.is_empty()).then(|| notes.join(" "));
-        Ok(Json(out))
+        answer(out)
     }
 
     #[tool(
@@ -534,7 +522,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<SearchFilesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
         let name = args.name_pattern.filter(|p| !p.trim().is_empty());
         let mime_type = args.mime_type.filter(|p| !p.trim().is_empty());
         if name.is_none() && mime_type.is_none() && !args.only_favorites {
@@ -550,7 +538,7 @@ impl NextcloudMcp {
             only_favorites: args.only_favorites,
             limit: Some(limit_arg(args.limit)?),
         };
-        Ok(Json(self.run_search(&ctx, query).await?))
+        answer(self.run_search(&ctx, query).await?)
     }
 
     #[tool(
@@ -562,7 +550,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<FindByNameArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
         if args.pattern.trim().is_empty() {
             return Err(ToolError::invalid(
                 "pattern",
@@ -575,7 +563,7 @@ impl NextcloudMcp {
             limit: Some(limit_arg(args.limit)?),
             ..Default::default()
         };
-        Ok(Json(self.run_search(&ctx, query).await?))
+        answer(self.run_search(&ctx, query).await?)
     }
 
     #[tool(
@@ -587,7 +575,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<FindByTypeArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
         let mime = args.mime_type.trim();
         if mime.is_empty() || (!mime.contains('/') && !mime.contains('%')) {
             return Err(ToolError::invalid(
@@ -601,7 +589,7 @@ impl NextcloudMcp {
             limit: Some(limit_arg(args.limit)?),
             ..Default::default()
         };
-        Ok(Json(self.run_search(&ctx, query).await?))
+        answer(self.run_search(&ctx, query).await?)
     }
 
     #[tool(
@@ -613,7 +601,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ListFavoritesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
         let scope = scope_arg(&args.scope)?;
         let limit = limit_arg(args.limit)?;
         let user = self.user(&ctx)?;
@@ -626,9 +614,7 @@ impl NextcloudMcp {
             .map(FileEntry::from)
             .collect();
         results.truncate(limit as usize);
-        Ok(Json(SearchOut {
-            success: true,
-            timestamp: now(),
+        answer(SearchOut {
             total_found: results.len(),
             results,
             scope,
@@ -637,6 +623,6 @@ impl NextcloudMcp {
                 limit,
                 ..Default::default()
             },
-        }))
+        })
     }
 }

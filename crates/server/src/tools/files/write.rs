@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::files::{Uploaded, WriteMode, normalize_path};
 use nextcloud::upload::Progress;
@@ -29,8 +29,6 @@ pub struct WriteFileArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WriteFileOut {
-    pub success: bool,
-    pub timestamp: String,
     /// 201 when the file was created, 204 when an existing file was replaced.
     pub status_code: u16,
     pub message: String,
@@ -52,8 +50,6 @@ pub struct PathArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreateDirectoryOut {
-    pub success: bool,
-    pub timestamp: String,
     /// 201 when created, 200 when the folder already existed.
     pub status_code: u16,
     pub message: String,
@@ -63,8 +59,6 @@ pub struct CreateDirectoryOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub path: String,
@@ -86,8 +80,6 @@ pub struct TransferArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TransferOut {
-    pub success: bool,
-    pub timestamp: String,
     /// 201 when the destination is new, 204 when it replaced an existing item.
     pub status_code: u16,
     pub message: String,
@@ -210,7 +202,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<WriteFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<WriteFileOut>, ToolError> {
+    ) -> Result<Json<Envelope<WriteFileOut>>, ToolError> {
         let path = normalize_path("path", &args.path)?;
         if path.is_empty() {
             return Err(ToolError::invalid(
@@ -287,9 +279,7 @@ impl NextcloudMcp {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(Json(WriteFileOut {
-            success: true,
-            timestamp: now(),
+        answer(WriteFileOut {
             status_code: if uploaded.created { 201 } else { 204 },
             message: if uploaded.created {
                 format!("Created `{path}` ({size} bytes).")
@@ -301,7 +291,7 @@ impl NextcloudMcp {
             created: uploaded.created,
             etag: uploaded.etag,
             chunked,
-        }))
+        })
     }
 
     #[tool(
@@ -313,7 +303,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<PathArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CreateDirectoryOut>, ToolError> {
+    ) -> Result<Json<Envelope<CreateDirectoryOut>>, ToolError> {
         let path = normalize_path("path", &args.path)?;
         if path.is_empty() {
             return Err(ToolError::invalid(
@@ -323,9 +313,7 @@ impl NextcloudMcp {
         }
         let user = self.user(&ctx)?;
         let created = user.files().mkcol(&path).await?;
-        Ok(Json(CreateDirectoryOut {
-            success: true,
-            timestamp: now(),
+        answer(CreateDirectoryOut {
             status_code: if created { 201 } else { 200 },
             message: if created {
                 format!("Created folder `{path}`.")
@@ -334,7 +322,7 @@ impl NextcloudMcp {
             },
             path,
             created,
-        }))
+        })
     }
 
     #[tool(
@@ -346,17 +334,15 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<PathArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<DeleteOut>, ToolError> {
+    ) -> Result<Json<Envelope<DeleteOut>>, ToolError> {
         let path = normalize_path("path", &args.path)?;
         let user = self.user(&ctx)?;
         user.files().delete(&path).await?;
-        Ok(Json(DeleteOut {
-            success: true,
-            timestamp: now(),
+        answer(DeleteOut {
             status_code: 204,
             message: format!("Deleted `{path}`."),
             path,
-        }))
+        })
     }
 
     #[tool(
@@ -368,8 +354,8 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<TransferArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TransferOut>, ToolError> {
-        self.transfer(args, &ctx, false).await.map(Json)
+    ) -> Result<Json<Envelope<TransferOut>>, ToolError> {
+        self.transfer(args, &ctx, false).await.and_then(answer)
     }
 
     #[tool(
@@ -381,8 +367,8 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<TransferArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TransferOut>, ToolError> {
-        self.transfer(args, &ctx, true).await.map(Json)
+    ) -> Result<Json<Envelope<TransferOut>>, ToolError> {
+        self.transfer(args, &ctx, true).await.and_then(answer)
     }
 }
 
@@ -409,8 +395,6 @@ impl NextcloudMcp {
         };
         let verb = if copy { "Copied" } else { "Moved" };
         Ok(TransferOut {
-            success: true,
-            timestamp: now(),
             status_code: done.status,
             message: if done.status == 204 {
                 format!("{verb} `{from}` to `{to}`, replacing what was there.")

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{NoteSummary, note_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -71,8 +71,6 @@ fn default_search_limit() -> u32 {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchNotesOut {
-    pub success: bool,
-    pub timestamp: String,
     /// Best matches first.
     pub results: Vec<NoteSummary>,
     pub query: String,
@@ -198,7 +196,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<SearchNotesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchNotesOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchNotesOut>>, ToolError> {
         let query = args.query.trim();
         if query.is_empty() {
             return Err(ToolError::invalid(
@@ -234,13 +232,11 @@ impl NextcloudMcp {
                 modified: None,
             })
             .collect();
-        Ok(Json(SearchNotesOut {
-            success: true,
-            timestamp: now(),
+        answer(SearchNotesOut {
             total_found: results.len(),
             query: args.query,
             results,
-        }))
+        })
     }
 
     #[tool(

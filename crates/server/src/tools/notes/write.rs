@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::NoteChanged;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::notes::{NewNote, NoteChanges};
 
@@ -56,8 +56,6 @@ pub struct DeleteNoteArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteNoteOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub deleted_id: u64,
@@ -106,7 +104,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<NoteChanged>, ToolError> {
+    ) -> Result<Json<Envelope<NoteChanged>>, ToolError> {
         if args.title.trim().is_empty() && args.content.trim().is_empty() {
             return Err(ToolError::invalid("title", "give a title or some content"));
         }
@@ -120,7 +118,7 @@ impl NextcloudMcp {
                 favorite: false,
             })
             .await?;
-        Ok(Json(NoteChanged::from_note(user.client().base_url(), note)))
+        answer(NoteChanged::from_note(user.client().base_url(), note))
     }
 
     #[tool(
@@ -132,7 +130,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<NoteChanged>, ToolError> {
+    ) -> Result<Json<Envelope<NoteChanged>>, ToolError> {
         if args.etag.trim().is_empty() {
             return Err(ToolError::invalid(
                 "etag",
@@ -156,7 +154,7 @@ impl NextcloudMcp {
             .notes()
             .update(args.note_id, &changes, Some(&args.etag))
             .await?;
-        Ok(Json(NoteChanged::from_note(user.client().base_url(), note)))
+        answer(NoteChanged::from_note(user.client().base_url(), note))
     }
 
     #[tool(
@@ -168,7 +166,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<AppendArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<NoteChanged>, ToolError> {
+    ) -> Result<Json<Envelope<NoteChanged>>, ToolError> {
         if args.content.is_empty() {
             return Err(ToolError::invalid(
                 "content",
@@ -180,7 +178,7 @@ impl NextcloudMcp {
             .notes()
             .append(args.note_id, &args.content, APPEND_SEPARATOR)
             .await?;
-        Ok(Json(NoteChanged::from_note(user.client().base_url(), note)))
+        answer(NoteChanged::from_note(user.client().base_url(), note))
     }
 
     #[tool(
@@ -192,15 +190,13 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<DeleteNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<DeleteNoteOut>, ToolError> {
+    ) -> Result<Json<Envelope<DeleteNoteOut>>, ToolError> {
         let user = self.user(&ctx)?;
         user.notes().delete(args.note_id).await?;
-        Ok(Json(DeleteNoteOut {
-            success: true,
-            timestamp: now(),
+        answer(DeleteNoteOut {
             status_code: 200,
             message: format!("Note {} was deleted.", args.note_id),
             deleted_id: args.note_id,
-        }))
+        })
     }
 }

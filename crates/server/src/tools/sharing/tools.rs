@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::sharing::{NewShare, Share, ShareFilter, ShareUpdate, share_type};
 
@@ -129,15 +129,11 @@ impl From<Share> for ShareOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ShareResult {
-    pub success: bool,
-    pub timestamp: String,
     pub result: ShareOut,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ShareListResult {
-    pub success: bool,
-    pub timestamp: String,
     pub result: Vec<ShareOut>,
 }
 
@@ -149,15 +145,11 @@ pub struct DeletedShare {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteShareResult {
-    pub success: bool,
-    pub timestamp: String,
     pub result: DeletedShare,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PublicLinkOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     pub share_id: u64,
     /// The link to give people.
@@ -224,7 +216,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateShareArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareResult>, ToolError> {
+    ) -> Result<Json<Envelope<ShareResult>>, ToolError> {
         check_permissions(args.permissions)?;
         let share_with = args.share_with.filter(|s| !s.trim().is_empty());
         if matches!(
@@ -248,11 +240,9 @@ impl NextcloudMcp {
                 ..Default::default()
             })
             .await?;
-        Ok(Json(ShareResult {
-            success: true,
-            timestamp: now(),
+        answer(ShareResult {
             result: share.into(),
-        }))
+        })
     }
 
     #[tool(
@@ -264,7 +254,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<PublicLinkArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<PublicLinkOut>, ToolError> {
+    ) -> Result<Json<Envelope<PublicLinkOut>>, ToolError> {
         if !(1..=60 * 24 * 366 * 10).contains(&args.expires_in_minutes) {
             return Err(ToolError::invalid(
                 "expires_in_minutes",
@@ -294,9 +284,7 @@ impl NextcloudMcp {
                 share.id
             ))
         })?;
-        Ok(Json(PublicLinkOut {
-            success: true,
-            timestamp: now(),
+        answer(PublicLinkOut {
             path,
             share_id: share.id,
             download_url: format!("{}/download", url.trim_end_matches('/')),
@@ -304,7 +292,7 @@ impl NextcloudMcp {
             token: share.token.unwrap_or_default(),
             permissions: share.permissions,
             expires_at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        }))
+        })
     }
 
     #[tool(
@@ -316,17 +304,15 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ShareIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<DeleteShareResult>, ToolError> {
+    ) -> Result<Json<Envelope<DeleteShareResult>>, ToolError> {
         let user = self.user(&ctx)?;
         user.sharing().delete(args.share_id).await?;
-        Ok(Json(DeleteShareResult {
-            success: true,
-            timestamp: now(),
+        answer(DeleteShareResult {
             result: DeletedShare {
                 share_id: args.share_id,
                 message: format!("Share {} was deleted.", args.share_id),
             },
-        }))
+        })
     }
 
     #[tool(
@@ -338,14 +324,12 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ShareIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareResult>, ToolError> {
+    ) -> Result<Json<Envelope<ShareResult>>, ToolError> {
         let user = self.user(&ctx)?;
         let share = user.sharing().get(args.share_id).await?;
-        Ok(Json(ShareResult {
-            success: true,
-            timestamp: now(),
+        answer(ShareResult {
             result: share.into(),
-        }))
+        })
     }
 
     #[tool(
@@ -357,7 +341,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ListSharesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareListResult>, ToolError> {
+    ) -> Result<Json<Envelope<ShareListResult>>, ToolError> {
         let user = self.user(&ctx)?;
         let shares = user
             .sharing()
@@ -366,11 +350,9 @@ impl NextcloudMcp {
                 shared_with_me: args.shared_with_me,
             })
             .await?;
-        Ok(Json(ShareListResult {
-            success: true,
-            timestamp: now(),
+        answer(ShareListResult {
             result: shares.into_iter().map(ShareOut::from).collect(),
-        }))
+        })
     }
 
     #[tool(
@@ -382,7 +364,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateShareArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareResult>, ToolError> {
+    ) -> Result<Json<Envelope<ShareResult>>, ToolError> {
         check_permissions(args.permissions)?;
         let user = self.user(&ctx)?;
         let share = user
@@ -395,10 +377,8 @@ impl NextcloudMcp {
                 },
             )
             .await?;
-        Ok(Json(ShareResult {
-            success: true,
-            timestamp: now(),
+        answer(ShareResult {
             result: share.into(),
-        }))
+        })
     }
 }

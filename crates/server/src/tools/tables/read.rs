@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{ColumnOut, RowOut, row_out, table_url, view_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::tables::SharePermissions;
 
@@ -31,9 +31,6 @@ fn perms(p: Option<SharePermissions>, shared: bool) -> Option<PermissionsOut> {
         manage: p.manage,
     })
 }
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ViewRef {
@@ -64,8 +61,6 @@ pub struct TableSummary {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TablesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub tables: Vec<TableSummary>,
     pub total_count: usize,
 }
@@ -78,8 +73,6 @@ pub struct TableIdArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SchemaOut {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub title: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -105,8 +98,6 @@ pub struct ReadTableArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RowsOut {
-    pub success: bool,
-    pub timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,8 +129,6 @@ pub struct ViewOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ViewsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub views: Vec<ViewOut>,
     pub total_count: usize,
@@ -218,7 +207,7 @@ impl NextcloudMcp {
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TablesOut>, ToolError> {
+    ) -> Result<Json<Envelope<TablesOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let base = user.client().base_url().to_string();
         let tables: Vec<TableSummary> = user
@@ -247,12 +236,10 @@ impl NextcloudMcp {
                     .collect(),
             })
             .collect();
-        Ok(Json(TablesOut {
-            success: true,
-            timestamp: now(),
+        answer(TablesOut {
             total_count: tables.len(),
             tables,
-        }))
+        })
     }
 
     #[tool(
@@ -264,14 +251,12 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<TableIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SchemaOut>, ToolError> {
+    ) -> Result<Json<Envelope<SchemaOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let table = tables.get(args.table_id).await?;
         let columns = tables.columns(args.table_id).await?;
-        Ok(Json(SchemaOut {
-            success: true,
-            timestamp: now(),
+        answer(SchemaOut {
             table_id: table.id,
             title: table.title,
             description: table.description,
@@ -286,7 +271,7 @@ impl NextcloudMcp {
                 .collect(),
             permissions: perms(table.on_share_permissions, table.is_shared),
             url: table_url(user.client().base_url(), table.id),
-        }))
+        })
     }
 
     #[tool(
@@ -298,7 +283,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ReadTableArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowsOut>, ToolError> {
+    ) -> Result<Json<Envelope<RowsOut>>, ToolError> {
         check_limit(args.limit)?;
         let user = self.user(&ctx)?;
         let tables = user.tables();
@@ -311,9 +296,7 @@ impl NextcloudMcp {
             rows.truncate(l as usize);
         }
         let rows: Vec<RowOut> = rows.iter().map(|r| row_out(r, &columns)).collect();
-        Ok(Json(RowsOut {
-            success: true,
-            timestamp: now(),
+        answer(RowsOut {
             table_id: Some(args.table_id),
             view_id: None,
             columns: columns.iter().map(|c| c.title.clone()).collect(),
@@ -321,7 +304,7 @@ impl NextcloudMcp {
             rows,
             offset: args.offset.unwrap_or(0),
             has_more,
-        }))
+        })
     }
 
     #[tool(
@@ -333,7 +316,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<TableIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ViewsOut>, ToolError> {
+    ) -> Result<Json<Envelope<ViewsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let views = tables.views(args.table_id).await?;
@@ -360,13 +343,11 @@ impl NextcloudMcp {
                 rows_count: v.rows_count,
             })
             .collect();
-        Ok(Json(ViewsOut {
-            success: true,
-            timestamp: now(),
+        answer(ViewsOut {
             table_id: args.table_id,
             total_count: views.len(),
             views,
-        }))
+        })
     }
 
     #[tool(
@@ -378,7 +359,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<ReadViewArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowsOut>, ToolError> {
+    ) -> Result<Json<Envelope<RowsOut>>, ToolError> {
         check_limit(args.limit)?;
         let user = self.user(&ctx)?;
         let tables = user.tables();
@@ -391,9 +372,7 @@ impl NextcloudMcp {
             rows.truncate(l as usize);
         }
         let rows: Vec<RowOut> = rows.iter().map(|r| row_out(r, &columns)).collect();
-        Ok(Json(RowsOut {
-            success: true,
-            timestamp: now(),
+        answer(RowsOut {
             table_id: None,
             view_id: Some(args.view_id),
             columns: columns.iter().map(|c| c.title.clone()).collect(),
@@ -401,6 +380,6 @@ impl NextcloudMcp {
             rows,
             offset: args.offset.unwrap_or(0),
             has_more,
-        }))
+        })
     }
 }

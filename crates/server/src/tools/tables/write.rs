@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{ColumnOut, RowOut, row_out, table_url, to_cells};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::tables::NewColumn;
 
@@ -38,8 +38,6 @@ pub struct RowIdArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RowWritten {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub row_id: u64,
     /// The row as Tables stored it.
@@ -48,8 +46,6 @@ pub struct RowWritten {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RowDeleted {
-    pub success: bool,
-    pub timestamp: String,
     pub message: String,
     pub deleted_id: u64,
     pub table_id: u64,
@@ -238,8 +234,6 @@ pub struct CreateTableArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TableCreated {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub title: String,
     pub columns: Vec<ColumnOut>,
@@ -256,8 +250,6 @@ pub struct AddColumnArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ColumnAdded {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub column: ColumnOut,
 }
@@ -308,19 +300,17 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<InsertRowArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RowWritten>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let columns = tables.columns(args.table_id).await?;
         let cells = to_cells(args.table_id, &columns, &args.data)?;
         let row = tables.create_row(args.table_id, &cells).await?;
-        Ok(Json(RowWritten {
-            success: true,
-            timestamp: now(),
+        answer(RowWritten {
             table_id: args.table_id,
             row_id: row.id,
             row: row_out(&row, &columns),
-        }))
+        })
     }
 
     #[tool(
@@ -332,20 +322,18 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<UpdateRowArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RowWritten>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let current = tables.row(args.row_id).await?;
         let columns = tables.columns(current.table_id).await?;
         let cells = to_cells(current.table_id, &columns, &args.data)?;
         let row = tables.update_row(args.row_id, &cells).await?;
-        Ok(Json(RowWritten {
-            success: true,
-            timestamp: now(),
+        answer(RowWritten {
             table_id: current.table_id,
             row_id: row.id,
             row: row_out(&row, &columns),
-        }))
+        })
     }
 
     #[tool(
@@ -357,16 +345,14 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<RowIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowDeleted>, ToolError> {
+    ) -> Result<Json<Envelope<RowDeleted>>, ToolError> {
         let user = self.user(&ctx)?;
         let row = user.tables().delete_row(args.row_id).await?;
-        Ok(Json(RowDeleted {
-            success: true,
-            timestamp: now(),
+        answer(RowDeleted {
             message: format!("Row {} was deleted.", args.row_id),
             deleted_id: args.row_id,
             table_id: row.table_id,
-        }))
+        })
     }
 
     #[tool(
@@ -378,7 +364,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<CreateTableArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TableCreated>, ToolError> {
+    ) -> Result<Json<Envelope<TableCreated>>, ToolError> {
         let title = args.title.trim();
         if title.is_empty() {
             return Err(ToolError::invalid("title", "expected a non-empty title"));
@@ -413,14 +399,12 @@ impl NextcloudMcp {
                 &tables.create_column(table.id, spec).await?,
             ));
         }
-        Ok(Json(TableCreated {
-            success: true,
-            timestamp: now(),
+        answer(TableCreated {
             table_id: table.id,
             title: table.title,
             columns,
             url: table_url(user.client().base_url(), table.id),
-        }))
+        })
     }
 
     #[tool(
@@ -432,7 +416,7 @@ impl NextcloudMcp {
         &self,
         Parameters(args): Parameters<AddColumnArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ColumnAdded>, ToolError> {
+    ) -> Result<Json<Envelope<ColumnAdded>>, ToolError> {
         let spec = args.column.to_new("title")?;
         let user = self.user(&ctx)?;
         let tables = user.tables();
@@ -450,11 +434,9 @@ impl NextcloudMcp {
             ));
         }
         let column = tables.create_column(args.table_id, &spec).await?;
-        Ok(Json(ColumnAdded {
-            success: true,
-            timestamp: now(),
+        answer(ColumnAdded {
             table_id: args.table_id,
             column: ColumnOut::from(&column),
-        }))
+        })
     }
 }
