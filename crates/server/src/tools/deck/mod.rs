@@ -1,15 +1,12 @@
-//! Deck app tools: `deck_*`, one file per family. Listings are compact by default
+//! Deck app tools: `deck_*`. Reads in `read/`, changes in `write/`, one file per kind of thing
+//! (`deck_create_card` is in `write/cards.rs`, `deck_get_card_comments` in `read/comments.rs`).
+//! Listings are compact by default
 //! (`detail = summary`, open cards only, short description previews) so that a board with
 //! hundreds of cards does not flood the model's context; `detail = full` and the filters
 //! give more when asked.
 
-pub(super) mod assignments;
-pub(super) mod attachments;
-pub(super) mod boards;
-pub(super) mod cards;
-pub(super) mod comments;
-pub(super) mod labels;
-pub(super) mod stacks;
+pub(super) mod read;
+pub(super) mod write;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;
@@ -19,13 +16,7 @@ use crate::mcp::NextcloudMcp;
 use nextcloud::deck::{Card, Label, Stack};
 
 pub fn router() -> ToolRouter<NextcloudMcp> {
-    NextcloudMcp::deck_boards_router()
-        + NextcloudMcp::deck_stacks_router()
-        + NextcloudMcp::deck_cards_router()
-        + NextcloudMcp::deck_labels_router()
-        + NextcloudMcp::deck_assignments_router()
-        + NextcloudMcp::deck_comments_router()
-        + NextcloudMcp::deck_attachments_router()
+    read::router() + write::router()
 }
 
 fn board_url(base: &str, board_id: u64) -> String {

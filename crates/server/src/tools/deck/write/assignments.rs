@@ -4,10 +4,10 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::CardChanged;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::deck::CardChanged;
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -101,7 +101,7 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     .since(1, 18),
 ];
 
-#[tool_router(router = deck_assignments_router, vis = "pub(super)")]
+#[tool_router(router = deck_assignments_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_assign_label_to_card",

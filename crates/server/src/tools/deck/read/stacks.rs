@@ -4,10 +4,10 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{CardFilterArgs, CardStatus, Changed, StackOut, stacks_with_cards};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::deck::{CardFilterArgs, CardStatus, StackOut, stacks_with_cards};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -40,7 +40,7 @@ pub struct ArchivedStacksArgs {
     pub board_id: u64,
     /// `summary` (default) or `full`.
     #[serde(default)]
-    pub detail: super::Detail,
+    pub detail: crate::tools::deck::Detail,
     /// Only cards with this label (title or id).
     #[serde(default)]
     pub label: Option<String>,
@@ -51,7 +51,7 @@ pub struct ArchivedStacksArgs {
     #[serde(default)]
     pub description_max_length: Option<usize>,
     /// With `detail = summary`: characters of description preview (default 140).
-    #[serde(default = "super::default_preview")]
+    #[serde(default = "crate::tools::deck::default_preview")]
     pub description_preview_length: usize,
 }
 
@@ -59,40 +59,6 @@ pub struct ArchivedStacksArgs {
 pub struct StacksOut {
     pub stacks: Vec<StackOut>,
     pub total: usize,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct CreateStackArgs {
-    pub board_id: u64,
-    /// Title of the stack (column), e.g. "To do".
-    pub title: String,
-    /// Position among the board's stacks (lower comes first).
-    pub order: i64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct StackCreated {
-    pub id: u64,
-    pub title: String,
-    pub order: i64,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct UpdateStackArgs {
-    pub board_id: u64,
-    pub stack_id: u64,
-    /// New title, or null to keep it.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// New position, or null to keep it.
-    #[serde(default)]
-    pub order: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct StackIdArgs {
-    pub board_id: u64,
-    pub stack_id: u64,
 }
 
 /// The app, scope and effect of each tool in this file: read once per call (see
@@ -106,12 +72,9 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
         Some("deck.read"),
         Read,
     ),
-    ToolSpec::new("deck_create_stack", &apps::DECK, Some("deck.write"), Create),
-    ToolSpec::new("deck_update_stack", &apps::DECK, Some("deck.write"), Update),
-    ToolSpec::new("deck_delete_stack", &apps::DECK, Some("deck.write"), Delete),
 ];
 
-#[tool_router(router = deck_stacks_router, vis = "pub(super)")]
+#[tool_router(router = deck_stacks_read_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_stacks",
@@ -197,88 +160,5 @@ impl NextcloudMcp {
             total: stacks.len(),
             stacks,
         })
-    }
-
-    #[tool(
-        name = "deck_create_stack",
-        title = "Create a stack",
-        description = "Add a stack (column) to a Deck board at a position. Needs manage permission on the board."
-    )]
-    async fn deck_create_stack(
-        &self,
-        Parameters(args): Parameters<CreateStackArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Envelope<StackCreated>>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
-        let user = self.user(&ctx)?;
-        let s = user
-            .deck()
-            .create_stack(args.board_id, args.title.trim(), args.order)
-            .await?;
-        answer(StackCreated {
-            id: s.id,
-            title: s.title,
-            order: s.order,
-        })
-    }
-
-    #[tool(
-        name = "deck_update_stack",
-        title = "Rename or move a stack",
-        description = "Change a stack's title and/or position; what you leave out is kept."
-    )]
-    async fn deck_update_stack(
-        &self,
-        Parameters(args): Parameters<UpdateStackArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Envelope<Changed>>, ToolError> {
-        if args.title.is_none() && args.order.is_none() {
-            return Err(ToolError::invalid(
-                "title",
-                "nothing to change: give a title and/or an order",
-            ));
-        }
-        if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
-        let user = self.user(&ctx)?;
-        let s = user
-            .deck()
-            .update_stack(
-                args.board_id,
-                args.stack_id,
-                args.title.as_deref().map(str::trim),
-                args.order,
-            )
-            .await?;
-        let mut out = Changed::ok(format!(
-            "Stack {} is now `{}` at order {}.",
-            s.id, s.title, s.order
-        ));
-        out.stack_id = Some(args.stack_id);
-        out.board_id = Some(args.board_id);
-        answer(out)
-    }
-
-    #[tool(
-        name = "deck_delete_stack",
-        title = "Delete a stack",
-        description = "Delete a stack and the cards in it from a Deck board."
-    )]
-    async fn deck_delete_stack(
-        &self,
-        Parameters(args): Parameters<StackIdArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Envelope<Changed>>, ToolError> {
-        let user = self.user(&ctx)?;
-        user.deck()
-            .delete_stack(args.board_id, args.stack_id)
-            .await?;
-        let mut out = Changed::ok(format!("Stack {} was deleted.", args.stack_id));
-        out.stack_id = Some(args.stack_id);
-        out.board_id = Some(args.board_id);
-        answer(out)
     }
 }

@@ -8,7 +8,10 @@ use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
-use nextcloud::sharing::{NewShare, Share, ShareFilter, ShareUpdate, share_type};
+use nextcloud::sharing::{NewShare, ShareUpdate, share_type};
+
+use super::ShareResult;
+use super::read::ShareIdArgs;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateShareArgs {
@@ -44,97 +47,11 @@ fn default_expiry() -> i64 {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct ShareIdArgs {
-    /// Id of the share, from nc_share_list or nc_share_create.
-    pub share_id: u64,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ListSharesArgs {
-    /// Only shares of this file or folder (relative to your home folder).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// List what others shared with you instead of your own shares.
-    #[serde(default)]
-    pub shared_with_me: bool,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateShareArgs {
     /// Id of the share to change.
     pub share_id: u64,
     /// New permissions: sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare.
     pub permissions: i64,
-}
-
-/// A share as the tools report it.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ShareOut {
-    pub id: u64,
-    /// 0 user, 1 group, 3 public link, 4 e-mail, 6 federated.
-    pub share_type: i64,
-    /// `user`, `group`, `public_link`, ...
-    pub share_type_name: String,
-    /// The shared item's path as you see it.
-    pub path: Option<String>,
-    /// `file` or `folder`.
-    pub item_type: String,
-    pub permissions: i64,
-    pub share_with: Option<String>,
-    pub share_with_displayname: Option<String>,
-    pub owner: String,
-    /// `YYYY-MM-DD 00:00:00` when the share expires.
-    pub expiration: Option<String>,
-    pub token: Option<String>,
-    /// Public link (link shares).
-    pub url: Option<String>,
-    pub note: Option<String>,
-    pub label: Option<String>,
-}
-
-fn type_name(t: i64) -> &'static str {
-    match t {
-        share_type::USER => "user",
-        share_type::GROUP => "group",
-        share_type::PUBLIC_LINK => "public_link",
-        share_type::EMAIL => "email",
-        share_type::FEDERATED => "federated",
-        share_type::CIRCLE => "team",
-        share_type::ROOM => "talk_room",
-        12 => "deck",
-        _ => "other",
-    }
-}
-
-impl From<Share> for ShareOut {
-    fn from(s: Share) -> Self {
-        Self {
-            id: s.id,
-            share_type: s.share_type,
-            share_type_name: type_name(s.share_type).into(),
-            path: s.path,
-            item_type: s.item_type,
-            permissions: s.permissions,
-            share_with: s.share_with,
-            share_with_displayname: s.share_with_displayname,
-            owner: s.uid_owner,
-            expiration: s.expiration,
-            token: s.token,
-            url: s.url,
-            note: s.note,
-            label: s.label,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ShareResult {
-    pub result: ShareOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ShareListResult {
-    pub result: Vec<ShareOut>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -195,8 +112,6 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
         Some("sharing.write"),
         Delete,
     ),
-    ToolSpec::new("nc_share_get", &apps::SHARING, Some("sharing.read"), Read),
-    ToolSpec::new("nc_share_list", &apps::SHARING, Some("sharing.read"), Read),
     ToolSpec::new(
         "nc_share_update",
         &apps::SHARING,
@@ -205,7 +120,7 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ),
 ];
 
-#[tool_router(router = sharing_router, vis = "pub(super)")]
+#[tool_router(router = sharing_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_share_create",
@@ -312,46 +227,6 @@ impl NextcloudMcp {
                 share_id: args.share_id,
                 message: format!("Share {} was deleted.", args.share_id),
             },
-        })
-    }
-
-    #[tool(
-        name = "nc_share_get",
-        title = "Get a share",
-        description = "Details of one share: what is shared, with whom, permissions, expiry and link."
-    )]
-    async fn nc_share_get(
-        &self,
-        Parameters(args): Parameters<ShareIdArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Envelope<ShareResult>>, ToolError> {
-        let user = self.user(&ctx)?;
-        let share = user.sharing().get(args.share_id).await?;
-        answer(ShareResult {
-            result: share.into(),
-        })
-    }
-
-    #[tool(
-        name = "nc_share_list",
-        title = "List shares",
-        description = "List your shares (optionally only those of one file or folder), or with shared_with_me=true what others shared with you."
-    )]
-    async fn nc_share_list(
-        &self,
-        Parameters(args): Parameters<ListSharesArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Envelope<ShareListResult>>, ToolError> {
-        let user = self.user(&ctx)?;
-        let shares = user
-            .sharing()
-            .list(&ShareFilter {
-                path: args.path.filter(|p| !p.trim().is_empty()),
-                shared_with_me: args.shared_with_me,
-            })
-            .await?;
-        answer(ShareListResult {
-            result: shares.into_iter().map(ShareOut::from).collect(),
         })
     }
 

@@ -4,20 +4,13 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Changed, Detail, truncate};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::deck::read::comments::{CommentOut, comment_out};
+use crate::tools::deck::{Changed, Detail};
 use crate::tools::spec::{Effect::*, ToolSpec};
-use nextcloud::deck::{Comment, MAX_COMMENT_LENGTH, split_text};
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CommentOrder {
-    #[default]
-    Newest,
-    Oldest,
-}
+use nextcloud::deck::{MAX_COMMENT_LENGTH, split_text};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -27,70 +20,6 @@ pub enum Overflow {
     Error,
     /// Post a long message as several comments.
     Split,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ListCommentsArgs {
-    pub card_id: u64,
-    /// Most comments to return (1-200).
-    #[serde(default = "twenty")]
-    pub limit: u32,
-    /// Comments to skip (for paging).
-    #[serde(default)]
-    pub offset: u32,
-    /// `summary` (author, time, message) or `full` (also ids of mentions and the reply).
-    #[serde(default)]
-    pub detail: Detail,
-    /// Cut each message to this many characters.
-    #[serde(default)]
-    pub message_max_length: Option<usize>,
-    /// `newest` first (default) or `oldest` first.
-    #[serde(default)]
-    pub order: CommentOrder,
-}
-
-fn twenty() -> u32 {
-    20
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CommentOut {
-    pub id: u64,
-    pub author: String,
-    pub author_name: String,
-    /// ISO 8601.
-    pub created: String,
-    pub message: String,
-    /// Id of the comment this one answers.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply_to: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mentions: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub card_id: Option<u64>,
-}
-
-fn comment_out(c: Comment, detail: Detail, max: Option<usize>) -> CommentOut {
-    let full = detail == Detail::Full;
-    CommentOut {
-        id: c.id,
-        author: c.actor_id,
-        author_name: c.actor_display_name,
-        created: c.creation_date_time,
-        message: match max {
-            Some(n) => truncate(&c.message, n),
-            None => c.message,
-        },
-        reply_to: c.reply_to.map(|r| r.id),
-        mentions: full.then(|| serde_json::to_value(&c.mentions).unwrap_or_default()),
-        card_id: full.then_some(c.object_id),
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CommentsOut {
-    pub results: Vec<CommentOut>,
-    pub count: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -136,15 +65,22 @@ fn check_message(message: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
+fn comment_out_clone(c: &CommentOut) -> CommentOut {
+    CommentOut {
+        id: c.id,
+        author: c.author.clone(),
+        author_name: c.author_name.clone(),
+        created: c.created.clone(),
+        message: c.message.clone(),
+        reply_to: c.reply_to,
+        mentions: c.mentions.clone(),
+        card_id: c.card_id,
+    }
+}
+
 /// The app, scope and effect of each tool in this file: read once per call (see
 /// [`crate::tools::spec`]).
 pub(in crate::tools) const SPECS: &[ToolSpec] = &[
-    ToolSpec::new(
-        "deck_get_card_comments",
-        &apps::DECK,
-        Some("deck.read"),
-        Read,
-    ),
     ToolSpec::new(
         "deck_create_card_comment",
         &apps::DECK,
@@ -165,53 +101,8 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ),
 ];
 
-#[tool_router(router = deck_comments_router, vis = "pub(super)")]
+#[tool_router(router = deck_comments_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
-    #[tool(
-        name = "deck_get_card_comments",
-        title = "Read a card's comments",
-        description = "Read the comments on a Deck card, newest first by default, paged with limit/offset; message_max_length keeps long comments short."
-    )]
-    async fn deck_get_card_comments(
-        &self,
-        Parameters(args): Parameters<ListCommentsArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Envelope<CommentsOut>>, ToolError> {
-        if !(1..=200).contains(&args.limit) {
-            return Err(ToolError::invalid("limit", "expected 1 to 200"));
-        }
-        let user = self.user(&ctx)?;
-        let deck = user.deck();
-        let comments = match args.order {
-            CommentOrder::Newest => deck.comments(args.card_id, args.limit, args.offset).await?,
-            CommentOrder::Oldest => {
-                // The API pages newest first: read them all, then page from the oldest.
-                let mut all = Vec::new();
-                loop {
-                    let page = deck.comments(args.card_id, 200, all.len() as u32).await?;
-                    let n = page.len();
-                    all.extend(page);
-                    if n < 200 {
-                        break;
-                    }
-                }
-                all.reverse();
-                all.into_iter()
-                    .skip(args.offset as usize)
-                    .take(args.limit as usize)
-                    .collect()
-            }
-        };
-        let results: Vec<CommentOut> = comments
-            .into_iter()
-            .map(|c| comment_out(c, args.detail, args.message_max_length))
-            .collect();
-        answer(CommentsOut {
-            count: results.len(),
-            results,
-        })
-    }
-
     #[tool(
         name = "deck_create_card_comment",
         title = "Comment on a card",
@@ -311,18 +202,5 @@ impl NextcloudMcp {
         out.card_id = Some(args.card_id);
         out.comment_id = Some(args.comment_id);
         answer(out)
-    }
-}
-
-fn comment_out_clone(c: &CommentOut) -> CommentOut {
-    CommentOut {
-        id: c.id,
-        author: c.author.clone(),
-        author_name: c.author_name.clone(),
-        created: c.created.clone(),
-        message: c.message.clone(),
-        reply_to: c.reply_to,
-        mentions: c.mentions.clone(),
-        card_id: c.card_id,
     }
 }

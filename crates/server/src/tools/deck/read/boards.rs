@@ -5,12 +5,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    CardStatus, CardView, Detail, LabelOut, board_url, default_preview, stacks_with_cards,
-};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
+use crate::tools::deck::{
+    CardStatus, CardView, Detail, LabelOut, board_url, default_preview, stacks_with_cards,
+};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -77,21 +77,6 @@ pub struct BoardOut {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct CreateBoardArgs {
-    /// Title of the new board (at most 100 characters).
-    pub title: String,
-    /// Colour as 6 hex digits, e.g. `0082c9` (a leading `#` is accepted).
-    pub color: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CreatedOut {
-    pub id: u64,
-    pub title: String,
-    pub color: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
 pub struct OverviewArgs {
     pub board_id: u64,
     /// `open` (default), `done`, `archived` or `all`.
@@ -114,8 +99,20 @@ pub struct OverviewOut {
     pub title: String,
     /// Label titles available on the board.
     pub labels: Vec<String>,
-    pub stacks: Vec<super::StackOut>,
+    pub stacks: Vec<crate::tools::deck::StackOut>,
     pub total_cards: usize,
+}
+
+/// `serde_json::to_value` for the heterogeneous pieces of a board.
+mod erased {
+    pub trait Ser {
+        fn value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
 }
 
 /// The app, scope and effect of each tool in this file: read once per call (see
@@ -123,7 +120,6 @@ pub struct OverviewOut {
 pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ToolSpec::new("deck_get_boards", &apps::DECK, Some("deck.read"), Read),
     ToolSpec::new("deck_get_board", &apps::DECK, Some("deck.read"), Read),
-    ToolSpec::new("deck_create_board", &apps::DECK, Some("deck.write"), Create),
     ToolSpec::new(
         "deck_get_board_overview",
         &apps::DECK,
@@ -132,7 +128,7 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ),
 ];
 
-#[tool_router(router = deck_boards_router, vis = "pub(super)")]
+#[tool_router(router = deck_boards_read_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_boards",
@@ -202,29 +198,6 @@ impl NextcloudMcp {
     }
 
     #[tool(
-        name = "deck_create_board",
-        title = "Create a Deck board",
-        description = "Create a Deck board with a title and a colour. Deck adds its four default labels; add stacks (columns) with deck_create_stack."
-    )]
-    async fn deck_create_board(
-        &self,
-        Parameters(args): Parameters<CreateBoardArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Envelope<CreatedOut>>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
-        let color = nextcloud::deck::normalize_color(&args.color, "color")?;
-        let user = self.user(&ctx)?;
-        let b = user.deck().create_board(args.title.trim(), &color).await?;
-        answer(CreatedOut {
-            id: b.id,
-            title: b.title,
-            color: b.color,
-        })
-    }
-
-    #[tool(
         name = "deck_get_board_overview",
         title = "Deck board overview",
         description = "A compact picture of a whole board in one call: its stacks in order with their cards (title, due date, done, labels, assignees, short description preview). Filter by status (open by default), label or assignee."
@@ -245,11 +218,12 @@ impl NextcloudMcp {
             description_max_length: None,
             description_preview_length: args.description_preview_length,
         };
-        let stacks: Vec<super::StackOut> = stacks_with_cards(&user, args.board_id, &view)
-            .await?
-            .iter()
-            .map(|(s, cards)| view.stack(base, s, cards, true))
-            .collect();
+        let stacks: Vec<crate::tools::deck::StackOut> =
+            stacks_with_cards(&user, args.board_id, &view)
+                .await?
+                .iter()
+                .map(|(s, cards)| view.stack(base, s, cards, true))
+                .collect();
         answer(OverviewOut {
             board_id: board.id,
             title: board.title,
@@ -257,17 +231,5 @@ impl NextcloudMcp {
             total_cards: stacks.iter().map(|s| s.card_count).sum(),
             stacks,
         })
-    }
-}
-
-/// `serde_json::to_value` for the heterogeneous pieces of a board.
-mod erased {
-    pub trait Ser {
-        fn value(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn value(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or_default()
-        }
     }
 }
