@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{RecipeOut, RecipeSummary, recipe_out};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -185,13 +185,11 @@ impl NextcloudMcp {
         Parameters(args): Parameters<SearchArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
-        let query = args.query.trim();
-        if query.is_empty() {
-            return Err(ToolError::invalid(
-                "query",
-                "expected at least one word to search for (use nc_cookbook_list_recipes for all)",
-            ));
-        }
+        let query = non_empty(
+            "query",
+            &args.query,
+            "expected at least one word to search for (use nc_cookbook_list_recipes for all)",
+        )?;
         let user = self.user(&ctx)?;
         let recipes: Vec<RecipeSummary> = user
             .cookbook()
@@ -246,13 +244,11 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CategoryArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CategoryRecipesOut>>, ToolError> {
-        let category = args.category.trim();
-        if category.is_empty() {
-            return Err(ToolError::invalid(
-                "category",
-                "expected a category name, or `*` for recipes without a category",
-            ));
-        }
+        let category = non_empty(
+            "category",
+            &args.category,
+            "expected a category name, or `*` for recipes without a category",
+        )?;
         let user = self.user(&ctx)?;
         let recipes: Vec<RecipeSummary> = user
             .cookbook()

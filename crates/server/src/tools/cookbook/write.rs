@@ -9,7 +9,7 @@ use super::read::RecipeIdArgs;
 use super::{RecipeOut, recipe_out, recipe_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer, at_least, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::cookbook::{ConfigChange, normalize_duration, split_keywords};
 
@@ -200,10 +200,7 @@ impl Fields<'_> {
     fn to_json(&self) -> Result<Map<String, Value>, ToolError> {
         let mut out = Map::new();
         if let Some(name) = self.name {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(ToolError::invalid("name", "expected a non-empty name"));
-            }
+            let name = non_empty("name", name, "expected a non-empty name")?;
             out.insert("name".into(), json!(name));
         }
         if let Some(d) = self.description {
@@ -233,13 +230,7 @@ impl Fields<'_> {
             }
         }
         if let Some(y) = self.recipe_yield {
-            if y < 1 {
-                return Err(ToolError::invalid(
-                    "recipe_yield",
-                    format!("expected a number of servings of at least 1, got {y}"),
-                ));
-            }
-            out.insert("recipeYield".into(), json!(y));
+            out.insert("recipeYield".into(), json!(at_least("recipe_yield", y, 1)?));
         }
         if let Some(c) = self.category {
             let c = c.trim();
@@ -473,13 +464,7 @@ impl NextcloudMcp {
             None => None,
         };
         let update_interval = match args.update_interval {
-            Some(i) if i < 1 => {
-                return Err(ToolError::invalid(
-                    "update_interval",
-                    format!("expected at least 1 minute, got {i}"),
-                ));
-            }
-            Some(i) => Some(i as u64),
+            Some(i) => Some(at_least("update_interval", i, 1)? as u64),
             None => None,
         };
         let user = self.user(&ctx)?;

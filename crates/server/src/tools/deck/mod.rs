@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::NextcloudMcp;
+use crate::tools::common::given;
 use nextcloud::deck::{Card, Label, Stack};
 
 pub fn router() -> ToolRouter<NextcloudMcp> {
@@ -346,8 +347,8 @@ impl CardFilterArgs {
         CardView {
             detail: self.detail,
             status: self.status,
-            label: self.label.clone().filter(|s| !s.trim().is_empty()),
-            assigned_to: self.assigned_to.clone().filter(|s| !s.trim().is_empty()),
+            label: given(self.label.clone()),
+            assigned_to: given(self.assigned_to.clone()),
             description_max_length: self.description_max_length,
             description_preview_length: self.description_preview_length,
         }

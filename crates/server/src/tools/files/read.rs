@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{FileEntry, extract, file_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, given, in_range, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::files::SearchQuery;
 
@@ -169,14 +169,8 @@ pub struct SearchOut {
 const DEFAULT_LIMIT: u32 = 100;
 
 fn limit_arg(limit: Option<i64>) -> Result<u32, ToolError> {
-    match limit {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=1000).contains(&n) => Ok(n as u32),
-        Some(n) => Err(ToolError::invalid(
-            "limit",
-            format!("expected a number from 1 to 1000, got {n}"),
-        )),
-    }
+    let limit = in_range("limit", limit.unwrap_or(DEFAULT_LIMIT.into()), 1..=1000)?;
+    Ok(limit as u32)
 }
 
 fn scope_arg(scope: &str) -> Result<String, ToolError> {
@@ -523,8 +517,8 @@ impl NextcloudMcp {
         Parameters(args): Parameters<SearchFilesArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
-        let name = args.name_pattern.filter(|p| !p.trim().is_empty());
-        let mime_type = args.mime_type.filter(|p| !p.trim().is_empty());
+        let name = given(args.name_pattern);
+        let mime_type = given(args.mime_type);
         if name.is_none() && mime_type.is_none() && !args.only_favorites {
             return Err(ToolError::invalid(
                 "name_pattern",
@@ -551,12 +545,11 @@ impl NextcloudMcp {
         Parameters(args): Parameters<FindByNameArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
-        if args.pattern.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "pattern",
-                "expected a name or pattern such as `*.pdf`",
-            ));
-        }
+        non_empty(
+            "pattern",
+            &args.pattern,
+            "expected a name or pattern such as `*.pdf`",
+        )?;
         let query = SearchQuery {
             scope: scope_arg(&args.scope)?,
             name: Some(args.pattern),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{NoteSummary, note_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, in_range, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -146,12 +146,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<ListNotesArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<ListNotesOut>>, ToolError> {
-        if !(1..=1000).contains(&args.limit) {
-            return Err(ToolError::invalid(
-                "limit",
-                format!("expected 1 to 1000, got {}", args.limit),
-            ));
-        }
+        in_range("limit", args.limit, 1..=1000)?;
         let user = self.user(&ctx)?;
         let query = nextcloud::notes::ListQuery {
             category: args.category.clone(),
@@ -197,19 +192,12 @@ impl NextcloudMcp {
         Parameters(args): Parameters<SearchNotesArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<SearchNotesOut>>, ToolError> {
-        let query = args.query.trim();
-        if query.is_empty() {
-            return Err(ToolError::invalid(
-                "query",
-                "expected at least one word to search for",
-            ));
-        }
-        if !(1..=200).contains(&args.limit) {
-            return Err(ToolError::invalid(
-                "limit",
-                format!("expected 1 to 200, got {}", args.limit),
-            ));
-        }
+        let query = non_empty(
+            "query",
+            &args.query,
+            "expected at least one word to search for",
+        )?;
+        in_range("limit", args.limit, 1..=200)?;
         let user = self.user(&ctx)?;
         let hits = self
             .state()

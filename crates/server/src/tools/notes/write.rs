@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::NoteChanged;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::notes::{NewNote, NoteChanges};
 
@@ -131,12 +131,11 @@ impl NextcloudMcp {
         Parameters(args): Parameters<UpdateNoteArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<NoteChanged>>, ToolError> {
-        if args.etag.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "etag",
-                "expected the note's ETag from nc_notes_get_note",
-            ));
-        }
+        non_empty(
+            "etag",
+            &args.etag,
+            "expected the note's ETag from nc_notes_get_note",
+        )?;
         let changes = NoteChanges {
             title: args.title,
             content: args.content,

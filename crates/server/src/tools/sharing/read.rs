@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, given};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::sharing::ShareFilter;
 
@@ -73,7 +73,7 @@ impl NextcloudMcp {
         let shares = user
             .sharing()
             .list(&ShareFilter {
-                path: args.path.filter(|p| !p.trim().is_empty()),
+                path: given(args.path),
                 shared_with_me: args.shared_with_me,
             })
             .await?;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, given};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::sharing::{NewShare, ShareUpdate, share_type};
 
@@ -133,7 +133,7 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<ShareResult>>, ToolError> {
         check_permissions(args.permissions)?;
-        let share_with = args.share_with.filter(|s| !s.trim().is_empty());
+        let share_with = given(args.share_with);
         if matches!(
             args.share_type,
             share_type::USER | share_type::GROUP | share_type::EMAIL | share_type::FEDERATED

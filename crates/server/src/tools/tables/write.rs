@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{ColumnOut, RowOut, row_out, table_url, to_cells};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::tables::NewColumn;
 
@@ -365,10 +365,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CreateTableArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<TableCreated>>, ToolError> {
-        let title = args.title.trim();
-        if title.is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+        let title = non_empty("title", &args.title, "expected a non-empty title")?;
         // Check every column before creating anything, so a bad spec leaves no half table.
         let specs: Vec<NewColumn> = args
             .columns

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer, given};
 use crate::tools::deck::{
     CardStatus, CardView, Detail, LabelOut, board_url, default_preview, stacks_with_cards,
 };
@@ -213,8 +213,8 @@ impl NextcloudMcp {
         let view = CardView {
             detail: Detail::Summary,
             status: args.status,
-            label: args.label.filter(|s| !s.trim().is_empty()),
-            assigned_to: args.assigned_to.filter(|s| !s.trim().is_empty()),
+            label: given(args.label),
+            assigned_to: given(args.assigned_to),
             description_max_length: None,
             description_preview_length: args.description_preview_length,
         };

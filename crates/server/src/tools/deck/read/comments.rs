@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, in_range};
 use crate::tools::deck::{Detail, truncate};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::Comment;
@@ -108,9 +108,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<ListCommentsArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CommentsOut>>, ToolError> {
-        if !(1..=200).contains(&args.limit) {
-            return Err(ToolError::invalid("limit", "expected 1 to 200"));
-        }
+        in_range("limit", args.limit, 1..=200)?;
         let user = self.user(&ctx)?;
         let deck = user.deck();
         let comments = match args.order {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::deck::CardChanged;
 use crate::tools::spec::{Effect::*, ToolSpec};
 
@@ -155,17 +155,12 @@ impl NextcloudMcp {
         Parameters(a): Parameters<CardUserArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
-        if a.user_id.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "user_id",
-                "expected a Nextcloud user id",
-            ));
-        }
+        let user_id = non_empty("user_id", &a.user_id, "expected a Nextcloud user id")?;
         let user = self.user(&ctx)?;
         user.deck()
-            .assign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
+            .assign_user(a.board_id, a.stack_id, a.card_id, user_id)
             .await?;
-        let msg = format!("{} assigned to card {}.", a.user_id.trim(), a.card_id);
+        let msg = format!("{} assigned to card {}.", user_id, a.card_id);
         answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
@@ -182,17 +177,12 @@ impl NextcloudMcp {
         Parameters(a): Parameters<CardUserArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
-        if a.user_id.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "user_id",
-                "expected a Nextcloud user id",
-            ));
-        }
+        let user_id = non_empty("user_id", &a.user_id, "expected a Nextcloud user id")?;
         let user = self.user(&ctx)?;
         user.deck()
-            .unassign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
+            .unassign_user(a.board_id, a.stack_id, a.card_id, user_id)
             .await?;
-        let msg = format!("{} unassigned from card {}.", a.user_id.trim(), a.card_id);
+        let msg = format!("{} unassigned from card {}.", user_id, a.card_id);
         answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -45,9 +45,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CreateBoardArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CreatedOut>>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+        non_empty("title", &args.title, "expected a non-empty title")?;
         let color = nextcloud::deck::normalize_color(&args.color, "color")?;
         let user = self.user(&ctx)?;
         let b = user.deck().create_board(args.title.trim(), &color).await?;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, at_least, non_empty};
 use crate::tools::deck::read::cards::CardIdArgs;
 use crate::tools::deck::{CardChanged, card_url};
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -167,9 +167,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CreateCardArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CardCreated>>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+        non_empty("title", &args.title, "expected a non-empty title")?;
         if args.title.chars().count() > 255 {
             return Err(ToolError::invalid("title", "at most 255 characters"));
         }
@@ -214,8 +212,8 @@ impl NextcloudMcp {
         Parameters(args): Parameters<UpdateCardArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
-        if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        if let Some(title) = &args.title {
+            non_empty("title", title, "expected a non-empty title")?;
         }
         check_date("duedate", &args.duedate)?;
         check_date("startdate", &args.startdate)?;
@@ -330,9 +328,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<ReorderArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
-        if args.order < 0 {
-            return Err(ToolError::invalid("order", "expected 0 or more"));
-        }
+        at_least("order", args.order, 0)?;
         let user = self.user(&ctx)?;
         let deck = user.deck();
         if args.target_stack_id != args.stack_id {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::deck::read::comments::{CommentOut, comment_out};
 use crate::tools::deck::{Changed, Detail};
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -59,10 +59,7 @@ pub struct DeleteCommentArgs {
 }
 
 fn check_message(message: &str) -> Result<(), ToolError> {
-    if message.trim().is_empty() {
-        return Err(ToolError::invalid("message", "expected some text"));
-    }
-    Ok(())
+    non_empty("message", message, "expected some text").map(drop)
 }
 
 fn comment_out_clone(c: &CommentOut) -> CommentOut {

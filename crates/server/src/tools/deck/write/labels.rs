@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::deck::Changed;
 use crate::tools::deck::read::labels::LabelIdArgs;
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -60,9 +60,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CreateLabelArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<LabelCreated>>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+        non_empty("title", &args.title, "expected a non-empty title")?;
         let color = normalize_color(&args.color, "color")?;
         let user = self.user(&ctx)?;
         let l = user
@@ -92,8 +90,8 @@ impl NextcloudMcp {
                 "nothing to change: give a title and/or a color",
             ));
         }
-        if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        if let Some(title) = &args.title {
+            non_empty("title", title, "expected a non-empty title")?;
         }
         let color = match &args.color {
             Some(c) => Some(normalize_color(c, "color")?),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::deck::Changed;
 use crate::tools::spec::{Effect::*, ToolSpec};
 
@@ -64,9 +64,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CreateStackArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<StackCreated>>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+        non_empty("title", &args.title, "expected a non-empty title")?;
         let user = self.user(&ctx)?;
         let s = user
             .deck()
@@ -95,8 +93,8 @@ impl NextcloudMcp {
                 "nothing to change: give a title and/or an order",
             ));
         }
-        if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        if let Some(title) = &args.title {
+            non_empty("title", title, "expected a non-empty title")?;
         }
         let user = self.user(&ctx)?;
         let s = user

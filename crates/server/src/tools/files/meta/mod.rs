@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::ToolError;
+use crate::tools::common::{ToolError, non_empty};
 use nextcloud::NextcloudUser;
 use nextcloud::files::normalize_path;
 use nextcloud::systemtags::SystemTag;
@@ -68,13 +68,7 @@ async fn file_id(user: &NextcloudUser, path: &str) -> Result<u64, ToolError> {
 }
 
 fn tag_arg(tag: &str) -> Result<&str, ToolError> {
-    let tag = tag.trim();
-    if tag.is_empty() {
-        return Err(ToolError::invalid(
-            "tag",
-            "expected a tag name such as `invoices`",
-        ));
-    }
+    let tag = non_empty("tag", tag, "expected a tag name such as `invoices`")?;
     if tag.chars().count() > 64 {
         return Err(ToolError::invalid(
             "tag",

@@ -8,7 +8,7 @@ use super::super::{FileEntry, rfc3339};
 use super::{TagOut, existing_tag, file_id, item_path, tag_arg};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer, at_least, in_range};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -200,18 +200,8 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<ListCommentsOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
-        if !(1..=200).contains(&args.limit) {
-            return Err(ToolError::invalid(
-                "limit",
-                format!("expected a number from 1 to 200, got {}", args.limit),
-            ));
-        }
-        if args.offset < 0 {
-            return Err(ToolError::invalid(
-                "offset",
-                format!("expected 0 or more, got {}", args.offset),
-            ));
-        }
+        in_range("limit", args.limit, 1..=200)?;
+        at_least("offset", args.offset, 0)?;
         let user = self.user(&ctx)?;
         let id = file_id(&user, &path).await?;
         let results: Vec<CommentOut> = user

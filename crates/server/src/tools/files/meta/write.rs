@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{existing_tag, file_id, item_path, tag_arg};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -122,13 +122,7 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CreateCommentOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
-        let trimmed = args.message.trim();
-        if trimmed.is_empty() {
-            return Err(ToolError::invalid(
-                "message",
-                "is empty; write the comment text",
-            ));
-        }
+        let trimmed = non_empty("message", &args.message, "is empty; write the comment text")?;
         let length = trimmed.chars().count();
         let max = nextcloud::comments::MAX_MESSAGE_LENGTH;
         if length > max {
@@ -181,13 +175,12 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<RestoreVersionOut>>, ToolError> {
         let path = item_path("path", &args.path)?;
-        let version = args.version_id.trim().to_string();
-        if version.is_empty() {
-            return Err(ToolError::invalid(
-                "version_id",
-                "expected a version id from nc_webdav_list_versions",
-            ));
-        }
+        let version = non_empty(
+            "version_id",
+            &args.version_id,
+            "expected a version id from nc_webdav_list_versions",
+        )?
+        .to_string();
         let user = self.user(&ctx)?;
         let id = file_id(&user, &path).await?;
         user.versions().restore(id, &version).await?;
