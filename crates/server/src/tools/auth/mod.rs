@@ -45,18 +45,15 @@ const ELICITATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ProvisionArgs {
-    /// Scopes to grant, e.g. ["notes.read", "calendar.write"] (the colon form `notes:read` is
-    /// accepted too). Omitted or empty: every scope.
+    /// E.g. ["notes.read", "calendar.write"]; omitted or empty: every scope.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct UpdateScopesArgs {
-    /// Scopes to add to the current grant.
     #[serde(default)]
     pub add_scopes: Option<Vec<String>>,
-    /// Scopes to remove from the current grant.
     #[serde(default)]
     pub remove_scopes: Option<Vec<String>>,
 }
@@ -697,7 +694,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_auth_provision_access",
         title = "Connect your Nextcloud",
-        description = "Give this server access to your Nextcloud: starts a Nextcloud login (Login Flow v2) for the scopes you choose and returns the login link to open in a browser; afterwards call nc_auth_check_status. Needed once before any other Nextcloud tool works.",
+        description = "Connect this server to your Nextcloud: returns a login link to open in a browser, then call nc_auth_check_status. Needed once before the other tools work.",
         output_schema = schema_for_output::<Envelope<ProvisionOut>>()
     )]
     async fn nc_auth_provision_access(
@@ -784,7 +781,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_auth_check_status",
         title = "Check your Nextcloud connection",
-        description = "Report whether this server has access to your Nextcloud. If a login started by nc_auth_provision_access or nc_auth_update_scopes is pending, checks whether it was completed and, if so, stores the new access (statuses: provisioned, pending, not_initiated, error).",
+        description = "Check whether this server has access to your Nextcloud, and finish a login started by nc_auth_provision_access or nc_auth_update_scopes.",
         output_schema = schema_for_output::<Envelope<StatusOut>>()
     )]
     async fn nc_auth_check_status(
@@ -821,7 +818,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_auth_update_scopes",
         title = "Change your Nextcloud scopes",
-        description = "Add or remove scopes of your Nextcloud access (e.g. add_scopes [\"calendar.write\"]). Starts a new Nextcloud login for the new set; once it is completed (nc_auth_check_status) the new app password replaces the old one, which is then revoked in Nextcloud.",
+        description = "Grant or withdraw scopes (e.g. calendar.write): starts a new Nextcloud login; once nc_auth_check_status sees it done, the new access replaces the old.",
         output_schema = schema_for_output::<Envelope<UpdateScopesOut>>()
     )]
     async fn nc_auth_update_scopes(

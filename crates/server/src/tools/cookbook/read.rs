@@ -12,7 +12,6 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecipeIdArgs {
-    /// Id of the recipe (from nc_cookbook_list_recipes or a search).
     pub recipe_id: u64,
 }
 
@@ -24,8 +23,6 @@ pub struct RecipesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchArgs {
-    /// Words to look for in recipe names, categories and keywords; a recipe matching any
-    /// word is found.
     pub query: String,
 }
 
@@ -52,8 +49,7 @@ pub struct CategoriesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CategoryArgs {
-    /// Category name as listed by nc_cookbook_list_categories; `*` for recipes without a
-    /// category.
+    /// `*` for recipes without one.
     pub category: String,
 }
 
@@ -72,7 +68,6 @@ pub struct KeywordsOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct KeywordsArgs {
-    /// Keywords a recipe must all carry (case does not matter).
     pub keywords: Vec<String>,
 }
 
@@ -135,7 +130,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_recipes",
         title = "List recipes",
-        description = "List every recipe in your Nextcloud Cookbook, sorted by name: id, name, category and keywords. Use nc_cookbook_get_recipe for ingredients and steps."
+        description = "List all your recipes by name with category and keywords; nc_cookbook_get_recipe gives ingredients and steps."
     )]
     async fn nc_cookbook_list_recipes(
         &self,
@@ -159,7 +154,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_get_recipe",
         title = "Show a recipe",
-        description = "Show one recipe in full: description, servings, ISO 8601 preparation/cooking/total times, ingredients, steps, tools, category, keywords, nutrition and source URL."
+        description = "Show a whole recipe: ingredients, steps, servings, times, category, keywords, nutrition and source."
     )]
     async fn nc_cookbook_get_recipe(
         &self,
@@ -178,7 +173,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_search_recipes",
         title = "Search recipes",
-        description = "Find recipes whose name, category or keywords contain any of the given words (case-insensitive)."
+        description = "Find recipes by words in their name, category or keywords (any word matches)."
     )]
     async fn nc_cookbook_search_recipes(
         &self,
@@ -208,7 +203,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_categories",
         title = "List recipe categories",
-        description = "List the recipe categories with how many recipes each has; `*` stands for recipes without a category."
+        description = "List the recipe categories with how many recipes each has (`*`: no category)."
     )]
     async fn nc_cookbook_list_categories(
         &self,
@@ -237,7 +232,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_get_recipes_in_category",
         title = "Recipes in a category",
-        description = "List the recipes of one category (exact name, as nc_cookbook_list_categories gives it); `*` lists recipes without a category."
+        description = "List the recipes of one category (`*` for those without one)."
     )]
     async fn nc_cookbook_get_recipes_in_category(
         &self,
@@ -267,7 +262,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_keywords",
         title = "List recipe keywords",
-        description = "List the keywords used on your recipes with how many recipes carry each."
+        description = "List the keywords used on recipes with how many recipes have each."
     )]
     async fn nc_cookbook_list_keywords(
         &self,
@@ -295,7 +290,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_get_recipes_with_keywords",
         title = "Recipes with keywords",
-        description = "List the recipes that carry all of the given keywords."
+        description = "List the recipes that have all the given keywords."
     )]
     async fn nc_cookbook_get_recipes_with_keywords(
         &self,

@@ -15,8 +15,6 @@ use nextcloud::cookbook::{ConfigChange, normalize_duration, split_keywords};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ImportArgs {
-    /// Address (http or https) of a web page with a recipe in schema.org format, as most
-    /// recipe sites publish.
     pub url: String,
 }
 
@@ -28,70 +26,67 @@ pub struct ImportOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateArgs {
-    /// Name of the recipe; no other recipe may have it.
+    /// Must be unique.
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// Ingredients, one per entry, e.g. `200 g flour`.
+    /// One per entry, e.g. `200 g flour`.
     #[serde(default)]
     pub ingredients: Option<Vec<String>>,
-    /// Steps, in order, one per entry.
+    /// Steps in order.
     #[serde(default)]
     pub instructions: Option<Vec<String>>,
-    /// Where the recipe comes from (http or https).
+    /// Where it comes from.
     #[serde(default)]
     pub url: Option<String>,
-    /// Preparation time as an ISO 8601 duration, e.g. `PT20M` or `PT1H30M`.
+    /// ISO 8601, e.g. `PT1H30M`.
     #[serde(default)]
     pub prep_time: Option<String>,
-    /// Cooking time as an ISO 8601 duration.
+    /// ISO 8601.
     #[serde(default)]
     pub cook_time: Option<String>,
-    /// Total time as an ISO 8601 duration.
+    /// ISO 8601.
     #[serde(default)]
     pub total_time: Option<String>,
-    /// Number of servings.
+    /// Servings.
     #[serde(default)]
     pub recipe_yield: Option<i64>,
     #[serde(default)]
     pub category: Option<String>,
-    /// Comma-separated keywords, e.g. `vegetarian,quick`.
+    /// Comma-separated.
     #[serde(default)]
     pub keywords: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateArgs {
-    /// Id of the recipe to change.
     pub recipe_id: u64,
-    /// New name (no other recipe may have it).
+    /// Must be unique.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// Replaces the ingredient list.
     #[serde(default)]
     pub ingredients: Option<Vec<String>>,
-    /// Replaces the steps.
     #[serde(default)]
     pub instructions: Option<Vec<String>>,
     #[serde(default)]
     pub url: Option<String>,
-    /// ISO 8601 duration, e.g. `PT20M`; an empty string removes it.
+    /// ISO 8601, e.g. `PT20M`.
     #[serde(default)]
     pub prep_time: Option<String>,
-    /// ISO 8601 duration; an empty string removes it.
+    /// ISO 8601.
     #[serde(default)]
     pub cook_time: Option<String>,
-    /// ISO 8601 duration; an empty string removes it.
+    /// ISO 8601.
     #[serde(default)]
     pub total_time: Option<String>,
+    /// Servings.
     #[serde(default)]
     pub recipe_yield: Option<i64>,
-    /// New category; an empty string removes it.
     #[serde(default)]
     pub category: Option<String>,
-    /// Comma-separated keywords; replaces the current ones (an empty string removes all).
+    /// Comma-separated; replaces them all.
     #[serde(default)]
     pub keywords: Option<String>,
 }
@@ -121,14 +116,12 @@ pub struct RecipeDeleted {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConfigArgs {
-    /// Folder in your files that holds the recipes, e.g. `/Recipes`. Recipes in the old
-    /// folder stay there but are no longer listed.
+    /// E.g. `/Recipes`.
     #[serde(default)]
     pub folder: Option<String>,
-    /// Minutes between automatic rescans of the recipe folder (at least 1).
+    /// Minutes between rescans.
     #[serde(default)]
     pub update_interval: Option<i64>,
-    /// Whether printed recipes include the image.
     #[serde(default)]
     pub print_image: Option<bool>,
 }
@@ -299,7 +292,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_import_recipe",
         title = "Import a recipe from the web",
-        description = "Have Cookbook download a recipe page (http/https) and save the schema.org recipe it finds there as a new recipe. Fails if the page has no recipe or a recipe with the same name exists."
+        description = "Save a recipe from a web page into Cookbook, given the page's address (most recipe sites work)."
     )]
     async fn nc_cookbook_import_recipe(
         &self,
@@ -323,7 +316,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_create_recipe",
         title = "Create a recipe",
-        description = "Add a recipe to Cookbook: name (unique), description, ingredients, steps, servings, category, comma-separated keywords, source URL and ISO 8601 durations such as `PT1H30M`."
+        description = "Write a new recipe: name, ingredients, steps, servings, times, category and keywords. To save one from a website use nc_cookbook_import_recipe."
     )]
     async fn nc_cookbook_create_recipe(
         &self,
@@ -360,7 +353,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_update_recipe",
         title = "Change a recipe",
-        description = "Change fields of a recipe; fields you leave out keep their values (the recipe is read, changed and written back whole). Lists you give replace the old lists; an empty string clears a text field or duration. Durations in ISO 8601, e.g. `PT45M`."
+        description = "Change some fields of a recipe; the rest stays. Lists you give replace the old ones and \"\" clears a text field or time."
     )]
     async fn nc_cookbook_update_recipe(
         &self,
@@ -405,7 +398,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_delete_recipe",
         title = "Delete a recipe",
-        description = "Delete a recipe and its folder (with its image) from Cookbook."
+        description = "Delete a recipe with its image."
     )]
     async fn nc_cookbook_delete_recipe(
         &self,
@@ -433,7 +426,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_set_config",
         title = "Change Cookbook settings",
-        description = "Change Cookbook's settings: the folder holding your recipes, how often (minutes) it is rescanned, and whether printouts show the image. Returns the settings now in force."
+        description = "Change Cookbook's settings: the recipe folder, the rescan interval in minutes and whether printouts show the image."
     )]
     async fn nc_cookbook_set_config(
         &self,
@@ -491,7 +484,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_reindex",
         title = "Rescan recipes",
-        description = "Have Cookbook rebuild its recipe index from the recipe folder, e.g. after recipe files were added or edited outside the app."
+        description = "Rescan the recipe folder, e.g. after recipe files were changed outside Cookbook."
     )]
     async fn nc_cookbook_reindex(
         &self,

@@ -30,27 +30,31 @@ fn card_url(base: &str, board_id: u64, card_id: u64) -> String {
 
 /// How much of each card to return.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum Detail {
-    /// Title, position, due date, done flag, label titles, assignees, description preview.
+    // Title, position, due date, done flag, label titles, assignees, description preview.
     #[default]
     Summary,
-    /// Everything, with the description (cut to `description_max_length` if given).
+    // Everything, with the description (cut to `description_max_length` if given).
     Full,
 }
 
 /// Which cards to include.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum CardStatus {
-    /// Every card, archived ones too.
+    // Every card, archived ones too.
     All,
-    /// Not archived and not done.
+    // Not archived and not done.
     #[default]
     Open,
-    /// Marked done, not archived.
+    // Marked done, not archived.
     Done,
-    /// Archived only.
+    // Archived only.
     Archived,
 }
 
@@ -322,22 +326,22 @@ impl Changed {
 /// Arguments every card listing takes.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CardFilterArgs {
-    /// `summary` (default: compact cards with a description preview) or `full`.
+    /// `full` adds whole descriptions and every field.
     #[serde(default)]
     pub detail: Detail,
-    /// `open` (default), `done`, `archived` or `all`.
+    /// `open` (not done, not archived) is the default.
     #[serde(default)]
     pub status: CardStatus,
-    /// Only cards with this label (title, case-insensitive, or label id).
+    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// Only cards assigned to this user (user id or display name).
+    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
-    /// With `detail = full`: cut descriptions to this many characters.
+    /// With detail=full: cut descriptions to this length.
     #[serde(default)]
     pub description_max_length: Option<usize>,
-    /// With `detail = summary`: characters of description preview (default 140, 0 for none).
+    /// With detail=summary: preview length, 0 for none.
     #[serde(default = "default_preview")]
     pub description_preview_length: usize,
 }

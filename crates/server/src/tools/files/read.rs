@@ -14,7 +14,7 @@ use nextcloud::files::SearchQuery;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListDirectoryArgs {
-    /// Folder to list, relative to your home folder ("" or "/" for the home folder itself).
+    /// "" for your home folder.
     #[serde(default)]
     pub path: String,
 }
@@ -34,28 +34,30 @@ pub struct ListDirectoryOut {
 
 /// How to treat documents when reading.
 #[derive(Debug, Default, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum ParseDocument {
-    /// Text as text, documents (PDF, DOCX, ODT, XLSX, ...) as their extracted text, anything else as base64 (below the size cap).
+    // Text as text, documents (PDF, DOCX, ODT, XLSX, ...) as their extracted text, anything else as base64 (below the size cap).
     #[default]
     Auto,
-    /// As `auto` (spreadsheets already come back as Markdown tables).
+    // As `auto` (spreadsheets already come back as Markdown tables).
     Markdown,
-    /// The bytes as they are, no extraction: text as text, anything else as base64.
+    // The bytes as they are, no extraction: text as text, anything else as base64.
     Raw,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadFileArgs {
-    /// File to read, relative to your home folder (e.g. `Documents/todo.md`).
+    /// Relative to your home folder, e.g. `Documents/todo.md`.
     pub path: String,
-    /// `auto` (default), `markdown` or `raw`.
+    /// `auto` extracts the text of documents; `raw` gives the bytes as they are.
     #[serde(default)]
     pub parse_document: ParseDocument,
-    /// First PDF page to return (1-based); ignored for other files.
+    /// First PDF page, from 1.
     #[serde(default)]
     pub page_start: Option<i64>,
-    /// Last PDF page to return (inclusive); ignored for other files.
+    /// Last PDF page, included.
     #[serde(default)]
     pub page_end: Option<i64>,
 }
@@ -96,53 +98,52 @@ pub struct ReadFileOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchFilesArgs {
-    /// Folder to search below, relative to your home folder ("" searches everywhere).
+    /// Folder to search below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Name pattern: `*` and `?` are wildcards (`*.pdf`); without them, names containing it match. Case-insensitive.
+    /// `*` and `?` are wildcards; else any part of the name.
     #[serde(default)]
     pub name_pattern: Option<String>,
-    /// MIME type such as `application/pdf`, or a family such as `image/*`.
+    /// E.g. `application/pdf` or `image/*`.
     #[serde(default)]
     pub mime_type: Option<String>,
-    /// Only files and folders marked as favourites.
     #[serde(default)]
     pub only_favorites: bool,
-    /// Most results to return (1-1000, default 100), most recently changed first.
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct FindByNameArgs {
-    /// Name pattern: `*` and `?` are wildcards (`report*.docx`); without them, names containing it match. Case-insensitive.
+    /// `*` and `?` are wildcards; else any part of the name.
     pub pattern: String,
-    /// Folder to search below ("" searches everywhere).
+    /// Folder to search below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Most results to return (1-1000, default 100).
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct FindByTypeArgs {
-    /// MIME type such as `application/pdf`, or a family such as `image/*`.
+    /// E.g. `application/pdf` or `image/*`.
     pub mime_type: String,
-    /// Folder to search below ("" searches everywhere).
+    /// Folder to search below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Most results to return (1-1000, default 100).
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListFavoritesArgs {
-    /// Folder to look below ("" for everywhere).
+    /// Folder to look below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Most results to return (1-1000, default 100).
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -304,7 +305,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_directory",
         title = "List a folder",
-        description = "List the files and folders directly inside a Nextcloud folder (not recursive), with id, size, last change, ETag, type and favourite flag. Paths are relative to the user's home folder; \"\" lists the home folder."
+        description = "List what is directly inside a folder (not recursive): names, types, sizes, last changes and ETags. Paths are relative to your home folder."
     )]
     async fn nc_webdav_list_directory(
         &self,
@@ -334,7 +335,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_read_file",
         title = "Read a file",
-        description = "Read a file from Nextcloud. Text files (plain text, Markdown, CSV, JSON, code, ...) come back as text in any charset. The text of PDF, Word (DOCX), OpenDocument (ODT, ODP), PowerPoint (PPTX) and spreadsheet files (XLSX, XLS, ODS, as Markdown tables) is extracted; for long PDFs pick pages with page_start/page_end. Other files come back as base64 when small enough, otherwise only their details and a note saying why; parse_document=raw skips extraction. The answer includes the ETag to pass as `if_match` when writing the file back."
+        description = "Read a file: text as text; PDF, Word, OpenDocument, PowerPoint and spreadsheets as extracted text (PDF pages selectable); other small files as base64. Gives the ETag for writing back."
     )]
     async fn nc_webdav_read_file(
         &self,
@@ -510,7 +511,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_search_files",
         title = "Search files",
-        description = "Search files and folders below a folder by name pattern, MIME type and/or favourite flag (all given filters must match), using Nextcloud's server-side file search. Most recently changed first."
+        description = "Search below a folder combining a name pattern, a MIME type and favourites (all must match), newest first. For one criterion the find tools are simpler."
     )]
     async fn nc_webdav_search_files(
         &self,
@@ -538,7 +539,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_find_by_name",
         title = "Find files by name",
-        description = "Find files and folders whose name matches a pattern (`*` and `?` wildcards; plain text matches names containing it; case-insensitive), below a folder or everywhere."
+        description = "Find files and folders by name, with `*` and `?` wildcards or any part of the name, case-insensitive."
     )]
     async fn nc_webdav_find_by_name(
         &self,
@@ -562,7 +563,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_find_by_type",
         title = "Find files by type",
-        description = "Find files of a MIME type (`application/pdf`) or a family of types (`image/*`), below a folder or everywhere."
+        description = "Find files of one type, such as `application/pdf`, or a family such as `image/*` for photos."
     )]
     async fn nc_webdav_find_by_type(
         &self,
@@ -588,7 +589,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_favorites",
         title = "List favourite files",
-        description = "List the files and folders marked as favourites (the star in Nextcloud Files), below a folder or everywhere."
+        description = "List the files and folders you starred as favourites."
     )]
     async fn nc_webdav_list_favorites(
         &self,

@@ -15,14 +15,14 @@ use rmcp::model::ProgressNotificationParam;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WriteFileArgs {
-    /// Where to write, relative to your home folder (e.g. `Documents/todo.md`). The folder must exist.
+    /// Its folder must exist.
     pub path: String,
-    /// The content: text, or base64 when `content_type` ends in `;base64`.
+    /// Text, or base64 when content_type ends in `;base64`.
     pub content: String,
-    /// MIME type (e.g. `text/markdown`). Add `;base64` (e.g. `image/png;base64`) when `content` is base64-encoded binary.
+    /// E.g. `text/markdown`, or `image/png;base64` for base64 content.
     #[serde(default)]
     pub content_type: Option<String>,
-    /// Omit to create a new file (fails if the file exists). Pass the ETag from nc_webdav_read_file or a listing to replace the file only if nobody changed it since; pass `*` to replace an existing file unconditionally.
+    /// Omit to create a new file; the ETag of your last read to replace it; `*` to replace it regardless.
     #[serde(default)]
     pub if_match: Option<String>,
 }
@@ -44,7 +44,6 @@ pub struct WriteFileOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PathArgs {
-    /// Path relative to your home folder.
     pub path: String,
 }
 
@@ -66,14 +65,13 @@ pub struct DeleteOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TransferArgs {
-    /// File or folder to move/copy, relative to your home folder.
     pub source_path: String,
-    /// The new path including the name (e.g. `Archive/report.pdf`); its folder must exist.
+    /// The new path with the name; its folder must exist.
     pub destination_path: String,
-    /// Replace an existing destination (default false: an existing destination is an error).
+    /// Replace an existing destination.
     #[serde(default)]
     pub overwrite: bool,
-    /// With overwrite=true: the destination's ETag; it is replaced only if still at that version, else a conflict is reported and nothing changes.
+    /// With overwrite: replace only while the destination has this ETag.
     #[serde(default)]
     pub if_destination_match: Option<String>,
 }
@@ -196,7 +194,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_write_file",
         title = "Write a file",
-        description = "Write a file in Nextcloud (text, or base64 with a `;base64` content type). Safe by default: without `if_match` only a NEW file is created. To change an existing file, read it first and pass its ETag as `if_match`; if someone changed it since, nothing is written and a conflict is reported. `if_match: \"*\"` replaces an existing file unconditionally. Returns the new ETag."
+        description = "Create a file, or replace one by passing the ETag of your last read as `if_match` (refused if it changed since; `*` replaces regardless). Text, or base64 with a `;base64` type."
     )]
     async fn nc_webdav_write_file(
         &self,
@@ -297,7 +295,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_create_directory",
         title = "Create a folder",
-        description = "Create a folder in Nextcloud. Its parent folder must exist (create nested folders one level at a time). Succeeds without change if the folder already exists."
+        description = "Create a folder; its parent folder must exist. Does nothing if the folder is already there."
     )]
     async fn nc_webdav_create_directory(
         &self,
@@ -328,7 +326,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_delete_resource",
         title = "Delete a file or folder",
-        description = "Delete a file, or a folder with everything in it. Nextcloud moves it to the trash bin when that app is enabled."
+        description = "Delete a file, or a folder with everything in it (it goes to the trash bin when that is enabled)."
     )]
     async fn nc_webdav_delete_resource(
         &self,
@@ -348,7 +346,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_move_resource",
         title = "Move or rename",
-        description = "Move or rename a file or folder. An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag."
+        description = "Move or rename a file or folder. An existing destination is only replaced with overwrite=true (and, with if_destination_match, only if its ETag still matches)."
     )]
     async fn nc_webdav_move_resource(
         &self,
@@ -361,7 +359,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_copy_resource",
         title = "Copy a file or folder",
-        description = "Copy a file or folder (folders with everything in them). An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag."
+        description = "Copy a file or folder with everything in it. An existing destination is only replaced with overwrite=true (and, with if_destination_match, only if its ETag still matches)."
     )]
     async fn nc_webdav_copy_resource(
         &self,

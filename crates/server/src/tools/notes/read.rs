@@ -14,7 +14,6 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetNoteArgs {
-    /// Id of the note, as returned by the list and search tools.
     pub note_id: u64,
 }
 
@@ -36,10 +35,10 @@ pub struct NoteOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListNotesArgs {
-    /// Only notes in this category (exact match; "" for notes without a category).
+    /// Only this category; "" for notes without one.
     #[serde(default)]
     pub category: Option<String>,
-    /// Most notes to return, newest first (1-1000).
+    /// 1-1000.
     #[serde(default = "default_list_limit")]
     pub limit: u32,
 }
@@ -58,9 +57,8 @@ pub struct ListNotesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchNotesArgs {
-    /// Words to look for in titles, content and categories.
     pub query: String,
-    /// Most results to return (1-200).
+    /// 1-200.
     #[serde(default = "default_search_limit")]
     pub limit: u32,
 }
@@ -79,9 +77,8 @@ pub struct SearchNotesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetAttachmentArgs {
-    /// Id of the note the file is attached to.
     pub note_id: u64,
-    /// File name of the attachment, as it appears in the note's Markdown (e.g. `photo.png`).
+    /// As the note's Markdown names it, e.g. `photo.png`.
     pub attachment_filename: String,
 }
 
@@ -114,7 +111,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_get_note",
         title = "Read a note",
-        description = "Read one note: its Markdown content, title, category, favourite flag and the ETag needed to update it."
+        description = "Read one note in full: its Markdown text, title, category and the ETag needed to change it."
     )]
     async fn nc_notes_get_note(
         &self,
@@ -139,7 +136,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_list_notes",
         title = "List notes",
-        description = "List notes, most recently changed first, optionally only one category. Returns ids and titles, not content: read a note with nc_notes_get_note."
+        description = "List notes, newest first, optionally of one category. Gives ids and titles only: read one with nc_notes_get_note, find one by words with nc_notes_search_notes."
     )]
     async fn nc_notes_list_notes(
         &self,
@@ -185,7 +182,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_search_notes",
         title = "Search notes",
-        description = "Full-text search over note titles, content and categories. Notes containing every word rank first; if none does, notes with any of the words are returned. Returns ids and titles, best match first."
+        description = "Find notes by words in their title, text or category, best match first. Gives ids and titles; read one with nc_notes_get_note."
     )]
     async fn nc_notes_search_notes(
         &self,
@@ -230,7 +227,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_get_attachment",
         title = "Read a note attachment",
-        description = "Fetch a file attached to a note, such as an image pasted into it. Images come back as images, other files as embedded resources."
+        description = "Fetch a file attached to a note, such as a pasted image, by the file name the note's Markdown uses."
     )]
     async fn nc_notes_get_attachment(
         &self,

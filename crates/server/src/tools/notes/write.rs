@@ -13,44 +13,37 @@ use nextcloud::notes::{NewNote, NoteChanges};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateNoteArgs {
-    /// Title of the new note (also its file name in Nextcloud).
     pub title: String,
-    /// Markdown text of the note.
+    /// Markdown.
     pub content: String,
-    /// Category (a folder below the notes folder; `/` nests), or "" for none.
+    /// `/` nests; "" for none.
     #[serde(default)]
     pub category: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateNoteArgs {
-    /// Id of the note to change.
     pub note_id: u64,
-    /// ETag from the last read of the note (nc_notes_get_note). If the note changed since,
-    /// nothing is written and a conflict is reported.
+    /// From your last read of the note.
     pub etag: String,
-    /// New title, or null to keep it.
     #[serde(default)]
     pub title: Option<String>,
-    /// New Markdown content (replaces the whole text), or null to keep it.
+    /// Replaces the whole text.
     #[serde(default)]
     pub content: Option<String>,
-    /// New category, or null to keep it.
     #[serde(default)]
     pub category: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AppendArgs {
-    /// Id of the note to add to.
     pub note_id: u64,
-    /// Markdown to add at the end; it is separated from the existing text by a `---` line.
+    /// Markdown.
     pub content: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DeleteNoteArgs {
-    /// Id of the note to delete.
     pub note_id: u64,
 }
 
@@ -98,7 +91,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_create_note",
         title = "Create a note",
-        description = "Create a note in the Notes app with a title, Markdown content and an optional category. Returns its id and ETag."
+        description = "Create a note with a title, Markdown text and an optional category. Returns its id and ETag."
     )]
     async fn nc_notes_create_note(
         &self,
@@ -124,7 +117,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_update_note",
         title = "Update a note",
-        description = "Change a note's title, content and/or category. Needs the ETag from your last read: if someone changed the note since, nothing is overwritten and you are told to read it again. Content replaces the whole text; to add to it use nc_notes_append_content."
+        description = "Replace a note's title, text or category (null keeps a field). Needs the ETag of your last read and refuses if the note changed since; to add text use nc_notes_append_content."
     )]
     async fn nc_notes_update_note(
         &self,
@@ -159,7 +152,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_append_content",
         title = "Append to a note",
-        description = "Add Markdown to the end of a note, below a `---` separator line. Safe against concurrent edits: the other person's text is kept and yours is added after it."
+        description = "Add text at the end of a note, below a `---` line, keeping everything already there; no ETag needed. Good for journals, logs and growing lists."
     )]
     async fn nc_notes_append_content(
         &self,
@@ -183,7 +176,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_delete_note",
         title = "Delete a note",
-        description = "Delete a note (Nextcloud keeps it in the trash bin for a while)."
+        description = "Delete a note (it goes to the Nextcloud trash bin)."
     )]
     async fn nc_notes_delete_note(
         &self,

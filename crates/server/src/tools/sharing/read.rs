@@ -14,16 +14,15 @@ use super::{ShareOut, ShareResult};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ShareIdArgs {
-    /// Id of the share, from nc_share_list or nc_share_create.
     pub share_id: u64,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSharesArgs {
-    /// Only shares of this file or folder (relative to your home folder).
+    /// Only shares of this file or folder.
     #[serde(default)]
     pub path: Option<String>,
-    /// List what others shared with you instead of your own shares.
+    /// What others shared with you instead of your shares.
     #[serde(default)]
     pub shared_with_me: bool,
 }
@@ -45,7 +44,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_get",
         title = "Get a share",
-        description = "Details of one share: what is shared, with whom, permissions, expiry and link."
+        description = "Show one share: what is shared, with whom, permissions, expiry and link."
     )]
     async fn nc_share_get(
         &self,
@@ -62,7 +61,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_list",
         title = "List shares",
-        description = "List your shares (optionally only those of one file or folder), or with shared_with_me=true what others shared with you."
+        description = "List your shares, optionally of one file or folder; with shared_with_me, what others shared with you."
     )]
     async fn nc_share_list(
         &self,

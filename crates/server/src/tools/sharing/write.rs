@@ -15,15 +15,14 @@ use super::read::ShareIdArgs;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateShareArgs {
-    /// File or folder to share, relative to your home folder.
     pub path: String,
-    /// Who to share with: a user id for share_type 0, a group id for 1; omit for links.
+    /// User id, group id or address; omit for links.
     #[serde(default)]
     pub share_with: Option<String>,
-    /// 0 = user (default), 1 = group, 3 = public link, 4 = e-mail, 6 = federated.
+    /// 0 user (default), 1 group, 3 public link, 4 e-mail, 6 federated.
     #[serde(default)]
     pub share_type: i64,
-    /// Sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare (default 1, read only).
+    /// Sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare.
     #[serde(default = "default_permissions")]
     pub permissions: i64,
 }
@@ -34,10 +33,7 @@ fn default_permissions() -> i64 {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PublicLinkArgs {
-    /// File or folder to publish, relative to your home folder.
     pub path: String,
-    /// How long the link should work, in minutes (default 30). Nextcloud expires links at the
-    /// start of a day, so the link stays valid until the end of the day the time falls in.
     #[serde(default = "default_expiry")]
     pub expires_in_minutes: i64,
 }
@@ -48,9 +44,8 @@ fn default_expiry() -> i64 {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateShareArgs {
-    /// Id of the share to change.
     pub share_id: u64,
-    /// New permissions: sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare.
+    /// Sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare.
     pub permissions: i64,
 }
 
@@ -125,7 +120,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_create",
         title = "Share a file or folder",
-        description = "Share a file or folder with a user (share_type 0, share_with = user id) or group (1), or create a public link (3). Permissions default to read-only."
+        description = "Share a file or folder with a user or group, by e-mail, with another server or as a public link; read-only unless permissions say more. For an expiring link use nc_share_create_public_link."
     )]
     async fn nc_share_create(
         &self,
@@ -163,7 +158,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_create_public_link",
         title = "Create a public link",
-        description = "Create a read-only public link to a file or folder that expires after the given number of minutes (rounded up to the end of that day by Nextcloud). Returns the link and a direct download link."
+        description = "Create a read-only public link to a file or folder that expires after some minutes (it works until the end of that day). Returns the link and a download link."
     )]
     async fn nc_share_create_public_link(
         &self,
@@ -213,7 +208,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_delete",
         title = "Delete a share",
-        description = "Remove a share (the people or link lose access; the file itself stays)."
+        description = "Stop a share: its people or link lose access; the file itself stays."
     )]
     async fn nc_share_delete(
         &self,
@@ -233,7 +228,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_update",
         title = "Change share permissions",
-        description = "Change what the recipients of a share may do: sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare (files cannot get create/delete)."
+        description = "Change what the people of a share may do: read, change, add, delete or share again."
     )]
     async fn nc_share_update(
         &self,

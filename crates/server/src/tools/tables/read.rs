@@ -67,7 +67,6 @@ pub struct TablesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TableIdArgs {
-    /// Id of the table (from nc_tables_list_tables).
     pub table_id: u64,
 }
 
@@ -86,12 +85,10 @@ pub struct SchemaOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadTableArgs {
-    /// Id of the table.
     pub table_id: u64,
-    /// Most rows to return (default: all).
+    /// Default: all rows.
     #[serde(default)]
     pub limit: Option<u64>,
-    /// Rows to skip first (default 0).
     #[serde(default)]
     pub offset: Option<u64>,
 }
@@ -136,12 +133,10 @@ pub struct ViewsOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadViewArgs {
-    /// Id of the view (from nc_tables_list_views).
     pub view_id: u64,
-    /// Most rows to return (default: all).
+    /// Default: all rows.
     #[serde(default)]
     pub limit: Option<u64>,
-    /// Rows to skip first (default 0).
     #[serde(default)]
     pub offset: Option<u64>,
 }
@@ -201,7 +196,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_list_tables",
         title = "List tables",
-        description = "List the Tables tables you own or that are shared with you: id, title, row and column counts, your rights on shared ones, and their views."
+        description = "List your Tables tables (own and shared) with row and column counts, your rights and their saved views."
     )]
     async fn nc_tables_list_tables(
         &self,
@@ -245,7 +240,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_get_schema",
         title = "Show a table's columns",
-        description = "Show a table's columns: name, type, whether required, allowed options and limits, and what a value must look like. Read this before inserting or updating rows."
+        description = "Show a table's columns, their types, options and limits, and what a value must look like. Read it before adding or changing rows."
     )]
     async fn nc_tables_get_schema(
         &self,
@@ -277,7 +272,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_read_table",
         title = "Read a table's rows",
-        description = "Read rows of a table, each as `{column name: value}` (selection labels, checkbox booleans). Use limit/offset to page through large tables; has_more says whether rows follow."
+        description = "Read a table's rows as `{column name: value}`, a page at a time (limit/offset; has_more says whether more follow)."
     )]
     async fn nc_tables_read_table(
         &self,
@@ -310,7 +305,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_list_views",
         title = "List a table's views",
-        description = "List the saved views of a table: which columns each shows, its filter and how many rows match."
+        description = "List a table's saved views with their columns, filter and row count."
     )]
     async fn nc_tables_list_views(
         &self,
@@ -353,7 +348,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_read_view",
         title = "Read a view's rows",
-        description = "Read the rows a saved view shows (its filter applied), with only the view's columns, each row as `{column name: value}`. Pages with limit/offset like nc_tables_read_table."
+        description = "Read the rows a saved view shows (its filter and columns applied), paged like nc_tables_read_table."
     )]
     async fn nc_tables_read_view(
         &self,

@@ -14,25 +14,20 @@ use nextcloud::tables::NewColumn;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct InsertRowArgs {
-    /// Id of the table.
     pub table_id: u64,
-    /// The new row as `{column name: value}`; see nc_tables_get_schema for what each column
-    /// accepts. Columns left out stay empty.
+    /// `{column name: value}`; see nc_tables_get_schema.
     pub data: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateRowArgs {
-    /// Id of the row (from nc_tables_read_table).
     pub row_id: u64,
-    /// Cells to change as `{column name: value}`; null empties a cell. Other cells keep their
-    /// values.
+    /// `{column name: value}`; null empties a cell.
     pub data: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RowIdArgs {
-    /// Id of the row.
     pub row_id: u64,
 }
 
@@ -53,44 +48,46 @@ pub struct RowDeleted {
 
 /// Column types, named as Tables names them.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 pub enum ColumnType {
-    /// One line of text.
+    // One line of text.
     #[serde(rename = "text-line", alias = "text")]
     TextLine,
-    /// Formatted, multi-line text (Markdown).
+    // Formatted, multi-line text (Markdown).
     #[serde(rename = "text-rich")]
     TextRich,
-    /// A link.
+    // A link.
     #[serde(rename = "text-link", alias = "link")]
     TextLink,
-    /// A number; `number_decimals` sets how many decimals are kept (default 0).
+    // A number; `number_decimals` sets how many decimals are kept (default 0).
     #[serde(rename = "number")]
     Number,
-    /// A 0–5 star rating.
+    // A 0–5 star rating.
     #[serde(rename = "number-stars")]
     NumberStars,
-    /// A 0–100 progress bar.
+    // A 0–100 progress bar.
     #[serde(rename = "number-progress")]
     NumberProgress,
-    /// One of `options`.
+    // One of `options`.
     #[serde(rename = "selection")]
     Selection,
-    /// Any of `options`.
+    // Any of `options`.
     #[serde(rename = "selection-multi")]
     SelectionMulti,
-    /// A checkbox.
+    // A checkbox.
     #[serde(rename = "selection-check", alias = "checkbox")]
     SelectionCheck,
-    /// Date and time.
+    // Date and time.
     #[serde(rename = "datetime")]
     Datetime,
-    /// A date.
+    // A date.
     #[serde(rename = "datetime-date", alias = "date")]
     DatetimeDate,
-    /// A time of day.
+    // A time of day.
     #[serde(rename = "datetime-time", alias = "time")]
     DatetimeTime,
-    /// Users.
+    // Users.
     #[serde(rename = "usergroup")]
     Usergroup,
 }
@@ -119,35 +116,32 @@ impl ColumnType {
 /// A column to add.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ColumnSpec {
-    /// Column name, unique in the table.
+    /// Unique in the table.
     pub title: String,
-    /// Column type (Tables' names, e.g. `text-line`, `number`, `selection`, `datetime-date`).
+    /// `number-stars` is 0-5, `number-progress` 0-100, `selection-check` a checkbox.
     #[serde(rename = "type")]
     pub kind: ColumnType,
     #[serde(default)]
     pub description: Option<String>,
-    /// Whether every row must have a value.
+    /// Every row must have a value.
     #[serde(default)]
     pub mandatory: bool,
-    /// Option labels, for `selection` and `selection-multi`.
+    /// Labels of a selection column.
     #[serde(default)]
     pub options: Option<Vec<String>>,
-    /// For `number`: smallest allowed value.
     #[serde(default)]
     pub number_min: Option<f64>,
-    /// For `number`: largest allowed value.
     #[serde(default)]
     pub number_max: Option<f64>,
-    /// For `number`: decimals kept (default 0: whole numbers).
+    /// Default 0.
     #[serde(default)]
     pub number_decimals: Option<i64>,
-    /// For `number`: shown before the value, e.g. `€`.
+    /// E.g. `€`.
     #[serde(default)]
     pub number_prefix: Option<String>,
-    /// For `number`: shown after the value, e.g. `kg`.
+    /// E.g. `kg`.
     #[serde(default)]
     pub number_suffix: Option<String>,
-    /// For text types: longest allowed value in characters.
     #[serde(default)]
     pub text_max_length: Option<i64>,
 }
@@ -220,14 +214,12 @@ impl ColumnSpec {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTableArgs {
-    /// Title of the new table.
     pub title: String,
-    /// An emoji shown with the title.
     #[serde(default)]
     pub emoji: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// Columns to create right away, in order.
+    /// Columns to create, in order.
     #[serde(default)]
     pub columns: Vec<ColumnSpec>,
 }
@@ -242,7 +234,6 @@ pub struct TableCreated {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AddColumnArgs {
-    /// Id of the table.
     pub table_id: u64,
     #[serde(flatten)]
     pub column: ColumnSpec,
@@ -294,7 +285,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_insert_row",
         title = "Add a row",
-        description = "Add a row to a table, given as `{column name: value}`. Each value is checked against its column (numbers, option labels, true/false, dates as YYYY-MM-DD, ...) and a value that does not fit is refused with the column named."
+        description = "Add a row given as `{column name: value}`; each value is checked against its column first (see nc_tables_get_schema)."
     )]
     async fn nc_tables_insert_row(
         &self,
@@ -316,7 +307,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_update_row",
         title = "Change a row",
-        description = "Change cells of a row, given as `{column name: value}` (null empties a cell); cells you leave out keep their values. Values are checked against their columns like nc_tables_insert_row."
+        description = "Change some cells of a row, given as `{column name: value}` (null empties a cell); other cells stay."
     )]
     async fn nc_tables_update_row(
         &self,
@@ -339,7 +330,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_delete_row",
         title = "Delete a row",
-        description = "Delete one row of a table for good."
+        description = "Delete a row from a table for good."
     )]
     async fn nc_tables_delete_row(
         &self,
@@ -358,7 +349,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_create_table",
         title = "Create a table",
-        description = "Create a new table, optionally with its columns (name, type, options for selections, limits for numbers and text)."
+        description = "Create a new table, optionally with its columns."
     )]
     async fn nc_tables_create_table(
         &self,
@@ -407,7 +398,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_add_column",
         title = "Add a column",
-        description = "Add a column to a table: name, type (text-line, text-rich, text-link, number, number-stars, number-progress, selection, selection-multi, selection-check, datetime, datetime-date, datetime-time, usergroup) and its options or limits. Needs manage rights on the table."
+        description = "Add a column to a table: text, link, number, stars, progress, selection, checkbox, date, time or users. Needs manage rights on the table."
     )]
     async fn nc_tables_add_column(
         &self,

@@ -48,7 +48,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_list_attachments",
         title = "List a card's attachments",
-        description = "List the files attached to a Deck card: name, type, path, who attached it and when."
+        description = "List the files attached to a card."
     )]
     async fn deck_list_attachments(
         &self,

@@ -34,15 +34,12 @@ pub struct BoardsOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetBoardArgs {
-    /// Id of the board (from deck_get_boards).
     pub board_id: u64,
     /// Include the sharing rules.
     #[serde(default = "yes")]
     pub include_acl: bool,
-    /// Include the users who can see the board.
     #[serde(default = "yes")]
     pub include_users: bool,
-    /// Include the board's labels.
     #[serde(default = "yes")]
     pub include_labels: bool,
 }
@@ -79,16 +76,16 @@ pub struct BoardOut {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct OverviewArgs {
     pub board_id: u64,
-    /// `open` (default), `done`, `archived` or `all`.
+    /// `open` (not done, not archived) is the default.
     #[serde(default)]
     pub status: CardStatus,
-    /// Only cards with this label (title or id).
+    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// Only cards assigned to this user (id or display name).
+    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
-    /// Characters of description preview per card (default 140, 0 for none).
+    /// 0 for none.
     #[serde(default = "default_preview")]
     pub description_preview_length: usize,
 }
@@ -133,7 +130,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_boards",
         title = "List Deck boards",
-        description = "List the Deck boards you own or that are shared with you: id, title, owner, colour, and whether you may edit cards on it."
+        description = "List your Deck boards (own and shared) with their ids, owners and whether you may edit them."
     )]
     async fn deck_get_boards(
         &self,
@@ -167,7 +164,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_board",
         title = "Read a Deck board",
-        description = "Read one Deck board: title, owner, colour, your permissions, and optionally its labels, sharing rules and users. Use deck_get_board_overview or deck_get_stacks for the cards."
+        description = "Read one Deck board's details: title, owner, colour, your permissions, labels, sharing and users. For its cards use deck_get_board_overview."
     )]
     async fn deck_get_board(
         &self,
@@ -200,7 +197,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_board_overview",
         title = "Deck board overview",
-        description = "A compact picture of a whole board in one call: its stacks in order with their cards (title, due date, done, labels, assignees, short description preview). Filter by status (open by default), label or assignee."
+        description = "See a whole Deck board in one call: its stacks (columns) in order with short cards. The best start for 'what is on my board'; filter by status, label or person."
     )]
     async fn deck_get_board_overview(
         &self,

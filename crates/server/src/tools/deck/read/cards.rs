@@ -91,7 +91,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_cards",
         title = "List cards of a stack",
-        description = "List the cards of one stack, compact by default (open cards, summary detail, 140-character description previews). Filter by status, label or assignee; detail=full gives descriptions and all fields."
+        description = "List the cards of one stack (column), filtered by status, label or person; detail=full adds descriptions and every field."
     )]
     async fn deck_get_cards(
         &self,
@@ -118,7 +118,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_card",
         title = "Read a card",
-        description = "Read one Deck card with everything: description, dates, done state, labels, assignees, dependencies, attachments and comment count."
+        description = "Read one card (task) in full: description, dates, done state, labels, assignees, dependencies, attachments and comment count."
     )]
     async fn deck_get_card(
         &self,

@@ -12,6 +12,8 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::Comment;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum CommentOrder {
     #[default]
@@ -22,19 +24,17 @@ pub enum CommentOrder {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListCommentsArgs {
     pub card_id: u64,
-    /// Most comments to return (1-200).
+    /// 1-200.
     #[serde(default = "twenty")]
     pub limit: u32,
-    /// Comments to skip (for paging).
     #[serde(default)]
     pub offset: u32,
-    /// `summary` (author, time, message) or `full` (also ids of mentions and the reply).
+    /// `full` adds mention and reply ids.
     #[serde(default)]
     pub detail: Detail,
-    /// Cut each message to this many characters.
+    /// Cut messages to this length.
     #[serde(default)]
     pub message_max_length: Option<usize>,
-    /// `newest` first (default) or `oldest` first.
     #[serde(default)]
     pub order: CommentOrder,
 }
@@ -101,7 +101,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_card_comments",
         title = "Read a card's comments",
-        description = "Read the comments on a Deck card, newest first by default, paged with limit/offset; message_max_length keeps long comments short."
+        description = "Read the comments on a card, newest first by default, a page at a time."
     )]
     async fn deck_get_card_comments(
         &self,

@@ -39,7 +39,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_labels",
         title = "List a board's labels",
-        description = "List the labels defined on a Deck board (id, title, colour)."
+        description = "List the labels defined on a Deck board."
     )]
     async fn deck_get_labels(
         &self,

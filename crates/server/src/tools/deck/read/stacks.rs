@@ -13,7 +13,6 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetStacksArgs {
     pub board_id: u64,
-    /// Include the cards of each stack (filtered as below).
     #[serde(default = "yes")]
     pub include_cards: bool,
     #[serde(flatten)]
@@ -28,7 +27,6 @@ fn yes() -> bool {
 pub struct GetStackArgs {
     pub board_id: u64,
     pub stack_id: u64,
-    /// Include the stack's cards (filtered as below).
     #[serde(default = "yes")]
     pub include_cards: bool,
     #[serde(flatten)]
@@ -38,19 +36,19 @@ pub struct GetStackArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ArchivedStacksArgs {
     pub board_id: u64,
-    /// `summary` (default) or `full`.
+    /// `full` adds whole descriptions and every field.
     #[serde(default)]
     pub detail: crate::tools::deck::Detail,
-    /// Only cards with this label (title or id).
+    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// Only cards assigned to this user (id or display name).
+    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
-    /// With `detail = full`: cut descriptions to this many characters.
+    /// With detail=full: cut descriptions to this length.
     #[serde(default)]
     pub description_max_length: Option<usize>,
-    /// With `detail = summary`: characters of description preview (default 140).
+    /// With detail=summary: preview length, 0 for none.
     #[serde(default = "crate::tools::deck::default_preview")]
     pub description_preview_length: usize,
 }
@@ -79,7 +77,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_stacks",
         title = "List a board's stacks",
-        description = "List the stacks (columns) of a Deck board in order, with their cards. Compact by default: open cards only, summary detail, 140-character description previews; use status, label, assigned_to and detail to change that."
+        description = "List a board's stacks (columns) with their cards, filtered by status, label or person, in summary or full detail."
     )]
     async fn deck_get_stacks(
         &self,
@@ -103,7 +101,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_stack",
         title = "Read a stack",
-        description = "Read one stack of a Deck board with its cards (open cards in summary form by default; same filters as deck_get_stacks)."
+        description = "Read one stack (column) of a board with its cards, filtered like deck_get_stacks."
     )]
     async fn deck_get_stack(
         &self,
@@ -131,7 +129,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_archived_stacks",
         title = "List archived cards by stack",
-        description = "List the stacks of a Deck board with their archived cards only."
+        description = "List a board's stacks with only their archived cards."
     )]
     async fn deck_get_archived_stacks(
         &self,

@@ -15,7 +15,6 @@ pub struct CardLabelArgs {
     pub board_id: u64,
     pub stack_id: u64,
     pub card_id: u64,
-    /// A label of the same board (see deck_get_labels).
     pub label_id: u64,
 }
 
@@ -24,7 +23,6 @@ pub struct CardUserArgs {
     pub board_id: u64,
     pub stack_id: u64,
     pub card_id: u64,
-    /// Nextcloud user id; the user must have access to the board.
     pub user_id: String,
 }
 
@@ -34,7 +32,7 @@ pub struct DependencyArgs {
     pub stack_id: u64,
     /// The card that depends on the other.
     pub card_id: u64,
-    /// The card it depends on (you need read access to it).
+    /// The card it depends on.
     pub dependent_card_id: u64,
 }
 
@@ -127,7 +125,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_remove_label_from_card",
         title = "Remove a label from a card",
-        description = "Take a label off a card (the label stays defined on the board)."
+        description = "Take a label off a card."
     )]
     async fn deck_remove_label_from_card(
         &self,
@@ -148,7 +146,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_assign_user_to_card",
         title = "Assign a user to a card",
-        description = "Assign a user (who can see the board) to a card."
+        description = "Assign a person to a card."
     )]
     async fn deck_assign_user_to_card(
         &self,
@@ -170,7 +168,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_unassign_user_from_card",
         title = "Unassign a user from a card",
-        description = "Remove a user's assignment from a card."
+        description = "Remove a person from a card."
     )]
     async fn deck_unassign_user_from_card(
         &self,
@@ -192,7 +190,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_assign_dependent_card",
         title = "Make a card depend on another",
-        description = "Record that a card depends on another card (shown in its dependentCards). Needs Deck 1.18 or later."
+        description = "Mark a card as depending on (blocked by) another card. Needs Deck 1.18 or later."
     )]
     async fn deck_assign_dependent_card(
         &self,
@@ -225,7 +223,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_remove_dependent_card",
         title = "Remove a card dependency",
-        description = "Remove the dependency of a card on another card. Needs Deck 1.18 or later."
+        description = "Remove a card's dependency on another card. Needs Deck 1.18 or later."
     )]
     async fn deck_remove_dependent_card(
         &self,

@@ -13,14 +13,13 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AttachFileArgs {
     pub card_id: u64,
-    /// Path of the file in your Nextcloud Files, starting with `/` (e.g. `/Documents/spec.pdf`).
+    /// In your Files, starting with `/`, e.g. `/Documents/spec.pdf`.
     pub path: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AttachNoteArgs {
     pub card_id: u64,
-    /// Id of a note of the Notes app.
     pub note_id: u64,
 }
 
@@ -38,7 +37,7 @@ pub struct DeleteAttachmentArgs {
     pub stack_id: u64,
     pub card_id: u64,
     pub attachment_id: u64,
-    /// The attachment's `type` from deck_list_attachments: `file` or `deck_file`.
+    /// `file` or `deck_file`, as deck_list_attachments shows.
     #[serde(default = "deck_file")]
     pub attachment_type: String,
 }
@@ -65,7 +64,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_attach_file",
         title = "Attach a file to a card",
-        description = "Attach a file from your Nextcloud Files to a Deck card without copying it (the file is shared with the card and stays where it is). Attaching the same file twice makes two attachments."
+        description = "Attach a file from your Files to a card by sharing it with the card (no copy)."
     )]
     async fn deck_attach_file(
         &self,
@@ -93,7 +92,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_attach_note",
         title = "Attach a note to a card",
-        description = "Attach a note from the Notes app to a Deck card as a link to its file (no copy: it stays editable in Notes)."
+        description = "Attach a note from the Notes app to a card, as a link to its file (it stays editable in Notes)."
     )]
     async fn deck_attach_note(
         &self,
@@ -129,7 +128,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_attachment",
         title = "Remove an attachment",
-        description = "Remove an attachment from a Deck card. For a file shared with the card (type `file`) only the link goes; the file stays in Files."
+        description = "Remove an attachment from a card; a file attached from your Files stays there."
     )]
     async fn deck_delete_attachment(
         &self,

@@ -11,9 +11,8 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateBoardArgs {
-    /// Title of the new board (at most 100 characters).
     pub title: String,
-    /// Colour as 6 hex digits, e.g. `0082c9` (a leading `#` is accepted).
+    /// 6 hex digits, e.g. `0082c9`.
     pub color: String,
 }
 
@@ -38,7 +37,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_board",
         title = "Create a Deck board",
-        description = "Create a Deck board with a title and a colour. Deck adds its four default labels; add stacks (columns) with deck_create_stack."
+        description = "Create a Deck board (kanban) with a title and a colour; add its columns with deck_create_stack."
     )]
     async fn deck_create_board(
         &self,

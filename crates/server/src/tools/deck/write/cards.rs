@@ -16,24 +16,23 @@ use nextcloud::deck::{CardChanges, NewCard, normalize_color, normalize_date};
 pub struct CreateCardArgs {
     pub board_id: u64,
     pub stack_id: u64,
-    /// Card title (at most 255 characters).
     pub title: String,
-    /// Card type; `plain` unless you know better.
+    /// Usually `plain`.
     #[serde(default = "plain", rename = "type")]
     pub kind: String,
-    /// Position in the stack (lower comes first; 999 puts it at the end).
+    /// Lower comes first; 999 is the end.
     #[serde(default = "end")]
     pub order: i64,
-    /// Markdown description.
+    /// Markdown.
     #[serde(default)]
     pub description: Option<String>,
-    /// Due date, ISO 8601 (e.g. `2030-05-01T17:00:00Z` or `2030-05-01`).
+    /// ISO 8601, e.g. `2030-05-01T17:00:00Z` or `2030-05-01`.
     #[serde(default)]
     pub duedate: Option<String>,
-    /// Start date, ISO 8601.
+    /// ISO 8601.
     #[serde(default)]
     pub startdate: Option<String>,
-    /// Colour, 6 hex digits.
+    /// 6 hex digits.
     #[serde(default)]
     pub color: Option<String>,
 }
@@ -59,34 +58,30 @@ pub struct UpdateCardArgs {
     pub board_id: u64,
     pub stack_id: u64,
     pub card_id: u64,
-    /// New title, or null to keep it.
     #[serde(default)]
     pub title: Option<String>,
-    /// New Markdown description (replaces it), or null to keep it.
+    /// Markdown; replaces the old one.
     #[serde(default)]
     pub description: Option<String>,
-    /// New card type, or null to keep it.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    /// New owner (user id), or null to keep it.
+    /// User id.
     #[serde(default)]
     pub owner: Option<String>,
-    /// New position in the stack, or null to keep it.
     #[serde(default)]
     pub order: Option<i64>,
-    /// New due date (ISO 8601), "" to clear it, or null to keep it.
+    /// ISO 8601; "" clears it.
     #[serde(default)]
     pub duedate: Option<String>,
-    /// Archive (true) or unarchive (false), or null to keep it.
     #[serde(default)]
     pub archived: Option<bool>,
-    /// When it was done (ISO 8601) to mark it done, "" to mark it not done, or null to keep.
+    /// When it was done (ISO 8601); "" for not done.
     #[serde(default)]
     pub done: Option<String>,
-    /// New start date (ISO 8601), "" to clear it, or null to keep it.
+    /// ISO 8601; "" clears it.
     #[serde(default)]
     pub startdate: Option<String>,
-    /// New colour (6 hex digits), "" to clear it, or null to keep it.
+    /// 6 hex digits; "" clears it.
     #[serde(default)]
     pub color: Option<String>,
 }
@@ -97,9 +92,9 @@ pub struct ReorderArgs {
     /// The stack the card is in now.
     pub stack_id: u64,
     pub card_id: u64,
-    /// New position in the target stack (0 is the top).
+    /// 0 is the top.
     pub order: i64,
-    /// Stack to move the card to; must be on the same board (same as stack_id to only reorder).
+    /// A stack of the same board.
     pub target_stack_id: u64,
 }
 
@@ -109,9 +104,8 @@ pub struct MoveArgs {
     pub source_stack_id: u64,
     pub card_id: u64,
     pub target_board_id: u64,
-    /// A stack of the target board.
     pub target_stack_id: u64,
-    /// Position in the target stack (0 is the top).
+    /// 0 is the top.
     #[serde(default)]
     pub order: i64,
 }
@@ -160,7 +154,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_card",
         title = "Create a card",
-        description = "Create a card in a stack of a Deck board, with optional Markdown description, due and start dates (ISO 8601) and colour."
+        description = "Create a card (task) in a stack, with an optional description, due and start dates and colour."
     )]
     async fn deck_create_card(
         &self,
@@ -205,7 +199,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_card",
         title = "Update a card",
-        description = "Change a card's title, description, dates, done state, colour, owner, order or archived flag. Only what you pass changes; everything else is kept. To move it to another stack use deck_reorder_card."
+        description = "Change a card's title, description, dates, done state, colour, owner, position or archived flag; what you leave out stays. To change its stack use deck_reorder_card."
     )]
     async fn deck_update_card(
         &self,
@@ -250,7 +244,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_card",
         title = "Delete a card",
-        description = "Delete a Deck card (Deck keeps it restorable for a while)."
+        description = "Delete a card (Deck can restore it for a while)."
     )]
     async fn deck_delete_card(
         &self,
@@ -273,7 +267,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_archive_card",
         title = "Archive a card",
-        description = "Archive a Deck card: it leaves the board's normal view but is kept (see deck_get_archived_stacks)."
+        description = "Archive a card: it leaves the board but is kept (see deck_get_archived_stacks)."
     )]
     async fn deck_archive_card(
         &self,
@@ -297,7 +291,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_unarchive_card",
         title = "Unarchive a card",
-        description = "Bring an archived Deck card back onto the board."
+        description = "Bring an archived card back onto its board."
     )]
     async fn deck_unarchive_card(
         &self,
@@ -321,7 +315,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_reorder_card",
         title = "Move a card within a board",
-        description = "Move a card to a position in a stack of the same board (e.g. from \"To do\" to \"Done\"), or just change its position. To move it to another board use deck_move_card_to_board."
+        description = "Move a card to another stack of the same board (e.g. from \"To do\" to \"Done\") or to another position. For another board use deck_move_card_to_board."
     )]
     async fn deck_reorder_card(
         &self,
@@ -364,7 +358,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_move_card_to_board",
         title = "Move a card to another board",
-        description = "Move a card to a stack on another Deck board. It keeps its id, comments, attachments, dates and assignees; labels are matched by title on the target board (created there if you may manage it). A done card stays done."
+        description = "Move a card to a stack on another board, keeping its comments, attachments, dates and assignees; labels are matched by title."
     )]
     async fn deck_move_card_to_board(
         &self,

@@ -13,24 +13,26 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::{MAX_COMMENT_LENGTH, split_text};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum Overflow {
-    /// Refuse a message over 1000 characters.
+    // Refuse a message over 1000 characters.
     #[default]
     Error,
-    /// Post a long message as several comments.
+    // Post a long message as several comments.
     Split,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateCommentArgs {
     pub card_id: u64,
-    /// Comment text (Nextcloud stores at most 1000 characters per comment).
+    /// At most 1000 characters unless overflow=split.
     pub message: String,
-    /// Id of a comment on the same card to reply to.
+    /// Comment to reply to.
     #[serde(default)]
     pub parent_id: Option<u64>,
-    /// For a message over 1000 characters: `error` (default) or `split` into several comments.
+    /// `split` posts a long message as several comments.
     #[serde(default)]
     pub overflow: Overflow,
 }
@@ -48,7 +50,7 @@ pub struct CommentWritten {
 pub struct UpdateCommentArgs {
     pub card_id: u64,
     pub comment_id: u64,
-    /// New text (at most 1000 characters); only the author may edit a comment.
+    /// At most 1000 characters.
     pub message: String,
 }
 
@@ -103,7 +105,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_card_comment",
         title = "Comment on a card",
-        description = "Add a comment to a Deck card, optionally as a reply. Comments hold at most 1000 characters: longer messages are refused unless overflow='split', which posts them as several comments in order."
+        description = "Comment on a card, optionally as a reply. Over 1000 characters is refused unless overflow=split posts it as several comments."
     )]
     async fn deck_create_card_comment(
         &self,
@@ -148,7 +150,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_card_comment",
         title = "Edit a comment",
-        description = "Replace the text of your own comment on a Deck card (at most 1000 characters)."
+        description = "Replace the text of your own comment on a card."
     )]
     async fn deck_update_card_comment(
         &self,
@@ -181,7 +183,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_card_comment",
         title = "Delete a comment",
-        description = "Delete your own comment from a Deck card."
+        description = "Delete your own comment from a card."
     )]
     async fn deck_delete_card_comment(
         &self,

@@ -15,9 +15,8 @@ use nextcloud::deck::normalize_color;
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateLabelArgs {
     pub board_id: u64,
-    /// Label title, unique on the board.
     pub title: String,
-    /// Colour, 6 hex digits such as `ff7a66`.
+    /// 6 hex digits, e.g. `ff7a66`.
     pub color: String,
 }
 
@@ -32,10 +31,9 @@ pub struct LabelCreated {
 pub struct UpdateLabelArgs {
     pub board_id: u64,
     pub label_id: u64,
-    /// New title, or null to keep it.
     #[serde(default)]
     pub title: Option<String>,
-    /// New colour (6 hex digits), or null to keep it.
+    /// 6 hex digits.
     #[serde(default)]
     pub color: Option<String>,
 }
@@ -53,7 +51,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_label",
         title = "Create a label",
-        description = "Define a new label on a Deck board (title unique on the board, 6-hex-digit colour). Needs manage permission."
+        description = "Define a new label (tag) on a Deck board with a title and a colour."
     )]
     async fn deck_create_label(
         &self,
@@ -77,7 +75,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_label",
         title = "Update a label",
-        description = "Rename and/or recolour a label of a Deck board; what you leave out is kept."
+        description = "Rename or recolour a label of a Deck board."
     )]
     async fn deck_update_label(
         &self,
@@ -119,7 +117,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_label",
         title = "Delete a label",
-        description = "Delete a label from a Deck board; it disappears from every card that had it."
+        description = "Delete a label from a board and from every card that has it."
     )]
     async fn deck_delete_label(
         &self,

@@ -13,9 +13,8 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateStackArgs {
     pub board_id: u64,
-    /// Title of the stack (column), e.g. "To do".
     pub title: String,
-    /// Position among the board's stacks (lower comes first).
+    /// Lower comes first.
     pub order: i64,
 }
 
@@ -30,10 +29,8 @@ pub struct StackCreated {
 pub struct UpdateStackArgs {
     pub board_id: u64,
     pub stack_id: u64,
-    /// New title, or null to keep it.
     #[serde(default)]
     pub title: Option<String>,
-    /// New position, or null to keep it.
     #[serde(default)]
     pub order: Option<i64>,
 }
@@ -57,7 +54,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_stack",
         title = "Create a stack",
-        description = "Add a stack (column) to a Deck board at a position. Needs manage permission on the board."
+        description = "Add a stack (a column such as \"To do\") to a Deck board at a position."
     )]
     async fn deck_create_stack(
         &self,
@@ -80,7 +77,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_stack",
         title = "Rename or move a stack",
-        description = "Change a stack's title and/or position; what you leave out is kept."
+        description = "Rename a stack (column) or change its position."
     )]
     async fn deck_update_stack(
         &self,
@@ -118,7 +115,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_delete_stack",
         title = "Delete a stack",
-        description = "Delete a stack and the cards in it from a Deck board."
+        description = "Delete a stack (column) with all its cards."
     )]
     async fn deck_delete_stack(
         &self,

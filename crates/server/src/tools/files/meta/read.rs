@@ -13,12 +13,11 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListCommentsArgs {
-    /// File or folder whose comments to read, relative to your home folder.
     pub path: String,
-    /// Most comments to return (1-200, default 20), newest first.
+    /// 1-200.
     #[serde(default = "default_comment_limit")]
     pub limit: i64,
-    /// How many of the newest comments to skip, for paging (default 0).
+    /// Newest comments to skip, for paging.
     #[serde(default)]
     pub offset: i64,
 }
@@ -86,7 +85,6 @@ pub struct ListTrashOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PathOnlyArgs {
-    /// File path relative to your home folder.
     pub path: String,
 }
 
@@ -133,7 +131,6 @@ pub struct FileTagsOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct FindByTagArgs {
-    /// The tag's name (as nc_webdav_list_tags shows it; case-insensitive when unambiguous).
     pub tag: String,
 }
 
@@ -192,7 +189,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_comments",
         title = "List comments on a file",
-        description = "Read the comments people left on a file or folder in Nextcloud (the Comments tab of the Files sidebar), newest first, a page at a time."
+        description = "Read the comments people left on a file or folder, newest first, a page at a time."
     )]
     async fn nc_webdav_list_comments(
         &self,
@@ -233,7 +230,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_trash",
         title = "List the trash bin",
-        description = "List what is in your Nextcloud trash bin: deleted files and folders with where they were and when they were deleted, most recent first. Restore one with nc_webdav_restore_from_trash."
+        description = "List the deleted files and folders in your trash bin, newest first, with where they were. Restore one with nc_webdav_restore_from_trash."
     )]
     async fn nc_webdav_list_trash(
         &self,
@@ -266,7 +263,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_versions",
         title = "List file versions",
-        description = "List the earlier versions Nextcloud kept of a file (a version is kept each time the file is overwritten), newest first, including the current one. Roll back with nc_webdav_restore_version."
+        description = "List the earlier versions kept of a file (one per overwrite), newest first. Roll back with nc_webdav_restore_version."
     )]
     async fn nc_webdav_list_versions(
         &self,
@@ -318,7 +315,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_tags",
         title = "List tags",
-        description = "List the collaborative tags (system tags) of this Nextcloud that you can see, with whether you may assign them."
+        description = "List the collaborative tags that exist and whether you may put each on files."
     )]
     async fn nc_webdav_list_tags(
         &self,
@@ -342,7 +339,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_get_file_tags",
         title = "Get a file's tags",
-        description = "List the collaborative tags on a file or folder."
+        description = "List the collaborative tags on one file or folder."
     )]
     async fn nc_webdav_get_file_tags(
         &self,
@@ -369,7 +366,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_find_by_tag_name",
         title = "Find files by tag",
-        description = "Find every file and folder carrying a collaborative tag, by the tag's name."
+        description = "Find every file and folder that carries a tag, by the tag's name."
     )]
     async fn nc_webdav_find_by_tag_name(
         &self,

@@ -12,9 +12,8 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateCommentArgs {
-    /// File or folder to comment on, relative to your home folder.
     pub path: String,
-    /// The comment (at most 1000 characters). Mention people with `@userid` to notify them.
+    /// At most 1000 characters.
     pub message: String,
 }
 
@@ -29,7 +28,7 @@ pub struct CreateCommentOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RestoreTrashArgs {
-    /// The item's `entry_id` from nc_webdav_list_trash (e.g. `report.pdf.d1700000000`).
+    /// From nc_webdav_list_trash.
     pub entry_id: String,
 }
 
@@ -41,9 +40,8 @@ pub struct RestoreTrashOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RestoreVersionArgs {
-    /// The file to roll back, relative to your home folder.
     pub path: String,
-    /// The `version_id` from nc_webdav_list_versions.
+    /// From nc_webdav_list_versions.
     pub version_id: String,
 }
 
@@ -58,9 +56,7 @@ pub struct RestoreVersionOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TagFileArgs {
-    /// File or folder, relative to your home folder.
     pub path: String,
-    /// Tag name. Tagging creates the tag when it does not exist yet.
     pub tag: String,
 }
 
@@ -114,7 +110,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_create_comment",
         title = "Comment on a file",
-        description = "Post a comment on a file or folder in Nextcloud, as you. Mention someone with `@userid` and Nextcloud notifies them. Each call adds another comment."
+        description = "Post a comment on a file or folder; `@userid` mentions notify people."
     )]
     async fn nc_webdav_create_comment(
         &self,
@@ -148,7 +144,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_restore_from_trash",
         title = "Restore from the trash bin",
-        description = "Put a deleted file or folder back where it was (into your home folder if that folder is gone; with ` (restored)` added to the name if something else took its place). Take the entry_id from nc_webdav_list_trash."
+        description = "Undelete: put an item from the trash bin back where it was (renamed if its name is taken now). Takes the entry_id from nc_webdav_list_trash."
     )]
     async fn nc_webdav_restore_from_trash(
         &self,
@@ -167,7 +163,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_restore_version",
         title = "Restore a file version",
-        description = "Roll a file back to an earlier version from nc_webdav_list_versions. Nothing is lost: the content it replaces is kept as a version too."
+        description = "Roll a file back to an earlier version; the content it replaces is kept as a version too."
     )]
     async fn nc_webdav_restore_version(
         &self,
@@ -196,7 +192,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_tag_file",
         title = "Tag a file",
-        description = "Put a collaborative tag on a file or folder; the tag is created if it does not exist yet. Tagging a file that already has the tag changes nothing."
+        description = "Put a collaborative tag on a file or folder, creating the tag if it does not exist."
     )]
     async fn nc_webdav_tag_file(
         &self,
@@ -237,7 +233,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_untag_file",
         title = "Remove a tag from a file",
-        description = "Take a collaborative tag off a file or folder. Removing a tag the file does not have changes nothing."
+        description = "Take a collaborative tag off a file or folder."
     )]
     async fn nc_webdav_untag_file(
         &self,
