@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
-
-use super::{Store, StoreError, StoredAppPassword, db_err, now, scopes_from_db, scopes_to_db};
+use super::{JsonList, Store, StoreError, db_err, now, scopes_to_db};
 use crate::config::Secret;
 
 /// How long a started flow may be completed.
@@ -28,6 +26,17 @@ impl FlowPurpose {
     }
 }
 
+/// The stored name; anything unknown reads as first provisioning.
+impl From<String> for FlowPurpose {
+    fn from(stored: String) -> Self {
+        if stored == "update_scopes" {
+            Self::UpdateScopes
+        } else {
+            Self::Provision
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PendingLogin {
     pub user_id: String,
@@ -40,15 +49,6 @@ pub struct PendingLogin {
     pub expires_at: i64,
 }
 
-/// The outcome of [`Store::complete_login`].
-#[derive(Debug)]
-pub enum Completion {
-    /// Stored; `previous` is the password it replaced.
-    Stored { previous: Option<StoredAppPassword> },
-    /// Another request completed or replaced this flow first; nothing was stored.
-    Superseded,
-}
-
 impl PendingLogin {
     pub fn is_expired(&self) -> bool {
         self.expires_at <= now()
@@ -57,6 +57,21 @@ impl PendingLogin {
 
 fn context(user_id: &str) -> String {
     format!("login_flow:{user_id}")
+}
+
+/// A row of `login_flow_sessions`: a [`PendingLogin`] with its poll token still sealed.
+#[derive(sqlx::FromRow)]
+struct PendingLoginRow {
+    user_id: String,
+    encrypted_poll_token: String,
+    poll_endpoint: String,
+    login_url: String,
+    #[sqlx(try_from = "JsonList")]
+    requested_scopes: Option<Vec<String>>,
+    #[sqlx(try_from = "String")]
+    purpose: FlowPurpose,
+    created_at: i64,
+    expires_at: i64,
 }
 
 impl Store {
@@ -95,7 +110,7 @@ impl Store {
 
     /// The user's pending flow, expired or not (the caller reports expiry).
     pub async fn pending_login(&self, user_id: &str) -> Result<Option<PendingLogin>, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, PendingLoginRow>(
             "SELECT user_id, encrypted_poll_token, poll_endpoint, login_url, requested_scopes, purpose, \
              created_at, expires_at FROM login_flow_sessions WHERE user_id = $1",
         )
@@ -104,33 +119,18 @@ impl Store {
         .await
         .map_err(db_err("read login flow"))?;
         let Some(row) = row else { return Ok(None) };
-        let get = db_err("read login flow");
-        let encrypted: String = row.try_get("encrypted_poll_token").map_err(get)?;
-        let purpose: String = row.try_get("purpose").map_err(db_err("read login flow"))?;
+        let poll_token = self
+            .keys()
+            .decrypt(&row.encrypted_poll_token, &context(&row.user_id))?;
         Ok(Some(PendingLogin {
-            poll_token: Secret::new(self.keys().decrypt(&encrypted, &context(user_id))?),
-            poll_endpoint: row
-                .try_get("poll_endpoint")
-                .map_err(db_err("read login flow"))?,
-            login_url: row
-                .try_get("login_url")
-                .map_err(db_err("read login flow"))?,
-            requested_scopes: scopes_from_db(
-                row.try_get("requested_scopes")
-                    .map_err(db_err("read login flow"))?,
-            )?,
-            purpose: if purpose == "update_scopes" {
-                FlowPurpose::UpdateScopes
-            } else {
-                FlowPurpose::Provision
-            },
-            created_at: row
-                .try_get("created_at")
-                .map_err(db_err("read login flow"))?,
-            expires_at: row
-                .try_get("expires_at")
-                .map_err(db_err("read login flow"))?,
-            user_id: user_id.to_string(),
+            poll_token: Secret::new(poll_token),
+            poll_endpoint: row.poll_endpoint,
+            login_url: row.login_url,
+            requested_scopes: row.requested_scopes,
+            purpose: row.purpose,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            user_id: row.user_id,
         }))
     }
 
@@ -154,44 +154,6 @@ impl Store {
         Ok(())
     }
 
-    /// Completes a flow in one transaction: deletes its session, stores the new app password
-    /// with the flow's scopes, and returns the password it replaced (to revoke in Nextcloud).
-    ///
-    /// Deleting the session first serialises concurrent completions: only the transaction
-    /// that removed the row stores its password; the others get [`Completion::Superseded`]
-    /// (the flow was completed or replaced meanwhile) and must discard theirs.
-    pub async fn complete_login(
-        &self,
-        flow: &PendingLogin,
-        login_name: &str,
-        app_password: &str,
-    ) -> Result<Completion, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(db_err("begin"))?;
-        let deleted =
-            sqlx::query("DELETE FROM login_flow_sessions WHERE user_id = $1 AND login_url = $2")
-                .bind(&flow.user_id)
-                .bind(&flow.login_url)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err("delete login flow"))?;
-        if deleted.rows_affected() == 0 {
-            tx.rollback().await.map_err(db_err("rollback"))?;
-            return Ok(Completion::Superseded);
-        }
-        let previous = super::app_password::locked_previous(&mut tx, self, &flow.user_id).await?;
-        super::app_password::upsert(
-            &mut tx,
-            self,
-            &flow.user_id,
-            login_name,
-            app_password,
-            flow.requested_scopes.as_deref(),
-        )
-        .await?;
-        tx.commit().await.map_err(db_err("commit"))?;
-        Ok(Completion::Stored { previous })
-    }
-
     pub(super) async fn delete_expired_logins(&self, now: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM login_flow_sessions WHERE expires_at <= $1")
             .bind(now)
@@ -202,16 +164,13 @@ impl Store {
     }
 
     pub(super) async fn rotate_pending_logins(&self) -> Result<usize, StoreError> {
-        let rows = sqlx::query("SELECT user_id, encrypted_poll_token FROM login_flow_sessions")
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err("read login flows"))?;
-        let mut rewritten = 0;
-        for row in rows {
-            let user_id: String = row.try_get("user_id").map_err(db_err("read login flows"))?;
-            let old: String = row
-                .try_get("encrypted_poll_token")
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT user_id, encrypted_poll_token FROM login_flow_sessions")
+                .fetch_all(self.pool())
+                .await
                 .map_err(db_err("read login flows"))?;
+        let mut rewritten = 0;
+        for (user_id, old) in rows {
             if !self.keys().is_stale(&old) {
                 continue;
             }
