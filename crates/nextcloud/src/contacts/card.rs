@@ -321,13 +321,6 @@ impl ContactEdit {
         Ok(edit)
     }
 
-    /// Whether the change sets a non-empty full name (a new contact needs one).
-    pub fn has_full_name(&self) -> bool {
-        self.properties
-            .iter()
-            .any(|(name, lines)| *name == "FN" && !lines.is_empty())
-    }
-
     /// A new vCard 3.0 with this UID holding the change.
     pub fn create(&self, uid: &str) -> Document {
         let mut doc = Document::parse(&format!(

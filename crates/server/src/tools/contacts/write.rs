@@ -198,13 +198,17 @@ impl NextcloudMcp {
                 "give the new contact a unique id",
             ));
         }
-        let edit = ContactEdit::from_json(&a.contact_data)?;
-        if !edit.has_full_name() {
+        if a.contact_data
+            .get("fn")
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty())
+        {
             return Err(ToolError::invalid(
                 "contact_data",
                 "needs \"fn\", the full name",
             ));
         }
+        let edit = ContactEdit::from_json(&a.contact_data)?;
         let user = self.user(&ctx)?;
         let book = find_book(&user, &a.addressbook, "addressbook").await?;
         if user.contacts().find_by_uid(&book, uid).await?.is_some() {
