@@ -127,9 +127,10 @@ impl Seeder {
     }
 }
 
-/// The numeric `id` of a JSON answer.
+/// The numeric `id` of a JSON answer (OCS sharing sends it as a string).
 pub(crate) fn id_of(v: &Value, what: &str) -> Result<u64, SeedError> {
     v["id"]
         .as_u64()
+        .or_else(|| v["id"].as_str().and_then(|s| s.parse().ok()))
         .ok_or_else(|| SeedError(format!("{what}: no id in {v}")))
 }
