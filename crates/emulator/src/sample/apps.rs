@@ -44,6 +44,15 @@ async fn files(s: &Seeder) -> Result<(), SeedError> {
     id_of(&share, "the public share").map(drop)
 }
 
+/// A Deck card of the sample board.
+struct SampleCard {
+    title: &'static str,
+    description: &'static str,
+    due: Option<String>,
+    /// One of the labels Deck gives every new board.
+    label: &'static str,
+}
+
 async fn deck(s: &Seeder) -> Result<(), SeedError> {
     let api = "/index.php/apps/deck/api/v1.0";
     let board = s
@@ -66,36 +75,37 @@ async fn deck(s: &Seeder) -> Result<(), SeedError> {
             .format("%Y-%m-%dT16:00:00+00:00")
             .to_string()
     };
-    let stacks: [(&str, Vec<(&str, &str, Option<String>, Option<&str>)>); 3] = [
+    let card = |title, description, due_in: Option<i64>, label| SampleCard {
+        title,
+        description,
+        due: due_in.map(due),
+        label,
+    };
+    let stacks = [
         (
             "To do",
             vec![
-                (
+                card(
                     "Write the migration guide",
                     "Cover the **2.x → 3.0** changes and the new settings file.",
-                    Some(due(5)),
-                    Some("Action needed"),
+                    Some(5),
+                    "Action needed",
                 ),
-                (
-                    "Plan the beta launch announcement",
-                    "",
-                    Some(due(12)),
-                    Some("Later"),
-                ),
+                card("Plan the beta launch announcement", "", Some(12), "Later"),
             ],
         ),
         (
             "In progress",
-            vec![(
+            vec![card(
                 "Interview the pilot customers",
                 "Three interviews done, two to go. Notes in the *Work* notes category.",
-                Some(due(2)),
-                Some("To review"),
+                Some(2),
+                "To review",
             )],
         ),
         (
             "Done",
-            vec![("Set up the beta environment", "", None, Some("Finished"))],
+            vec![card("Set up the beta environment", "", None, "Finished")],
         ),
     ];
     for (order, (title, cards)) in stacks.into_iter().enumerate() {
@@ -107,10 +117,10 @@ async fn deck(s: &Seeder) -> Result<(), SeedError> {
             )
             .await?;
         let stack_id = id_of(&stack, "a Deck stack")?;
-        for (i, (title, description, duedate, label_title)) in cards.into_iter().enumerate() {
-            let mut body =
-                json!({"title": title, "type": "plain", "order": i, "description": description});
-            if let Some(d) = duedate {
+        for (i, c) in cards.into_iter().enumerate() {
+            let mut body = json!({"title": c.title, "type": "plain", "order": i,
+                                  "description": c.description});
+            if let Some(d) = c.due {
                 body["duedate"] = Value::String(d);
             }
             let card = s
@@ -121,7 +131,7 @@ async fn deck(s: &Seeder) -> Result<(), SeedError> {
                 )
                 .await?;
             let card_id = id_of(&card, "a Deck card")?;
-            if let Some(label_id) = label_title.and_then(label) {
+            if let Some(label_id) = label(c.label) {
                 s.json(
                     "PUT",
                     &format!(

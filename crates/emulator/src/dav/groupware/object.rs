@@ -23,24 +23,24 @@ fn precondition_failed(message: &str, header: &str) -> Response {
 }
 
 /// Sabre's `Server::checkPreconditions` for a write to a node with `current` ETag.
-fn check(headers: &HeaderMap, current: Option<&str>) -> Result<(), Response> {
+fn check(headers: &HeaderMap, current: Option<&str>) -> Result<(), Box<Response>> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(if_match) = header(http::header::IF_MATCH) {
         let Some(current) = current else {
-            return Err(precondition_failed(
+            return Err(Box::new(precondition_failed(
                 "An If-Match header was specified and the resource did not exist",
                 "If-Match",
-            ));
+            )));
         };
         if !if_match
             .split(',')
             .map(str::trim)
             .any(|t| t == "*" || t == current)
         {
-            return Err(precondition_failed(
+            return Err(Box::new(precondition_failed(
                 "An If-Match header was specified, but none of the specified ETags matched.",
                 "If-Match",
-            ));
+            )));
         }
     }
     if let (Some(inm), Some(current)) = (header(http::header::IF_NONE_MATCH), current)
@@ -49,10 +49,10 @@ fn check(headers: &HeaderMap, current: Option<&str>) -> Result<(), Response> {
             .map(str::trim)
             .any(|t| t == "*" || t == current)
     {
-        return Err(precondition_failed(
+        return Err(Box::new(precondition_failed(
             "An If-None-Match header was specified, but the ETag matched (or * was specified).",
             "If-None-Match",
-        ));
+        )));
     }
     Ok(())
 }
@@ -66,59 +66,67 @@ fn unsupported(message: &str) -> Response {
 }
 
 /// The UID and main component type of an upload, or Sabre's refusal.
-fn validate(kind: Kind, text: &str, supported: &[String]) -> Result<(String, String), Response> {
+fn validate(
+    kind: Kind,
+    text: &str,
+    supported: &[String],
+) -> Result<(String, String), Box<Response>> {
     match kind {
         Kind::Calendars => {
             let root = content::parse(text).map_err(|e| {
-                unsupported(&format!(
+                Box::new(unsupported(&format!(
                     "This resource only supports valid iCalendar 2.0 data. Parse error: {}",
                     e.0
-                ))
+                )))
             })?;
             if root.name != "VCALENDAR" {
-                return Err(unsupported(
+                return Err(Box::new(unsupported(
                     "This collection can only support iCalendar objects.",
-                ));
+                )));
             }
             validate_calendar(&root, supported)
         }
         Kind::AddressBooks => {
             let root = content::parse(text).map_err(|e| {
-                unsupported(&format!(
+                Box::new(unsupported(&format!(
                     "This resource only supports valid vCard data. Parse error: {}",
                     e.0
-                ))
+                )))
             })?;
             if root.name != "VCARD" {
-                return Err(unsupported(
+                return Err(Box::new(unsupported(
                     "This collection can only support vcard objects.",
-                ));
+                )));
             }
             let uid = root.prop("UID").map(|p| p.value()).unwrap_or_default();
             if uid.is_empty() {
-                return Err(unsupported(
+                return Err(Box::new(unsupported(
                     "Validation error in vCard: The UID property must appear in the VCARD component exactly 1 time",
-                ));
+                )));
             }
             Ok((uid, "VCARD".into()))
         }
     }
 }
 
-fn validate_calendar(root: &Component, supported: &[String]) -> Result<(String, String), Response> {
+fn validate_calendar(
+    root: &Component,
+    supported: &[String],
+) -> Result<(String, String), Box<Response>> {
     let objects: Vec<&Component> = root
         .children
         .iter()
         .filter(|c| matches!(c.name.as_str(), "VEVENT" | "VTODO" | "VJOURNAL"))
         .collect();
     let Some(first) = objects.first() else {
-        return Err(invalid_component(supported));
+        return Err(Box::new(invalid_component(supported)));
     };
     let kind = first.name.clone();
     if !supported.iter().any(|s| s.eq_ignore_ascii_case(&kind)) {
-        return Err(invalid_component(supported));
+        return Err(Box::new(invalid_component(supported)));
     }
-    let validation = |m: &str| unsupported(&format!("Validation error in iCalendar: {m}"));
+    let validation =
+        |m: &str| Box::new(unsupported(&format!("Validation error in iCalendar: {m}")));
     if root.prop("METHOD").is_some() {
         return Err(validation(
             "A calendar object on a CalDAV server MUST NOT have a METHOD property",
@@ -212,7 +220,7 @@ pub(crate) fn put(ctx: &Ctx<'_>, coll: &str, name: &str) -> Response {
     };
     let current = c.objects.get(name).map(|o| o.etag.as_str());
     if let Err(r) = check(ctx.headers, current) {
-        return r;
+        return *r;
     }
     let supported = if c.components.is_empty() {
         vec!["VEVENT".into(), "VTODO".into(), "VJOURNAL".into()]
@@ -221,7 +229,7 @@ pub(crate) fn put(ctx: &Ctx<'_>, coll: &str, name: &str) -> Response {
     };
     let (uid, component) = match validate(ctx.kind, text, &supported) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if c.by_uid(&uid, name).is_some() {
         return bad_request(match ctx.kind {
@@ -259,7 +267,7 @@ pub(crate) fn delete(ctx: &Ctx<'_>, coll: &str, name: &str) -> Response {
         return ctx.no_object();
     };
     if let Err(r) = check(ctx.headers, Some(&o.etag)) {
-        return r;
+        return *r;
     }
     c.objects.remove(name);
     c.sync_token += 1;
