@@ -13,7 +13,7 @@ use crate::dav::dav_error;
 fn precondition_failed(message: &str, header: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\" xmlns:s=\"http://sabredav.org/ns\">\n  <s:exception>Sabre\\DAV\\Exception\\PreconditionFailed</s:exception>\n  <s:message>{}</s:message>\n  <s:header>{header}</s:header>\n</d:error>\n",
-        crate::ocs::xml_escape(message)
+        quick_xml::escape::escape(message)
     );
     Response::builder()
         .status(StatusCode::PRECONDITION_FAILED)

@@ -125,20 +125,10 @@ pub fn parse(body: &[u8]) -> Option<Element> {
     }
 }
 
-/// Escapes text content as PHP's XMLWriter does, with `\r` as a character reference.
+/// Escapes text content with quick-xml's escape, plus `\r` as a character reference (as PHP's
+/// XMLWriter writes it), since an XML reader turns a literal CR LF into LF.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
+    quick_xml::escape::escape(s).replace('\r', "&#13;")
 }
 
 /// The qualified tag for a property with Nextcloud's prefixes; other namespaces get an inline
