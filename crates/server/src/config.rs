@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::apps;
-use crate::cli::{DeploymentMode, LogFormat, RunArgs, Transport};
+use crate::cli::{DeploymentMode, LogFormat, RunArgs, ToolMode, Transport};
 use crate::db::crypto::{Key, KeyRing};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,9 @@ pub struct FileConfig {
     pub tools: Vec<String>,
     #[serde(default)]
     pub exclude_tools: Vec<String>,
+    #[serde(default)]
+    pub profile: Vec<crate::profiles::Profile>,
+    pub tool_mode: Option<ToolMode>,
     pub auth_token: Option<String>,
     #[serde(default)]
     pub allow_unauthenticated_remote: bool,
@@ -215,7 +218,10 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub nextcloud: NextcloudSettings,
+    /// After `--profile` was applied.
     pub selection: ToolSelection,
+    /// `all` tools in tools/list, or `discover` (find, describe, call).
+    pub tool_mode: ToolMode,
     pub http: HttpSettings,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -360,6 +366,13 @@ impl Config {
             only: non_empty(merge(args.tools, file.tools)),
             exclude: merge(args.exclude_tools, file.exclude_tools),
         };
+        let profiles = if args.profile.is_empty() {
+            file.profile
+        } else {
+            args.profile
+        };
+        let selection = crate::profiles::apply(&profiles, selection);
+        let tool_mode = args.tool_mode.or(file.tool_mode).unwrap_or_default();
 
         let http = HttpSettings {
             auth_token: args
@@ -476,6 +489,7 @@ impl Config {
             port,
             nextcloud,
             selection,
+            tool_mode,
             http,
             log_level,
             log_format: args

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod logging;
 pub mod mcp;
 pub mod memory;
+pub mod profiles;
 pub mod search;
 pub mod tools;
 pub mod transport;
@@ -73,7 +74,8 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
         Default::default()
     };
     let server = NextcloudMcp::with_extra_tools(nextcloud, user, &config.selection, extra)?
-        .with_file_settings(config.files.clone());
+        .with_file_settings(config.files.clone())
+        .with_tool_mode(config.tool_mode)?;
     Ok(if config.conformance_fixtures {
         server.with_conformance_fixtures()
     } else {
@@ -124,7 +126,8 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
     };
     Ok(
         NextcloudMcp::multi_user(nextcloud, multi, &config.selection, extra)?
-            .with_file_settings(config.files.clone()),
+            .with_file_settings(config.files.clone())
+            .with_tool_mode(config.tool_mode)?,
     )
 }
 

@@ -86,7 +86,7 @@ pub fn router(server: NextcloudMcp, settings: &HttpSettings, cancel: Cancellatio
     let multi = server.state().multi.clone();
     let handler = server.clone();
     let service = StreamableHttpService::new(
-        move || Ok(handler.clone()),
+        move || Ok(handler.for_session()),
         Arc::new(LocalSessionManager::default()),
         config,
     );
@@ -267,13 +267,18 @@ async fn authenticate_user(
     next.run(request).await
 }
 
-/// The scope a JSON-RPC `tools/call` body needs, if it is one.
+/// The scope a JSON-RPC `tools/call` body needs, if it is one: that of the tool called, or
+/// in discovery mode of the tool `nc_call_tool` names.
 fn scope_needed(server: &NextcloudMcp, body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     if value.get("method")?.as_str()? != "tools/call" {
         return None;
     }
-    let name = value.get("params")?.get("name")?.as_str()?;
+    let params = value.get("params")?;
+    let mut name = params.get("name")?.as_str()?;
+    if name == crate::mcp::discover::CALL_TOOL && server.state().discovery.is_some() {
+        name = params.get("arguments")?.get("name")?.as_str()?;
+    }
     server.state().tools.get(name)?;
     crate::tools::spec::of(name)?.scope.map(str::to_string)
 }
