@@ -222,6 +222,7 @@ pub const APP_WORDS: &[(&str, &[&str])] = &[
             "public",
             "access",
             "permission",
+            "give",
             "collaborate",
             "send",
             "recipient",

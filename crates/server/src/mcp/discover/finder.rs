@@ -1,7 +1,7 @@
 //! Finds tools for a task described in plain words, locally: a small in-memory tantivy index
 //! with one document per tool (its name, title, description, parameter names, its app's
-//! everyday words from [`crate::apps::APP_WORDS`] and everyday synonyms of the verbs in its
-//! name), ranked by BM25 with English stemming. No network, no model.
+//! everyday words from [`crate::apps::APP_WORDS`] and everyday words for the words of
+//! its name), ranked by BM25 with English stemming. No network, no model.
 
 use std::collections::BTreeSet;
 
@@ -25,70 +25,139 @@ use crate::tools::spec;
 const ANALYZER: &str = "tool_words";
 
 /// How much a match in each field counts.
-const NAME_BOOST: f32 = 3.0;
-const TITLE_BOOST: f32 = 2.0;
-const WORDS_BOOST: f32 = 1.0;
-const VERBS_BOOST: f32 = 1.5;
-const DESCRIPTION_BOOST: f32 = 1.0;
-const PARAMS_BOOST: f32 = 0.5;
+const NAME_BOOST: f32 = 2.0;
+const TITLE_BOOST: f32 = 1.5;
+const WORDS_BOOST: f32 = 1.3;
+const SYNONYMS_BOOST: f32 = 1.5;
+const DESCRIPTION_BOOST: f32 = 0.7;
+const PARAMS_BOOST: f32 = 0.3;
 
-/// Everyday ways to ask for what a verb in a tool's name does. Indexed with every tool whose
-/// name holds the verb, so "remove", "erase" or "get rid of" reach `..._delete_...`.
-const VERB_SYNONYMS: &[(&str, &str)] = &[
-    ("create", "add new make start write put set up save plan"),
+/// Everyday words for the words of tool names: the verbs ("remove", "erase" or "get rid of"
+/// reach `..._delete_...`) and the things (an "appointment" is an `event`, a "column" of a
+/// board a `stack`). Indexed with every tool whose name holds the word, so finding rests on
+/// names, which are stable, more than on descriptions, which are rewritten.
+const NAME_WORD_SYNONYMS: &[(&str, &str)] = &[
+    // Verbs.
+    (
+        "create",
+        "add new make start write put set up save plan record",
+    ),
     ("add", "new insert put create extra another"),
     ("insert", "add new put record enter entry"),
     (
         "get",
-        "read show open view see details look fetch what which",
+        "read show open view see details look fetch what which list all",
     ),
-    ("read", "show open view see get contents what says text"),
+    (
+        "read",
+        "show open view see get contents what says text data",
+    ),
     (
         "list",
         "show all every my which what overview browse have exist",
     ),
     (
         "search",
-        "find look lookup search query where contains about mentioning",
+        "find look lookup up search query where contains about mentioning who whose",
     ),
     ("find", "search look where locate which"),
     (
         "update",
-        "change edit modify rename set fix adjust raise lower",
+        "change edit modify rename set fix adjust raise lower reschedule shift postpone move let allow",
     ),
-    ("manage", "create rename delete change color"),
+    (
+        "manage",
+        "create new rename delete remove change color colour",
+    ),
     (
         "delete",
-        "remove erase drop trash discard cancel rid destroy",
+        "remove erase drop trash discard cancel rid destroy stop revoke",
     ),
     ("remove", "delete take off unset drop detach"),
     ("append", "add end bottom another line more"),
     ("complete", "done finish finished tick check off"),
     ("move", "rename relocate transfer put different another"),
     ("copy", "duplicate clone"),
-    ("restore", "back undelete recover undo roll"),
+    ("restore", "back bring undelete recover undo roll mistake"),
     ("archive", "hide finished shelve"),
     ("unarchive", "restore back unhide"),
     ("assign", "give responsible put"),
     ("unassign", "remove take off"),
     ("attach", "link add"),
-    ("import", "web website page url download save"),
+    ("import", "web website page url internet download save"),
     ("reorder", "move position order"),
     ("tag", "label mark"),
     ("untag", "remove tag"),
-    ("share", "give access send others"),
-    ("upcoming", "next soon coming"),
-    ("availability", "free busy slot time suits available"),
-    ("bulk", "many all every at once"),
-    ("provision", "connect login access"),
-    ("check", "status logged"),
-    ("overview", "status everything whole"),
-    ("meeting", "invite invitation attendees call"),
+    ("provision", "connect login account access"),
+    ("check", "status logged connected"),
     ("reindex", "rescan rebuild refresh"),
+    (
+        "bulk",
+        "many all every at once go several batch matching titled move delete events",
+    ),
+    // Things.
+    ("note", "jot memo journal diary idea"),
+    ("notes", "jot memo journal diary idea"),
+    ("attachment", "image picture photo pasted attached embedded"),
+    ("attachments", "attached files"),
+    ("content", "text line end entry"),
+    ("directory", "folder contents inside browse files"),
+    ("name", "called named"),
+    (
+        "type",
+        "kind image images photo photos picture pictures pdf pdfs video videos music document documents every",
+    ),
+    ("resource", "file folder document"),
+    ("favorites", "starred star favourite favourites"),
+    ("trash", "deleted bin recycle removed recently mistake"),
+    ("versions", "earlier older previous history"),
+    ("version", "earlier older previous yesterday"),
+    ("tags", "label labels tagged"),
+    ("comment", "remark feedback reply"),
+    ("comments", "remark feedback said left"),
+    ("public", "anyone link url"),
+    ("link", "url anyone download"),
+    ("event", "appointment occasion happening"),
+    ("events", "appointment appointments schedule agenda between"),
+    ("upcoming", "next soon coming"),
+    ("meeting", "invite invitation attendees call team"),
+    ("availability", "free busy slot time suits available both"),
+    ("todo", "task to-do reminder remind chore errand"),
+    ("todos", "tasks to-do reminders chores errands"),
+    ("contact", "person people phone email address someone"),
+    ("contacts", "person people phone email everyone"),
+    ("addressbook", "address book"),
+    ("addressbooks", "address book books"),
+    ("board", "kanban project"),
+    ("boards", "kanban projects"),
+    ("stack", "column lane"),
+    ("stacks", "columns lanes"),
+    ("card", "ticket item task bug issue"),
+    ("cards", "tickets items tasks"),
+    ("label", "tag"),
+    ("labels", "tags"),
+    ("dependent", "depends blocked blocking dependency"),
+    ("archived", "archive hidden finished"),
+    ("overview", "status everything whole summary"),
+    ("row", "entry record line"),
+    ("schema", "columns structure fields"),
+    ("views", "filter filtered saved"),
+    ("view", "filter filtered saved"),
+    ("column", "field"),
+    ("recipe", "dish meal cook cooking"),
+    ("recipes", "dishes meals cook cooking"),
+    ("keywords", "tagged tag tags"),
     ("config", "settings folder"),
-    ("comment", "note remark reply"),
-    ("todo", "task to-do"),
-    ("todos", "tasks to-do"),
+    ("scopes", "permission permissions grant allow"),
+];
+
+/// Phrases whose words mislead one by one, and the word they stand for: "to-do" is one word
+/// to people and two stop words to the tokenizer, and a "to-do list" is no listing.
+const PHRASES: &[(&str, &str)] = &[
+    ("to-do list", "todo"),
+    ("todo list", "todo"),
+    ("task list", "tasks"),
+    ("to-do", "todo"),
 ];
 
 /// A tool a task matched.
@@ -108,7 +177,7 @@ struct Fields {
     name: Field,
     title: Field,
     words: Field,
-    verbs: Field,
+    synonyms: Field,
     description: Field,
     params: Field,
 }
@@ -119,7 +188,7 @@ impl Fields {
             (self.name, NAME_BOOST),
             (self.title, TITLE_BOOST),
             (self.words, WORDS_BOOST),
-            (self.verbs, VERBS_BOOST),
+            (self.synonyms, SYNONYMS_BOOST),
             (self.description, DESCRIPTION_BOOST),
             (self.params, PARAMS_BOOST),
         ]
@@ -148,7 +217,7 @@ impl ToolFinder {
             name: schema.add_text_field("name", text.clone()),
             title: schema.add_text_field("title", text.clone()),
             words: schema.add_text_field("words", text.clone()),
-            verbs: schema.add_text_field("verbs", text.clone()),
+            synonyms: schema.add_text_field("synonyms", text.clone()),
             description: schema.add_text_field("description", text.clone()),
             params: schema.add_text_field("params", text),
         };
@@ -163,9 +232,12 @@ impl ToolFinder {
                 Some(s) => (s.app.title, apps::app_words(s.app.id)),
                 None => ("", &[][..]),
             };
-            let verbs: Vec<&str> = name_words
+            // The app part of the name (`calendar` in `nc_calendar_create_todo`) is the app's
+            // words' job; the synonyms are those of what the tool does, and to what.
+            let synonyms: Vec<&str> = name_words
                 .split(' ')
-                .filter_map(|w| VERB_SYNONYMS.iter().find(|(v, _)| *v == w))
+                .skip(1)
+                .filter_map(|w| NAME_WORD_SYNONYMS.iter().find(|(v, _)| *v == w))
                 .map(|(_, synonyms)| *synonyms)
                 .collect();
             writer.add_document(doc!(
@@ -173,7 +245,7 @@ impl ToolFinder {
                 fields.name => name_words.as_str(),
                 fields.title => tool.title.as_deref().unwrap_or_default(),
                 fields.words => format!("{app_title} {}", app_words.join(" ")),
-                fields.verbs => verbs.join(" "),
+                fields.synonyms => synonyms.join(" "),
                 fields.description => tool.description.as_deref().unwrap_or_default(),
                 fields.params => param_words(tool),
             ))?;
@@ -224,8 +296,10 @@ impl ToolFinder {
 
     /// The task's distinct words as the index holds them.
     fn terms(&self, task: &str) -> BTreeSet<String> {
-        // "to-do" is one word to people, two to the tokenizer (and both are stop words).
-        let task = task.to_lowercase().replace("to-do", "todo");
+        let mut task = task.to_lowercase();
+        for (phrase, word) in PHRASES {
+            task = task.replace(phrase, word);
+        }
         let mut analyzer = self.analyzer.clone();
         let mut stream = analyzer.token_stream(&task);
         let mut terms = BTreeSet::new();
