@@ -859,6 +859,31 @@ mod tests {
     }
 
     #[test]
+    fn tool_mode_and_profiles_come_from_flags_or_file() {
+        let c = Config::resolve(args(), FileConfig::default()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All);
+        assert!(c.selection.enabled_apps.is_none() && !c.selection.read_only);
+        let file = || -> FileConfig {
+            toml::from_str("tool_mode = \"discover\"\nprofile = [\"team\", \"read-only\"]\n")
+                .unwrap()
+        };
+        let c = Config::resolve(args(), file()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::Discover);
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("deck") && !apps.contains("notes"));
+        assert!(c.selection.read_only);
+        let mut a = args();
+        a.tool_mode = Some(ToolMode::All);
+        a.profile = vec![crate::profiles::Profile::Personal];
+        let c = Config::resolve(a, file()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All, "the flag wins");
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("notes") && !apps.contains("deck"));
+        assert!(!c.selection.read_only);
+        assert!(toml::from_str::<FileConfig>("profile = [\"everything\"]").is_err());
+    }
+
+    #[test]
     fn unknown_app_is_rejected_with_the_valid_list() {
         let mut a = args();
         a.enable_app = vec!["notez".into()];
