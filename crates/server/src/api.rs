@@ -559,11 +559,13 @@ async fn update_scopes(
     .into_response()
 }
 
-/// `Basic base64(user:password)` → (user, password); `None` when missing or malformed.
+/// `Basic base64(user:password)` → (user, password); `None` when missing or malformed. The
+/// scheme name is case-insensitive (RFC 9110 §11.1).
 pub fn parse_basic(header: &str) -> Option<(String, String)> {
-    let encoded = header
-        .strip_prefix("Basic ")
-        .or_else(|| header.strip_prefix("basic "))?;
+    let (scheme, encoded) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
@@ -615,5 +617,9 @@ mod tests {
         assert_eq!(parse_basic("Basic !!!"), None);
         assert_eq!(parse_basic("Bearer x"), None);
         assert_eq!(parse_basic("Basic YWxpY2U="), None);
+        assert_eq!(
+            parse_basic("BASIC  YWxpY2U6cHc= "),
+            Some(("alice".into(), "pw".into()))
+        );
     }
 }
