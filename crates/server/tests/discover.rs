@@ -466,12 +466,13 @@ async fn scopes_limit_discovery() {
     // The token could write notes, but the user granted this server reading only.
     multi
         .store
-        .put_app_password(
-            "alice",
-            &nc.username,
-            &nc.password,
-            Some(&["notes.read".to_string()]),
-        )
+        .put_app_password(&nextcloud_mcp::db::NewAppPassword {
+            user_id: "alice",
+            login_name: &nc.username,
+            password: &nc.password,
+            scopes: Some(&["notes.read".to_string()]),
+            origin: nextcloud_mcp::db::Origin::Api,
+        })
         .await
         .unwrap();
     let token = multi_common::token(&issuer, &url, "alice", "notes.read notes.write", 300);
