@@ -29,6 +29,7 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Start a built-in Nextcloud emulator with sample data plus the server, to try every
     /// tool without a Nextcloud.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo(DemoArgs),
     /// Re-encrypt every stored secret under the current TOKEN_ENCRYPTION_KEY, so keys listed
     /// in TOKEN_ENCRYPTION_OLD_KEYS can be retired afterwards.
@@ -245,10 +246,6 @@ pub struct RunArgs {
     /// Log format [default: text]
     #[arg(long, value_enum, env = "LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-
-    /// Serve the MCP conformance suite's `test_*` fixtures (for protocol testing only)
-    #[arg(long, hide = true)]
-    pub conformance_fixtures: bool,
 }
 
 #[derive(Debug, Args)]

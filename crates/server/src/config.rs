@@ -241,7 +241,6 @@ pub struct Config {
     pub http: HttpSettings,
     pub log_level: String,
     pub log_format: LogFormat,
-    pub conformance_fixtures: bool,
     pub auth: AuthSettings,
     /// Default zone of calendar tools (IANA name, checked): local times without a `timezone`
     /// argument are in it, and answers use it.
@@ -514,7 +513,6 @@ impl Config {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
-            conformance_fixtures: args.conformance_fixtures,
             auth,
             timezone: time_zone(args.timezone.or(file.timezone))?,
             files,

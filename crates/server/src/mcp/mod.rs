@@ -19,15 +19,7 @@ use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
-// Conformance fixtures only (see the delegating handlers at the end of `impl ServerHandler`).
-#[allow(deprecated)] // logging/setLevel: deprecated by SEP-2577, still in both revisions
-use rmcp::model::{
-    CompleteRequestMethod, CompleteRequestParams, CompleteResult, GetPromptRequestMethod,
-    GetPromptRequestParams, GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
-    SetLevelRequestMethod, SetLevelRequestParams, SubscribeRequestMethod, SubscribeRequestParams,
-    SubscriptionFilter, UnsubscribeRequestMethod, UnsubscribeRequestParams,
-};
-use rmcp::service::{RequestContext, SubscriptionContext};
+use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::apps;
@@ -52,19 +44,18 @@ pub struct ServerState {
     /// Discovery mode's index and tools (`--tool-mode discover`); `None` lists every tool.
     pub discovery: Option<discover::Discovery>,
     pub notes_index: NotesIndex,
-    /// The conformance suite's fixture resources and prompts (`--conformance-fixtures`).
-    pub fixtures: Option<crate::conformance::Fixtures>,
     /// `EXCLUDED_TAGS`: files the file and sharing tools must not see.
     pub file_guard: crate::tools::files::guard::TagGuard,
     /// Caps and chunking of the file tools.
     pub files: crate::config::FileSettings,
 }
 
-/// The MCP handler. Cheap to clone: one per MCP session shares the same state.
-#[derive(Clone)]
+/// The MCP handler. Cheap to clone: the transports clone it once per MCP session, and every
+/// clone shares the server state. A clone is a new session: it starts without the tools the
+/// session it was cloned from activated in discovery mode.
 pub struct NextcloudMcp {
     state: Arc<ServerState>,
-    /// What this MCP session activated in discovery mode; see [`NextcloudMcp::for_session`].
+    /// What this MCP session activated in discovery mode (a clone starts a new one).
     session: Arc<discover::Session>,
 }
 
@@ -75,17 +66,7 @@ impl NextcloudMcp {
         user: NextcloudUser,
         selection: &ToolSelection,
     ) -> Result<Self, SelectionError> {
-        Self::with_extra_tools(nextcloud, user, selection, ToolRouter::new())
-    }
-
-    /// As [`NextcloudMcp::new`], plus tools that are not Nextcloud's (conformance fixtures).
-    pub fn with_extra_tools(
-        nextcloud: Nextcloud,
-        user: NextcloudUser,
-        selection: &ToolSelection,
-        extra: ToolRouter<NextcloudMcp>,
-    ) -> Result<Self, SelectionError> {
-        Self::build(nextcloud, Some(user), None, selection, extra)
+        Self::build(nextcloud, Some(user), None, selection)
     }
 
     /// A server for many users (`multi_user_basic` or `login_flow`): each request's caller is
@@ -94,9 +75,8 @@ impl NextcloudMcp {
         nextcloud: Nextcloud,
         multi: Arc<MultiUser>,
         selection: &ToolSelection,
-        extra: ToolRouter<NextcloudMcp>,
     ) -> Result<Self, SelectionError> {
-        Self::build(nextcloud, None, Some(multi), selection, extra)
+        Self::build(nextcloud, None, Some(multi), selection)
     }
 
     fn build(
@@ -104,13 +84,12 @@ impl NextcloudMcp {
         user: Option<NextcloudUser>,
         multi: Option<Arc<MultiUser>>,
         selection: &ToolSelection,
-        extra: ToolRouter<NextcloudMcp>,
     ) -> Result<Self, SelectionError> {
         // The provisioning tools only make sense when users provision by Login Flow.
         let login_flow = multi
             .as_ref()
             .is_some_and(|m| m.settings.mode == crate::cli::DeploymentMode::LoginFlow);
-        let tools = Self::router(selection, login_flow, extra)?;
+        let tools = Self::router(selection, login_flow)?;
         Ok(Self {
             session: Default::default(),
             state: Arc::new(ServerState {
@@ -120,18 +99,16 @@ impl NextcloudMcp {
                 tools,
                 discovery: None,
                 notes_index: NotesIndex::default(),
-                fixtures: None,
                 file_guard: Default::default(),
                 files: Default::default(),
             }),
         })
     }
 
-    /// The selected tools (plus `extra`), with their schemas as clients get them.
+    /// The selected tools, with their schemas as clients get them.
     fn router(
         selection: &ToolSelection,
         login_flow: bool,
-        extra: ToolRouter<NextcloudMcp>,
     ) -> Result<ToolRouter<NextcloudMcp>, SelectionError> {
         let mut tools = selection::apply(crate::tools::catalogue(), selection)?;
         if !login_flow {
@@ -141,7 +118,6 @@ impl NextcloudMcp {
                 }
             }
         }
-        tools.merge(extra);
         schema::normalise(&mut tools);
         Ok(tools)
     }
@@ -159,15 +135,6 @@ impl NextcloudMcp {
         Ok(self)
     }
 
-    /// The same server state with a fresh discovery session: what one MCP session activates
-    /// is listed for it only. Transports call this once per session.
-    pub fn for_session(&self) -> Self {
-        Self {
-            state: Arc::clone(&self.state),
-            session: Default::default(),
-        }
-    }
-
     /// What `tools/list` shows for a configuration when every app is installed and nothing
     /// is activated (single user, no scopes): its size is what every turn of a conversation
     /// costs in context.
@@ -175,7 +142,7 @@ impl NextcloudMcp {
         selection: &ToolSelection,
         mode: ToolMode,
     ) -> Result<Vec<Tool>, SelectionError> {
-        let tools = Self::router(selection, false, ToolRouter::new())?;
+        let tools = Self::router(selection, false)?;
         Ok(match mode {
             ToolMode::All => tools.list_all(),
             ToolMode::Discover => {
@@ -185,26 +152,6 @@ impl NextcloudMcp {
                 listed
             }
         })
-    }
-
-    /// Serves the conformance suite's fixture resources and prompts too.
-    pub fn with_conformance_fixtures(mut self) -> Self {
-        if let Some(state) = Arc::get_mut(&mut self.state) {
-            state.fixtures = Some(crate::conformance::Fixtures::default());
-        }
-        self
-    }
-
-    /// Hides files carrying these system tags from the file and sharing tools (what
-    /// `EXCLUDED_TAGS` configures), for embedders and tests.
-    pub fn with_excluded_tags(mut self, names: Vec<String>) -> Self {
-        if let Some(state) = Arc::get_mut(&mut self.state) {
-            state.file_guard = crate::tools::files::guard::TagGuard::new(
-                names,
-                crate::tools::files::guard::DEFAULT_TTL,
-            );
-        }
-        self
     }
 
     /// Uses these file-tool limits instead of the defaults.
@@ -418,11 +365,28 @@ impl Access {
     }
 }
 
+/// What the transports need of a handler that wraps this one (as the conformance crate's does):
+/// the server state behind it, for limits, authentication and scope checks.
+impl AsRef<NextcloudMcp> for NextcloudMcp {
+    fn as_ref(&self) -> &NextcloudMcp {
+        self
+    }
+}
+
+impl Clone for NextcloudMcp {
+    /// The same server state with a fresh discovery session: what one MCP session activates
+    /// is listed for it only.
+    fn clone(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            session: Default::default(),
+        }
+    }
+}
+
 impl ServerHandler for NextcloudMcp {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = if self.state.fixtures.is_some() {
-            crate::conformance::Fixtures::capabilities()
-        } else if self.state.discovery.is_some() {
+        let capabilities = if self.state.discovery.is_some() {
             // Activated tools join the list during a session.
             ServerCapabilities::builder()
                 .enable_tools()
@@ -506,11 +470,7 @@ impl ServerHandler for NextcloudMcp {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let mut items = resources::list();
-        if let Some(f) = &self.state.fixtures {
-            items.extend(f.resources());
-        }
-        Ok(ListResourcesResult::with_all_items(items))
+        Ok(ListResourcesResult::with_all_items(resources::list()))
     }
 
     async fn list_resource_templates(
@@ -518,11 +478,9 @@ impl ServerHandler for NextcloudMcp {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let mut items = resources::templates();
-        if let Some(f) = &self.state.fixtures {
-            items.extend(f.resource_templates());
-        }
-        Ok(ListResourceTemplatesResult::with_all_items(items))
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
     }
 
     async fn read_resource(
@@ -531,11 +489,6 @@ impl ServerHandler for NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         crate::memory::note_activity();
-        if let Some(f) = &self.state.fixtures
-            && let Some(result) = f.read_resource(&request.uri)
-        {
-            return result.map(Into::into);
-        }
         let mut ctx = ctx;
         let access = self.access(&ctx).await;
         if let (Some(granted), Some(needed)) = (&access.scopes, apps::resource_scope(&request.uri))
@@ -555,110 +508,6 @@ impl ServerHandler for NextcloudMcp {
             .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
         resources::read(&user, &request.uri).await.map(Into::into)
     }
-
-    // ---- Conformance fixtures (`--conformance-fixtures`) --------------------------------
-    // Prompts, completions, logging and subscriptions exist only for the conformance suite:
-    // each handler delegates to `self.state.fixtures` and, without fixtures, answers exactly
-    // as rmcp's defaults do (method not found / no subscriptions).
-
-    async fn list_prompts(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<ListPromptsResult, McpError> {
-        match &self.state.fixtures {
-            Some(f) => Ok(f.list_prompts()),
-            None => Err(McpError::method_not_found::<ListPromptsRequestMethod>()),
-        }
-    }
-
-    async fn get_prompt(
-        &self,
-        request: GetPromptRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<GetPromptResponse, McpError> {
-        match &self.state.fixtures {
-            Some(f) => f.get_prompt(request),
-            None => Err(McpError::method_not_found::<GetPromptRequestMethod>()),
-        }
-    }
-
-    async fn complete(
-        &self,
-        request: CompleteRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<CompleteResult, McpError> {
-        match &self.state.fixtures {
-            Some(f) => f.complete(&request),
-            None => Err(McpError::method_not_found::<CompleteRequestMethod>()),
-        }
-    }
-
-    #[allow(deprecated)]
-    async fn set_level(
-        &self,
-        request: SetLevelRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => {
-                f.set_level(request.level);
-                Ok(())
-            }
-            None => Err(McpError::method_not_found::<SetLevelRequestMethod>()),
-        }
-    }
-
-    #[allow(deprecated)] // resources/subscribe is the 2025-11-25 mechanism
-    async fn subscribe(
-        &self,
-        request: SubscribeRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => {
-                f.subscribe(&request.uri);
-                Ok(())
-            }
-            None => Err(McpError::method_not_found::<SubscribeRequestMethod>()),
-        }
-    }
-
-    #[allow(deprecated)]
-    async fn unsubscribe(
-        &self,
-        request: UnsubscribeRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => {
-                f.unsubscribe(&request.uri);
-                Ok(())
-            }
-            None => Err(McpError::method_not_found::<UnsubscribeRequestMethod>()),
-        }
-    }
-
-    fn accepted_subscription_filter(
-        &self,
-        requested: &SubscriptionFilter,
-    ) -> Option<SubscriptionFilter> {
-        self.state
-            .fixtures
-            .as_ref()
-            .and_then(|f| f.accepted_subscription_filter(requested))
-    }
-
-    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => f.listen(context).await,
-            None => {
-                context.cancelled().await;
-                Ok(())
-            }
-        }
-    }
-    // ---- end of conformance fixtures ------------------------------------------------------
 }
 
 /// Discovery mode's index over these tools and its tools' router, built on a short-lived

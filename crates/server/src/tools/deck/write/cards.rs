@@ -3,107 +3,36 @@ use rmcp::service::RequestContext;
 use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{CardChanged, CardFilterArgs, CardOut, LabelOut, card_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer, at_least, non_empty};
+use crate::tools::deck::read::cards::CardIdArgs;
+use crate::tools::deck::{CardChanged, card_url};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::{CardChanges, NewCard, normalize_color, normalize_date};
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct GetCardsArgs {
-    pub board_id: u64,
-    pub stack_id: u64,
-    #[serde(flatten)]
-    pub filter: CardFilterArgs,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CardsOut {
-    pub success: bool,
-    pub timestamp: String,
-    pub cards: Vec<CardOut>,
-    pub total: usize,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct CardIdArgs {
-    pub board_id: u64,
-    pub stack_id: u64,
-    pub card_id: u64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CardFull {
-    pub id: u64,
-    pub title: String,
-    #[serde(rename = "stackId")]
-    pub stack_id: u64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub order: i64,
-    pub archived: bool,
-    /// User id of the owner.
-    pub owner: String,
-    pub description: String,
-    pub duedate: Option<String>,
-    pub startdate: Option<String>,
-    /// When the card was marked done, or null.
-    pub done: Option<String>,
-    pub color: Option<String>,
-    #[serde(rename = "lastModified")]
-    pub last_modified: i64,
-    #[serde(rename = "createdAt")]
-    pub created_at: i64,
-    pub labels: Vec<LabelOut>,
-    /// User ids of the assignees.
-    #[serde(rename = "assignedUsers")]
-    pub assigned_users: Vec<String>,
-    /// Cards this card depends on.
-    #[serde(rename = "dependentCards")]
-    pub dependent_cards: Vec<Value>,
-    pub attachments: Option<Value>,
-    #[serde(rename = "attachmentCount")]
-    pub attachment_count: Option<i64>,
-    #[serde(rename = "deletedAt")]
-    pub deleted_at: i64,
-    #[serde(rename = "commentsUnread")]
-    pub comments_unread: i64,
-    #[serde(rename = "commentsCount")]
-    pub comments_count: i64,
-    #[serde(rename = "lastEditor")]
-    pub last_editor: Option<String>,
-    /// 0 no due date or done, 1 due later, 2 due within a day, 3 overdue.
-    pub overdue: i64,
-    #[serde(rename = "ETag")]
-    pub etag: Option<String>,
-    pub url: String,
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateCardArgs {
     pub board_id: u64,
     pub stack_id: u64,
-    /// Card title (at most 255 characters).
     pub title: String,
-    /// Card type; `plain` unless you know better.
+    /// Usually `plain`.
     #[serde(default = "plain", rename = "type")]
     pub kind: String,
-    /// Position in the stack (lower comes first; 999 puts it at the end).
+    /// Lower comes first; 999 is the end.
     #[serde(default = "end")]
     pub order: i64,
-    /// Markdown description.
+    /// Markdown.
     #[serde(default)]
     pub description: Option<String>,
-    /// Due date, ISO 8601 (e.g. `2030-05-01T17:00:00Z` or `2030-05-01`).
+    /// ISO 8601, e.g. `2030-05-01T17:00:00Z` or `2030-05-01`.
     #[serde(default)]
     pub duedate: Option<String>,
-    /// Start date, ISO 8601.
+    /// ISO 8601.
     #[serde(default)]
     pub startdate: Option<String>,
-    /// Colour, 6 hex digits.
+    /// 6 hex digits.
     #[serde(default)]
     pub color: Option<String>,
 }
@@ -117,8 +46,6 @@ fn end() -> i64 {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CardCreated {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub title: String,
     #[serde(rename = "stackId")]
@@ -131,34 +58,30 @@ pub struct UpdateCardArgs {
     pub board_id: u64,
     pub stack_id: u64,
     pub card_id: u64,
-    /// New title, or null to keep it.
     #[serde(default)]
     pub title: Option<String>,
-    /// New Markdown description (replaces it), or null to keep it.
+    /// Markdown; replaces the old one.
     #[serde(default)]
     pub description: Option<String>,
-    /// New card type, or null to keep it.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    /// New owner (user id), or null to keep it.
+    /// User id.
     #[serde(default)]
     pub owner: Option<String>,
-    /// New position in the stack, or null to keep it.
     #[serde(default)]
     pub order: Option<i64>,
-    /// New due date (ISO 8601), "" to clear it, or null to keep it.
+    /// ISO 8601; "" clears it.
     #[serde(default)]
     pub duedate: Option<String>,
-    /// Archive (true) or unarchive (false), or null to keep it.
     #[serde(default)]
     pub archived: Option<bool>,
-    /// When it was done (ISO 8601) to mark it done, "" to mark it not done, or null to keep.
+    /// When it was done (ISO 8601); "" for not done.
     #[serde(default)]
     pub done: Option<String>,
-    /// New start date (ISO 8601), "" to clear it, or null to keep it.
+    /// ISO 8601; "" clears it.
     #[serde(default)]
     pub startdate: Option<String>,
-    /// New colour (6 hex digits), "" to clear it, or null to keep it.
+    /// 6 hex digits; "" clears it.
     #[serde(default)]
     pub color: Option<String>,
 }
@@ -169,9 +92,9 @@ pub struct ReorderArgs {
     /// The stack the card is in now.
     pub stack_id: u64,
     pub card_id: u64,
-    /// New position in the target stack (0 is the top).
+    /// 0 is the top.
     pub order: i64,
-    /// Stack to move the card to; must be on the same board (same as stack_id to only reorder).
+    /// A stack of the same board.
     pub target_stack_id: u64,
 }
 
@@ -181,9 +104,8 @@ pub struct MoveArgs {
     pub source_stack_id: u64,
     pub card_id: u64,
     pub target_board_id: u64,
-    /// A stack of the target board.
     pub target_stack_id: u64,
-    /// Position in the target stack (0 is the top).
+    /// 0 is the top.
     #[serde(default)]
     pub order: i64,
 }
@@ -208,8 +130,6 @@ fn check_date(arg: &'static str, v: &Option<String>) -> Result<(), ToolError> {
 /// The app, scope and effect of each tool in this file: read once per call (see
 /// [`crate::tools::spec`]).
 pub(in crate::tools) const SPECS: &[ToolSpec] = &[
-    ToolSpec::new("deck_get_cards", &apps::DECK, Some("deck.read"), Read),
-    ToolSpec::new("deck_get_card", &apps::DECK, Some("deck.read"), Read),
     ToolSpec::new("deck_create_card", &apps::DECK, Some("deck.write"), Create),
     ToolSpec::new("deck_update_card", &apps::DECK, Some("deck.write"), Delete),
     ToolSpec::new("deck_delete_card", &apps::DECK, Some("deck.write"), Delete),
@@ -229,101 +149,19 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ),
 ];
 
-#[tool_router(router = deck_cards_router, vis = "pub(super)")]
+#[tool_router(router = deck_cards_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
-    #[tool(
-        name = "deck_get_cards",
-        title = "List cards of a stack",
-        description = "List the cards of one stack, compact by default (open cards, summary detail, 140-character description previews). Filter by status, label or assignee; detail=full gives descriptions and all fields."
-    )]
-    async fn deck_get_cards(
-        &self,
-        Parameters(args): Parameters<GetCardsArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardsOut>, ToolError> {
-        let user = self.user(&ctx)?;
-        let view = args.filter.view();
-        let stacks = super::stacks_with_cards(&user, args.board_id, &view).await?;
-        let Some((stack, cards)) = stacks.iter().find(|(s, _)| s.id == args.stack_id) else {
-            return Err(nextcloud::Error::NotFound {
-                what: format!("Stack {} on Deck board {}", args.stack_id, args.board_id),
-                message: None,
-            }
-            .into());
-        };
-        let out = view.stack(user.client().base_url(), stack, cards, true);
-        Ok(Json(CardsOut {
-            success: true,
-            timestamp: now(),
-            total: out.cards.len(),
-            cards: out.cards,
-        }))
-    }
-
-    #[tool(
-        name = "deck_get_card",
-        title = "Read a card",
-        description = "Read one Deck card with everything: description, dates, done state, labels, assignees, dependencies, attachments and comment count."
-    )]
-    async fn deck_get_card(
-        &self,
-        Parameters(args): Parameters<CardIdArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardFull>, ToolError> {
-        let user = self.user(&ctx)?;
-        let c = user
-            .deck()
-            .card(args.board_id, args.stack_id, args.card_id)
-            .await?;
-        Ok(Json(CardFull {
-            url: card_url(user.client().base_url(), args.board_id, c.id),
-            id: c.id,
-            stack_id: c.stack_id,
-            kind: c.kind,
-            order: c.order,
-            archived: c.archived,
-            owner: c.owner.uid,
-            description: c.description.unwrap_or_default(),
-            duedate: c.duedate,
-            startdate: c.startdate,
-            done: c.done,
-            color: c.color,
-            last_modified: c.last_modified,
-            created_at: c.created_at,
-            labels: c.labels.iter().map(LabelOut::from).collect(),
-            assigned_users: c
-                .assigned_users
-                .into_iter()
-                .map(|a| a.participant.uid)
-                .collect(),
-            dependent_cards: c.dependent_cards,
-            attachments: c
-                .attachments
-                .map(|a| serde_json::to_value(a).unwrap_or_default()),
-            attachment_count: c.attachment_count,
-            deleted_at: c.deleted_at,
-            comments_unread: c.comments_unread,
-            comments_count: c.comments_count,
-            last_editor: c.last_editor,
-            overdue: c.overdue,
-            etag: c.etag,
-            title: c.title,
-        }))
-    }
-
     #[tool(
         name = "deck_create_card",
         title = "Create a card",
-        description = "Create a card in a stack of a Deck board, with optional Markdown description, due and start dates (ISO 8601) and colour."
+        description = "Create a card (task) in a stack, with an optional description, due and start dates and colour."
     )]
     async fn deck_create_card(
         &self,
         Parameters(args): Parameters<CreateCardArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardCreated>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+    ) -> Result<Json<Envelope<CardCreated>>, ToolError> {
+        non_empty("title", &args.title, "expected a non-empty title")?;
         if args.title.chars().count() > 255 {
             return Err(ToolError::invalid("title", "at most 255 characters"));
         }
@@ -350,28 +188,26 @@ impl NextcloudMcp {
                 },
             )
             .await?;
-        Ok(Json(CardCreated {
-            success: true,
-            timestamp: now(),
+        answer(CardCreated {
             url: card_url(user.client().base_url(), args.board_id, card.id),
             id: card.id,
             title: card.title,
             stack_id: card.stack_id,
-        }))
+        })
     }
 
     #[tool(
         name = "deck_update_card",
         title = "Update a card",
-        description = "Change a card's title, description, dates, done state, colour, owner, order or archived flag. Only what you pass changes; everything else is kept. To move it to another stack use deck_reorder_card."
+        description = "Change a card's title, description, dates, done state, colour, owner, position or archived flag; what you leave out stays. To change its stack use deck_reorder_card."
     )]
     async fn deck_update_card(
         &self,
         Parameters(args): Parameters<UpdateCardArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
-        if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
+        if let Some(title) = &args.title {
+            non_empty("title", title, "expected a non-empty title")?;
         }
         check_date("duedate", &args.duedate)?;
         check_date("startdate", &args.startdate)?;
@@ -396,99 +232,97 @@ impl NextcloudMcp {
             .deck()
             .update_card(args.board_id, args.stack_id, args.card_id, &changes)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             Some(&card),
             (args.stack_id, args.card_id),
             format!("Card {} was updated.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
         name = "deck_delete_card",
         title = "Delete a card",
-        description = "Delete a Deck card (Deck keeps it restorable for a while)."
+        description = "Delete a card (Deck can restore it for a while)."
     )]
     async fn deck_delete_card(
         &self,
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .delete_card(args.board_id, args.stack_id, args.card_id)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             None,
             (args.stack_id, args.card_id),
             format!("Card {} was deleted.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
         name = "deck_archive_card",
         title = "Archive a card",
-        description = "Archive a Deck card: it leaves the board's normal view but is kept (see deck_get_archived_stacks)."
+        description = "Archive a card: it leaves the board but is kept (see deck_get_archived_stacks)."
     )]
     async fn deck_archive_card(
         &self,
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let card = user
             .deck()
             .set_archived(args.board_id, args.stack_id, args.card_id, true)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             Some(&card),
             (args.stack_id, args.card_id),
             format!("Card {} was archived.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
         name = "deck_unarchive_card",
         title = "Unarchive a card",
-        description = "Bring an archived Deck card back onto the board."
+        description = "Bring an archived card back onto its board."
     )]
     async fn deck_unarchive_card(
         &self,
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let card = user
             .deck()
             .set_archived(args.board_id, args.stack_id, args.card_id, false)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.board_id,
             Some(&card),
             (args.stack_id, args.card_id),
             format!("Card {} was unarchived.", args.card_id),
-        )))
+        ))
     }
 
     #[tool(
         name = "deck_reorder_card",
         title = "Move a card within a board",
-        description = "Move a card to a position in a stack of the same board (e.g. from \"To do\" to \"Done\"), or just change its position. To move it to another board use deck_move_card_to_board."
+        description = "Move a card to another stack of the same board (e.g. from \"To do\" to \"Done\") or to another position. For another board use deck_move_card_to_board."
     )]
     async fn deck_reorder_card(
         &self,
         Parameters(args): Parameters<ReorderArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
-        if args.order < 0 {
-            return Err(ToolError::invalid("order", "expected 0 or more"));
-        }
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
+        at_least("order", args.order, 0)?;
         let user = self.user(&ctx)?;
         let deck = user.deck();
         if args.target_stack_id != args.stack_id {
@@ -518,19 +352,19 @@ impl NextcloudMcp {
             ),
         );
         out.stack_id = args.target_stack_id;
-        Ok(Json(out))
+        answer(out)
     }
 
     #[tool(
         name = "deck_move_card_to_board",
         title = "Move a card to another board",
-        description = "Move a card to a stack on another Deck board. It keeps its id, comments, attachments, dates and assignees; labels are matched by title on the target board (created there if you may manage it). A done card stays done."
+        description = "Move a card to a stack on another board, keeping its comments, attachments, dates and assignees; labels are matched by title."
     )]
     async fn deck_move_card_to_board(
         &self,
         Parameters(args): Parameters<MoveArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let deck = user.deck();
         let targets = deck.stacks(args.target_board_id).await?;
@@ -552,7 +386,7 @@ impl NextcloudMcp {
         if current.is_done() && !moved.is_done() {
             moved = deck.mark_done(args.card_id).await?;
         }
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             args.target_board_id,
             Some(&moved),
@@ -561,6 +395,6 @@ impl NextcloudMcp {
                 "Card {} moved to stack {} on board {}.",
                 args.card_id, args.target_stack_id, args.target_board_id
             ),
-        )))
+        ))
     }
 }

@@ -5,16 +5,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{
-    CardStatus, CardView, Detail, LabelOut, board_url, default_preview, stacks_with_cards,
-};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer, given};
+use crate::tools::deck::{
+    CardStatus, CardView, Detail, LabelOut, board_url, default_preview, stacks_with_cards,
+};
 use crate::tools::spec::{Effect::*, ToolSpec};
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct BoardSummary {
@@ -31,23 +28,18 @@ pub struct BoardSummary {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct BoardsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub boards: Vec<BoardSummary>,
     pub total: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetBoardArgs {
-    /// Id of the board (from deck_get_boards).
     pub board_id: u64,
     /// Include the sharing rules.
     #[serde(default = "yes")]
     pub include_acl: bool,
-    /// Include the users who can see the board.
     #[serde(default = "yes")]
     pub include_users: bool,
-    /// Include the board's labels.
     #[serde(default = "yes")]
     pub include_labels: bool,
 }
@@ -82,49 +74,42 @@ pub struct BoardOut {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct CreateBoardArgs {
-    /// Title of the new board (at most 100 characters).
-    pub title: String,
-    /// Colour as 6 hex digits, e.g. `0082c9` (a leading `#` is accepted).
-    pub color: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct CreatedOut {
-    pub success: bool,
-    pub timestamp: String,
-    pub id: u64,
-    pub title: String,
-    pub color: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
 pub struct OverviewArgs {
     pub board_id: u64,
-    /// `open` (default), `done`, `archived` or `all`.
+    /// `open` (not done, not archived) is the default.
     #[serde(default)]
     pub status: CardStatus,
-    /// Only cards with this label (title or id).
+    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// Only cards assigned to this user (id or display name).
+    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
-    /// Characters of description preview per card (default 140, 0 for none).
+    /// 0 for none.
     #[serde(default = "default_preview")]
     pub description_preview_length: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct OverviewOut {
-    pub success: bool,
-    pub timestamp: String,
     pub board_id: u64,
     pub title: String,
     /// Label titles available on the board.
     pub labels: Vec<String>,
-    pub stacks: Vec<super::StackOut>,
+    pub stacks: Vec<crate::tools::deck::StackOut>,
     pub total_cards: usize,
+}
+
+/// `serde_json::to_value` for the heterogeneous pieces of a board.
+mod erased {
+    pub trait Ser {
+        fn value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
 }
 
 /// The app, scope and effect of each tool in this file: read once per call (see
@@ -132,7 +117,6 @@ pub struct OverviewOut {
 pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ToolSpec::new("deck_get_boards", &apps::DECK, Some("deck.read"), Read),
     ToolSpec::new("deck_get_board", &apps::DECK, Some("deck.read"), Read),
-    ToolSpec::new("deck_create_board", &apps::DECK, Some("deck.write"), Create),
     ToolSpec::new(
         "deck_get_board_overview",
         &apps::DECK,
@@ -141,18 +125,18 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ),
 ];
 
-#[tool_router(router = deck_boards_router, vis = "pub(super)")]
+#[tool_router(router = deck_boards_read_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_get_boards",
         title = "List Deck boards",
-        description = "List the Deck boards you own or that are shared with you: id, title, owner, colour, and whether you may edit cards on it."
+        description = "List your Deck boards (own and shared) with their ids, owners and whether you may edit them."
     )]
     async fn deck_get_boards(
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<BoardsOut>, ToolError> {
+    ) -> Result<Json<Envelope<BoardsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let base = user.client().base_url();
         let boards: Vec<BoardSummary> = user
@@ -171,18 +155,16 @@ impl NextcloudMcp {
                 can_edit: b.permissions.edit,
             })
             .collect();
-        Ok(Json(BoardsOut {
-            success: true,
-            timestamp: now(),
+        answer(BoardsOut {
             total: boards.len(),
             boards,
-        }))
+        })
     }
 
     #[tool(
         name = "deck_get_board",
         title = "Read a Deck board",
-        description = "Read one Deck board: title, owner, colour, your permissions, and optionally its labels, sharing rules and users. Use deck_get_board_overview or deck_get_stacks for the cards."
+        description = "Read one Deck board's details: title, owner, colour, your permissions, labels, sharing and users. For its cards use deck_get_board_overview."
     )]
     async fn deck_get_board(
         &self,
@@ -213,76 +195,38 @@ impl NextcloudMcp {
     }
 
     #[tool(
-        name = "deck_create_board",
-        title = "Create a Deck board",
-        description = "Create a Deck board with a title and a colour. Deck adds its four default labels; add stacks (columns) with deck_create_stack."
-    )]
-    async fn deck_create_board(
-        &self,
-        Parameters(args): Parameters<CreateBoardArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CreatedOut>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
-        let color = nextcloud::deck::normalize_color(&args.color, "color")?;
-        let user = self.user(&ctx)?;
-        let b = user.deck().create_board(args.title.trim(), &color).await?;
-        Ok(Json(CreatedOut {
-            success: true,
-            timestamp: now(),
-            id: b.id,
-            title: b.title,
-            color: b.color,
-        }))
-    }
-
-    #[tool(
         name = "deck_get_board_overview",
         title = "Deck board overview",
-        description = "A compact picture of a whole board in one call: its stacks in order with their cards (title, due date, done, labels, assignees, short description preview). Filter by status (open by default), label or assignee."
+        description = "See a whole Deck board in one call: its stacks (columns) in order with short cards. The best start for 'what is on my board'; filter by status, label or person."
     )]
     async fn deck_get_board_overview(
         &self,
         Parameters(args): Parameters<OverviewArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<OverviewOut>, ToolError> {
+    ) -> Result<Json<Envelope<OverviewOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let base = user.client().base_url();
         let board = user.deck().board(args.board_id).await?;
         let view = CardView {
             detail: Detail::Summary,
             status: args.status,
-            label: args.label.filter(|s| !s.trim().is_empty()),
-            assigned_to: args.assigned_to.filter(|s| !s.trim().is_empty()),
+            label: given(args.label),
+            assigned_to: given(args.assigned_to),
             description_max_length: None,
             description_preview_length: args.description_preview_length,
         };
-        let stacks: Vec<super::StackOut> = stacks_with_cards(&user, args.board_id, &view)
-            .await?
-            .iter()
-            .map(|(s, cards)| view.stack(base, s, cards, true))
-            .collect();
-        Ok(Json(OverviewOut {
-            success: true,
-            timestamp: now(),
+        let stacks: Vec<crate::tools::deck::StackOut> =
+            stacks_with_cards(&user, args.board_id, &view)
+                .await?
+                .iter()
+                .map(|(s, cards)| view.stack(base, s, cards, true))
+                .collect();
+        answer(OverviewOut {
             board_id: board.id,
             title: board.title,
             labels: board.labels.iter().map(|l| l.title.clone()).collect(),
             total_cards: stacks.iter().map(|s| s.card_count).sum(),
             stacks,
-        }))
-    }
-}
-
-/// `serde_json::to_value` for the heterogeneous pieces of a board.
-mod erased {
-    pub trait Ser {
-        fn value(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn value(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or_default()
-        }
+        })
     }
 }

@@ -4,10 +4,10 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::CardChanged;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::ToolError;
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
+use crate::tools::deck::CardChanged;
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -15,7 +15,6 @@ pub struct CardLabelArgs {
     pub board_id: u64,
     pub stack_id: u64,
     pub card_id: u64,
-    /// A label of the same board (see deck_get_labels).
     pub label_id: u64,
 }
 
@@ -24,7 +23,6 @@ pub struct CardUserArgs {
     pub board_id: u64,
     pub stack_id: u64,
     pub card_id: u64,
-    /// Nextcloud user id; the user must have access to the board.
     pub user_id: String,
 }
 
@@ -34,7 +32,7 @@ pub struct DependencyArgs {
     pub stack_id: u64,
     /// The card that depends on the other.
     pub card_id: u64,
-    /// The card it depends on (you need read access to it).
+    /// The card it depends on.
     pub dependent_card_id: u64,
 }
 
@@ -101,7 +99,7 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     .since(1, 18),
 ];
 
-#[tool_router(router = deck_assignments_router, vis = "pub(super)")]
+#[tool_router(router = deck_assignments_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_assign_label_to_card",
@@ -112,103 +110,93 @@ impl NextcloudMcp {
         &self,
         Parameters(a): Parameters<CardLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .assign_label(a.board_id, a.stack_id, a.card_id, a.label_id)
             .await?;
         let msg = format!("Label {} added to card {}.", a.label_id, a.card_id);
-        Ok(Json(
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
         name = "deck_remove_label_from_card",
         title = "Remove a label from a card",
-        description = "Take a label off a card (the label stays defined on the board)."
+        description = "Take a label off a card."
     )]
     async fn deck_remove_label_from_card(
         &self,
         Parameters(a): Parameters<CardLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .remove_label(a.board_id, a.stack_id, a.card_id, a.label_id)
             .await?;
         let msg = format!("Label {} removed from card {}.", a.label_id, a.card_id);
-        Ok(Json(
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
         name = "deck_assign_user_to_card",
         title = "Assign a user to a card",
-        description = "Assign a user (who can see the board) to a card."
+        description = "Assign a person to a card."
     )]
     async fn deck_assign_user_to_card(
         &self,
         Parameters(a): Parameters<CardUserArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
-        if a.user_id.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "user_id",
-                "expected a Nextcloud user id",
-            ));
-        }
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
+        let user_id = non_empty("user_id", &a.user_id, "expected a Nextcloud user id")?;
         let user = self.user(&ctx)?;
         user.deck()
-            .assign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
+            .assign_user(a.board_id, a.stack_id, a.card_id, user_id)
             .await?;
-        let msg = format!("{} assigned to card {}.", a.user_id.trim(), a.card_id);
-        Ok(Json(
+        let msg = format!("{} assigned to card {}.", user_id, a.card_id);
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
         name = "deck_unassign_user_from_card",
         title = "Unassign a user from a card",
-        description = "Remove a user's assignment from a card."
+        description = "Remove a person from a card."
     )]
     async fn deck_unassign_user_from_card(
         &self,
         Parameters(a): Parameters<CardUserArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
-        if a.user_id.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "user_id",
-                "expected a Nextcloud user id",
-            ));
-        }
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
+        let user_id = non_empty("user_id", &a.user_id, "expected a Nextcloud user id")?;
         let user = self.user(&ctx)?;
         user.deck()
-            .unassign_user(a.board_id, a.stack_id, a.card_id, a.user_id.trim())
+            .unassign_user(a.board_id, a.stack_id, a.card_id, user_id)
             .await?;
-        let msg = format!("{} unassigned from card {}.", a.user_id.trim(), a.card_id);
-        Ok(Json(
+        let msg = format!("{} unassigned from card {}.", user_id, a.card_id);
+        answer(
             self.deck_card_changed(&user, (a.board_id, a.stack_id, a.card_id), msg)
                 .await?,
-        ))
+        )
     }
 
     #[tool(
         name = "deck_assign_dependent_card",
         title = "Make a card depend on another",
-        description = "Record that a card depends on another card (shown in its dependentCards). Needs Deck 1.18 or later."
+        description = "Mark a card as depending on (blocked by) another card. Needs Deck 1.18 or later."
     )]
     async fn deck_assign_dependent_card(
         &self,
         Parameters(a): Parameters<DependencyArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         if a.card_id == a.dependent_card_id {
             return Err(ToolError::invalid(
                 "dependent_card_id",
@@ -220,7 +208,7 @@ impl NextcloudMcp {
             .deck()
             .add_dependency(a.board_id, a.stack_id, a.card_id, a.dependent_card_id)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             a.board_id,
             Some(&card),
@@ -229,25 +217,25 @@ impl NextcloudMcp {
                 "Card {} now depends on card {}.",
                 a.card_id, a.dependent_card_id
             ),
-        )))
+        ))
     }
 
     #[tool(
         name = "deck_remove_dependent_card",
         title = "Remove a card dependency",
-        description = "Remove the dependency of a card on another card. Needs Deck 1.18 or later."
+        description = "Remove a card's dependency on another card. Needs Deck 1.18 or later."
     )]
     async fn deck_remove_dependent_card(
         &self,
         Parameters(a): Parameters<DependencyArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CardChanged>, ToolError> {
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
         let user = self.user(&ctx)?;
         let card = user
             .deck()
             .remove_dependency(a.board_id, a.stack_id, a.card_id, a.dependent_card_id)
             .await?;
-        Ok(Json(CardChanged::new(
+        answer(CardChanged::new(
             user.client().base_url(),
             a.board_id,
             Some(&card),
@@ -256,6 +244,6 @@ impl NextcloudMcp {
                 "Card {} no longer depends on card {}.",
                 a.card_id, a.dependent_card_id
             ),
-        )))
+        ))
     }
 }

@@ -4,45 +4,24 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Changed, LabelOut};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
+use crate::tools::deck::Changed;
+use crate::tools::deck::read::labels::LabelIdArgs;
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::deck::normalize_color;
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct BoardIdArgs {
-    pub board_id: u64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct LabelsOut {
-    pub success: bool,
-    pub timestamp: String,
-    pub labels: Vec<LabelOut>,
-    pub total: usize,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct LabelIdArgs {
-    pub board_id: u64,
-    pub label_id: u64,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateLabelArgs {
     pub board_id: u64,
-    /// Label title, unique on the board.
     pub title: String,
-    /// Colour, 6 hex digits such as `ff7a66`.
+    /// 6 hex digits, e.g. `ff7a66`.
     pub color: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct LabelCreated {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub title: String,
     pub color: String,
@@ -52,10 +31,9 @@ pub struct LabelCreated {
 pub struct UpdateLabelArgs {
     pub board_id: u64,
     pub label_id: u64,
-    /// New title, or null to keep it.
     #[serde(default)]
     pub title: Option<String>,
-    /// New colour (6 hex digits), or null to keep it.
+    /// 6 hex digits.
     #[serde(default)]
     pub color: Option<String>,
 }
@@ -63,97 +41,55 @@ pub struct UpdateLabelArgs {
 /// The app, scope and effect of each tool in this file: read once per call (see
 /// [`crate::tools::spec`]).
 pub(in crate::tools) const SPECS: &[ToolSpec] = &[
-    ToolSpec::new("deck_get_labels", &apps::DECK, Some("deck.read"), Read),
-    ToolSpec::new("deck_get_label", &apps::DECK, Some("deck.read"), Read),
     ToolSpec::new("deck_create_label", &apps::DECK, Some("deck.write"), Create),
     ToolSpec::new("deck_update_label", &apps::DECK, Some("deck.write"), Update),
     ToolSpec::new("deck_delete_label", &apps::DECK, Some("deck.write"), Delete),
 ];
 
-#[tool_router(router = deck_labels_router, vis = "pub(super)")]
+#[tool_router(router = deck_labels_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
-    #[tool(
-        name = "deck_get_labels",
-        title = "List a board's labels",
-        description = "List the labels defined on a Deck board (id, title, colour)."
-    )]
-    async fn deck_get_labels(
-        &self,
-        Parameters(args): Parameters<BoardIdArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<LabelsOut>, ToolError> {
-        let user = self.user(&ctx)?;
-        let board = user.deck().board(args.board_id).await?;
-        let labels: Vec<LabelOut> = board.labels.iter().map(LabelOut::from).collect();
-        Ok(Json(LabelsOut {
-            success: true,
-            timestamp: now(),
-            total: labels.len(),
-            labels,
-        }))
-    }
-
-    #[tool(
-        name = "deck_get_label",
-        title = "Read a label",
-        description = "Read one label of a Deck board."
-    )]
-    async fn deck_get_label(
-        &self,
-        Parameters(args): Parameters<LabelIdArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<LabelOut>, ToolError> {
-        let user = self.user(&ctx)?;
-        let label = user.deck().label(args.board_id, args.label_id).await?;
-        Ok(Json(LabelOut::from(&label)))
-    }
-
     #[tool(
         name = "deck_create_label",
         title = "Create a label",
-        description = "Define a new label on a Deck board (title unique on the board, 6-hex-digit colour). Needs manage permission."
+        description = "Define a new label (tag) on a Deck board with a title and a colour."
     )]
     async fn deck_create_label(
         &self,
         Parameters(args): Parameters<CreateLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<LabelCreated>, ToolError> {
-        if args.title.trim().is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+    ) -> Result<Json<Envelope<LabelCreated>>, ToolError> {
+        non_empty("title", &args.title, "expected a non-empty title")?;
         let color = normalize_color(&args.color, "color")?;
         let user = self.user(&ctx)?;
         let l = user
             .deck()
             .create_label(args.board_id, args.title.trim(), &color)
             .await?;
-        Ok(Json(LabelCreated {
-            success: true,
-            timestamp: now(),
+        answer(LabelCreated {
             id: l.id,
             title: l.title,
             color: l.color,
-        }))
+        })
     }
 
     #[tool(
         name = "deck_update_label",
         title = "Update a label",
-        description = "Rename and/or recolour a label of a Deck board; what you leave out is kept."
+        description = "Rename or recolour a label of a Deck board."
     )]
     async fn deck_update_label(
         &self,
         Parameters(args): Parameters<UpdateLabelArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         if args.title.is_none() && args.color.is_none() {
             return Err(ToolError::invalid(
                 "title",
                 "nothing to change: give a title and/or a color",
             ));
         }
-        if args.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
+        if let Some(title) = &args.title {
+            non_empty("title", title, "expected a non-empty title")?;
         }
         let color = match &args.color {
             Some(c) => Some(normalize_color(c, "color")?),
@@ -175,19 +111,19 @@ impl NextcloudMcp {
         ));
         out.label_id = Some(args.label_id);
         out.board_id = Some(args.board_id);
-        Ok(Json(out))
+        answer(out)
     }
 
     #[tool(
         name = "deck_delete_label",
         title = "Delete a label",
-        description = "Delete a label from a Deck board; it disappears from every card that had it."
+        description = "Delete a label from a board and from every card that has it."
     )]
     async fn deck_delete_label(
         &self,
         Parameters(args): Parameters<LabelIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         let user = self.user(&ctx)?;
         user.deck()
             .delete_label(args.board_id, args.label_id)
@@ -195,6 +131,6 @@ impl NextcloudMcp {
         let mut out = Changed::ok(format!("Label {} was deleted.", args.label_id));
         out.label_id = Some(args.label_id);
         out.board_id = Some(args.board_id);
-        Ok(Json(out))
+        answer(out)
     }
 }

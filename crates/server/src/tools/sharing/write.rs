@@ -6,21 +6,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer, given};
 use crate::tools::spec::{Effect::*, ToolSpec};
-use nextcloud::sharing::{NewShare, Share, ShareFilter, ShareUpdate, share_type};
+use nextcloud::sharing::{NewShare, ShareUpdate, share_type};
+
+use super::ShareResult;
+use super::read::ShareIdArgs;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateShareArgs {
-    /// File or folder to share, relative to your home folder.
     pub path: String,
-    /// Who to share with: a user id for share_type 0, a group id for 1; omit for links.
+    /// User id, group id or address; omit for links.
     #[serde(default)]
     pub share_with: Option<String>,
-    /// 0 = user (default), 1 = group, 3 = public link, 4 = e-mail, 6 = federated.
+    /// 0 user (default), 1 group, 3 public link, 4 e-mail, 6 federated.
     #[serde(default)]
     pub share_type: i64,
-    /// Sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare (default 1, read only).
+    /// Sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare.
     #[serde(default = "default_permissions")]
     pub permissions: i64,
 }
@@ -31,10 +33,7 @@ fn default_permissions() -> i64 {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PublicLinkArgs {
-    /// File or folder to publish, relative to your home folder.
     pub path: String,
-    /// How long the link should work, in minutes (default 30). Nextcloud expires links at the
-    /// start of a day, so the link stays valid until the end of the day the time falls in.
     #[serde(default = "default_expiry")]
     pub expires_in_minutes: i64,
 }
@@ -44,101 +43,10 @@ fn default_expiry() -> i64 {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct ShareIdArgs {
-    /// Id of the share, from nc_share_list or nc_share_create.
-    pub share_id: u64,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ListSharesArgs {
-    /// Only shares of this file or folder (relative to your home folder).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// List what others shared with you instead of your own shares.
-    #[serde(default)]
-    pub shared_with_me: bool,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateShareArgs {
-    /// Id of the share to change.
     pub share_id: u64,
-    /// New permissions: sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare.
+    /// Sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare.
     pub permissions: i64,
-}
-
-/// A share as the tools report it.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ShareOut {
-    pub id: u64,
-    /// 0 user, 1 group, 3 public link, 4 e-mail, 6 federated.
-    pub share_type: i64,
-    /// `user`, `group`, `public_link`, ...
-    pub share_type_name: String,
-    /// The shared item's path as you see it.
-    pub path: Option<String>,
-    /// `file` or `folder`.
-    pub item_type: String,
-    pub permissions: i64,
-    pub share_with: Option<String>,
-    pub share_with_displayname: Option<String>,
-    pub owner: String,
-    /// `YYYY-MM-DD 00:00:00` when the share expires.
-    pub expiration: Option<String>,
-    pub token: Option<String>,
-    /// Public link (link shares).
-    pub url: Option<String>,
-    pub note: Option<String>,
-    pub label: Option<String>,
-}
-
-fn type_name(t: i64) -> &'static str {
-    match t {
-        share_type::USER => "user",
-        share_type::GROUP => "group",
-        share_type::PUBLIC_LINK => "public_link",
-        share_type::EMAIL => "email",
-        share_type::FEDERATED => "federated",
-        share_type::CIRCLE => "team",
-        share_type::ROOM => "talk_room",
-        12 => "deck",
-        _ => "other",
-    }
-}
-
-impl From<Share> for ShareOut {
-    fn from(s: Share) -> Self {
-        Self {
-            id: s.id,
-            share_type: s.share_type,
-            share_type_name: type_name(s.share_type).into(),
-            path: s.path,
-            item_type: s.item_type,
-            permissions: s.permissions,
-            share_with: s.share_with,
-            share_with_displayname: s.share_with_displayname,
-            owner: s.uid_owner,
-            expiration: s.expiration,
-            token: s.token,
-            url: s.url,
-            note: s.note,
-            label: s.label,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ShareResult {
-    pub success: bool,
-    pub timestamp: String,
-    pub result: ShareOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ShareListResult {
-    pub success: bool,
-    pub timestamp: String,
-    pub result: Vec<ShareOut>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -149,15 +57,11 @@ pub struct DeletedShare {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteShareResult {
-    pub success: bool,
-    pub timestamp: String,
     pub result: DeletedShare,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PublicLinkOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     pub share_id: u64,
     /// The link to give people.
@@ -203,8 +107,6 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
         Some("sharing.write"),
         Delete,
     ),
-    ToolSpec::new("nc_share_get", &apps::SHARING, Some("sharing.read"), Read),
-    ToolSpec::new("nc_share_list", &apps::SHARING, Some("sharing.read"), Read),
     ToolSpec::new(
         "nc_share_update",
         &apps::SHARING,
@@ -213,20 +115,20 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ),
 ];
 
-#[tool_router(router = sharing_router, vis = "pub(super)")]
+#[tool_router(router = sharing_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "nc_share_create",
         title = "Share a file or folder",
-        description = "Share a file or folder with a user (share_type 0, share_with = user id) or group (1), or create a public link (3). Permissions default to read-only."
+        description = "Share a file or folder with a user or group, by e-mail, with another server or as a public link; read-only unless permissions say more. For an expiring link use nc_share_create_public_link."
     )]
     async fn nc_share_create(
         &self,
         Parameters(args): Parameters<CreateShareArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareResult>, ToolError> {
+    ) -> Result<Json<Envelope<ShareResult>>, ToolError> {
         check_permissions(args.permissions)?;
-        let share_with = args.share_with.filter(|s| !s.trim().is_empty());
+        let share_with = given(args.share_with);
         if matches!(
             args.share_type,
             share_type::USER | share_type::GROUP | share_type::EMAIL | share_type::FEDERATED
@@ -248,23 +150,21 @@ impl NextcloudMcp {
                 ..Default::default()
             })
             .await?;
-        Ok(Json(ShareResult {
-            success: true,
-            timestamp: now(),
+        answer(ShareResult {
             result: share.into(),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_share_create_public_link",
         title = "Create a public link",
-        description = "Create a read-only public link to a file or folder that expires after the given number of minutes (rounded up to the end of that day by Nextcloud). Returns the link and a direct download link."
+        description = "Create a read-only public link to a file or folder that expires after some minutes (it works until the end of that day). Returns the link and a download link."
     )]
     async fn nc_share_create_public_link(
         &self,
         Parameters(args): Parameters<PublicLinkArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<PublicLinkOut>, ToolError> {
+    ) -> Result<Json<Envelope<PublicLinkOut>>, ToolError> {
         if !(1..=60 * 24 * 366 * 10).contains(&args.expires_in_minutes) {
             return Err(ToolError::invalid(
                 "expires_in_minutes",
@@ -294,9 +194,7 @@ impl NextcloudMcp {
                 share.id
             ))
         })?;
-        Ok(Json(PublicLinkOut {
-            success: true,
-            timestamp: now(),
+        answer(PublicLinkOut {
             path,
             share_id: share.id,
             download_url: format!("{}/download", url.trim_end_matches('/')),
@@ -304,85 +202,39 @@ impl NextcloudMcp {
             token: share.token.unwrap_or_default(),
             permissions: share.permissions,
             expires_at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_share_delete",
         title = "Delete a share",
-        description = "Remove a share (the people or link lose access; the file itself stays)."
+        description = "Stop a share: its people or link lose access; the file itself stays."
     )]
     async fn nc_share_delete(
         &self,
         Parameters(args): Parameters<ShareIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<DeleteShareResult>, ToolError> {
+    ) -> Result<Json<Envelope<DeleteShareResult>>, ToolError> {
         let user = self.user(&ctx)?;
         user.sharing().delete(args.share_id).await?;
-        Ok(Json(DeleteShareResult {
-            success: true,
-            timestamp: now(),
+        answer(DeleteShareResult {
             result: DeletedShare {
                 share_id: args.share_id,
                 message: format!("Share {} was deleted.", args.share_id),
             },
-        }))
-    }
-
-    #[tool(
-        name = "nc_share_get",
-        title = "Get a share",
-        description = "Details of one share: what is shared, with whom, permissions, expiry and link."
-    )]
-    async fn nc_share_get(
-        &self,
-        Parameters(args): Parameters<ShareIdArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareResult>, ToolError> {
-        let user = self.user(&ctx)?;
-        let share = user.sharing().get(args.share_id).await?;
-        Ok(Json(ShareResult {
-            success: true,
-            timestamp: now(),
-            result: share.into(),
-        }))
-    }
-
-    #[tool(
-        name = "nc_share_list",
-        title = "List shares",
-        description = "List your shares (optionally only those of one file or folder), or with shared_with_me=true what others shared with you."
-    )]
-    async fn nc_share_list(
-        &self,
-        Parameters(args): Parameters<ListSharesArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareListResult>, ToolError> {
-        let user = self.user(&ctx)?;
-        let shares = user
-            .sharing()
-            .list(&ShareFilter {
-                path: args.path.filter(|p| !p.trim().is_empty()),
-                shared_with_me: args.shared_with_me,
-            })
-            .await?;
-        Ok(Json(ShareListResult {
-            success: true,
-            timestamp: now(),
-            result: shares.into_iter().map(ShareOut::from).collect(),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_share_update",
         title = "Change share permissions",
-        description = "Change what the recipients of a share may do: sum of 1 read, 2 update, 4 create, 8 delete, 16 reshare (files cannot get create/delete)."
+        description = "Change what the people of a share may do: read, change, add, delete or share again."
     )]
     async fn nc_share_update(
         &self,
         Parameters(args): Parameters<UpdateShareArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ShareResult>, ToolError> {
+    ) -> Result<Json<Envelope<ShareResult>>, ToolError> {
         check_permissions(args.permissions)?;
         let user = self.user(&ctx)?;
         let share = user
@@ -395,10 +247,8 @@ impl NextcloudMcp {
                 },
             )
             .await?;
-        Ok(Json(ShareResult {
-            success: true,
-            timestamp: now(),
+        answer(ShareResult {
             result: share.into(),
-        }))
+        })
     }
 }

@@ -4,67 +4,31 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Changed;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
+use crate::tools::deck::Changed;
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AttachFileArgs {
     pub card_id: u64,
-    /// Path of the file in your Nextcloud Files, starting with `/` (e.g. `/Documents/spec.pdf`).
+    /// In your Files, starting with `/`, e.g. `/Documents/spec.pdf`.
     pub path: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AttachNoteArgs {
     pub card_id: u64,
-    /// Id of a note of the Notes app.
     pub note_id: u64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Attached {
-    pub success: bool,
-    pub timestamp: String,
     /// Id of the attachment (the share with the card).
     pub attachment_id: u64,
     pub card_id: u64,
     pub path: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct CardIdArgs {
-    pub board_id: u64,
-    pub stack_id: u64,
-    pub card_id: u64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AttachmentOut {
-    pub id: u64,
-    /// `file` (a file shared with the card) or `deck_file` (uploaded to Deck).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// File name.
-    pub name: String,
-    /// Path in the Files of the person who attached it, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mimetype: Option<String>,
-    pub created_by: String,
-    /// Unix time.
-    pub created_at: i64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AttachmentsOut {
-    pub success: bool,
-    pub timestamp: String,
-    pub results: Vec<AttachmentOut>,
-    pub count: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -73,7 +37,7 @@ pub struct DeleteAttachmentArgs {
     pub stack_id: u64,
     pub card_id: u64,
     pub attachment_id: u64,
-    /// The attachment's `type` from deck_list_attachments: `file` or `deck_file`.
+    /// `file` or `deck_file`, as deck_list_attachments shows.
     #[serde(default = "deck_file")]
     pub attachment_type: String,
 }
@@ -88,12 +52,6 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ToolSpec::new("deck_attach_file", &apps::DECK, Some("deck.write"), Create),
     ToolSpec::new("deck_attach_note", &apps::DECK, Some("deck.write"), Create),
     ToolSpec::new(
-        "deck_list_attachments",
-        &apps::DECK,
-        Some("deck.read"),
-        Read,
-    ),
-    ToolSpec::new(
         "deck_delete_attachment",
         &apps::DECK,
         Some("deck.write"),
@@ -101,18 +59,18 @@ pub(in crate::tools) const SPECS: &[ToolSpec] = &[
     ),
 ];
 
-#[tool_router(router = deck_attachments_router, vis = "pub(super)")]
+#[tool_router(router = deck_attachments_write_router, vis = "pub(super)")]
 impl NextcloudMcp {
     #[tool(
         name = "deck_attach_file",
         title = "Attach a file to a card",
-        description = "Attach a file from your Nextcloud Files to a Deck card without copying it (the file is shared with the card and stays where it is). Attaching the same file twice makes two attachments."
+        description = "Attach a file from your Files to a card by sharing it with the card (no copy)."
     )]
     async fn deck_attach_file(
         &self,
         Parameters(args): Parameters<AttachFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Attached>, ToolError> {
+    ) -> Result<Json<Envelope<Attached>>, ToolError> {
         if !args.path.starts_with('/') || args.path.trim_end_matches('/').is_empty() {
             return Err(ToolError::invalid(
                 "path",
@@ -124,25 +82,23 @@ impl NextcloudMcp {
             .deck()
             .share_file_with_card(&args.path, args.card_id)
             .await?;
-        Ok(Json(Attached {
-            success: true,
-            timestamp: now(),
+        answer(Attached {
             attachment_id: id,
             card_id: args.card_id,
             path: args.path,
-        }))
+        })
     }
 
     #[tool(
         name = "deck_attach_note",
         title = "Attach a note to a card",
-        description = "Attach a note from the Notes app to a Deck card as a link to its file (no copy: it stays editable in Notes)."
+        description = "Attach a note from the Notes app to a card, as a link to its file (it stays editable in Notes)."
     )]
     async fn deck_attach_note(
         &self,
         Parameters(args): Parameters<AttachNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Attached>, ToolError> {
+    ) -> Result<Json<Envelope<Attached>>, ToolError> {
         let user = self.user(&ctx)?;
         let notes = user.notes();
         let note = notes.get(args.note_id).await?;
@@ -162,69 +118,23 @@ impl NextcloudMcp {
             .deck()
             .share_file_with_card(&path, args.card_id)
             .await?;
-        Ok(Json(Attached {
-            success: true,
-            timestamp: now(),
+        answer(Attached {
             attachment_id: id,
             card_id: args.card_id,
             path,
-        }))
-    }
-
-    #[tool(
-        name = "deck_list_attachments",
-        title = "List a card's attachments",
-        description = "List the files attached to a Deck card: name, type, path, who attached it and when."
-    )]
-    async fn deck_list_attachments(
-        &self,
-        Parameters(args): Parameters<CardIdArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<AttachmentsOut>, ToolError> {
-        let user = self.user(&ctx)?;
-        let list = user
-            .deck()
-            .attachments(args.board_id, args.stack_id, args.card_id)
-            .await?;
-        let results: Vec<AttachmentOut> = list
-            .into_iter()
-            .filter(|a| a.deleted_at == 0)
-            .map(|a| AttachmentOut {
-                id: a.id,
-                path: a
-                    .extended_data
-                    .get("path")
-                    .and_then(|p| p.as_str())
-                    .map(str::to_string),
-                mimetype: a
-                    .extended_data
-                    .get("mimetype")
-                    .and_then(|p| p.as_str())
-                    .map(str::to_string),
-                kind: a.kind,
-                name: a.data,
-                created_by: a.created_by,
-                created_at: a.created_at,
-            })
-            .collect();
-        Ok(Json(AttachmentsOut {
-            success: true,
-            timestamp: now(),
-            count: results.len(),
-            results,
-        }))
+        })
     }
 
     #[tool(
         name = "deck_delete_attachment",
         title = "Remove an attachment",
-        description = "Remove an attachment from a Deck card. For a file shared with the card (type `file`) only the link goes; the file stays in Files."
+        description = "Remove an attachment from a card; a file attached from your Files stays there."
     )]
     async fn deck_delete_attachment(
         &self,
         Parameters(args): Parameters<DeleteAttachmentArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Changed>, ToolError> {
+    ) -> Result<Json<Envelope<Changed>>, ToolError> {
         if !matches!(args.attachment_type.as_str(), "file" | "deck_file") {
             return Err(ToolError::invalid(
                 "attachment_type",
@@ -247,6 +157,6 @@ impl NextcloudMcp {
         ));
         out.card_id = Some(args.card_id);
         out.attachment_id = Some(args.attachment_id);
-        Ok(Json(out))
+        answer(out)
     }
 }
