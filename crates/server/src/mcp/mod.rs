@@ -365,6 +365,19 @@ impl Access {
     }
 }
 
+/// A handler the transports serve: the product's, or one that wraps it (as the conformance
+/// crate's does) and reaches the product's state through `AsRef`.
+pub trait McpHandler: ServerHandler + Clone + AsRef<NextcloudMcp> {
+    /// The handler for a new MCP session: what discovery mode activates is per session.
+    fn for_session(&self) -> Self;
+}
+
+impl McpHandler for NextcloudMcp {
+    fn for_session(&self) -> Self {
+        NextcloudMcp::for_session(self)
+    }
+}
+
 /// What the transports need of a handler that wraps this one (as the conformance crate's does):
 /// the server state behind it, for limits, authentication and scope checks.
 impl AsRef<NextcloudMcp> for NextcloudMcp {

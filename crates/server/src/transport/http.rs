@@ -15,7 +15,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +33,7 @@ pub async fn serve<H>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()>
 where
-    H: ServerHandler + Clone + AsRef<NextcloudMcp>,
+    H: crate::mcp::McpHandler,
 {
     let cancel = CancellationToken::new();
     let app = router(server, settings, cancel.child_token());
@@ -64,7 +63,7 @@ where
 /// The axum application: `/mcp` plus `/health/live`.
 pub fn router<H>(handler: H, settings: &HttpSettings, cancel: CancellationToken) -> Router
 where
-    H: ServerHandler + Clone + AsRef<NextcloudMcp>,
+    H: crate::mcp::McpHandler,
 {
     let server = handler.as_ref().clone();
     // A stateless (2026-07-28) request whose handler answers at once gets a plain JSON body

@@ -1,6 +1,5 @@
-//! Sample data for demos and tests: realistic notes in several categories, one with
-//! emoji/CJK/RTL text and one with an image attachment in `.attachments.<noteId>/`, and two
-//! recipes.
+//! Sample notes: several categories, one with emoji/CJK/RTL text and one with an image
+//! attachment in `.attachments.<noteId>/`, with modification times spread over a month.
 
 use base64::Engine;
 use bytes::Bytes;
@@ -18,13 +17,10 @@ pub fn sample_png() -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Seeds every user's notes folder and cookbook.
+/// Seeds every user's notes folder.
 pub fn seed(state: &AppState) {
     let now = state.now();
     let ids: Vec<String> = state.world().users.keys().cloned().collect();
-    for uid in &ids {
-        crate::cookbook::seed(state, uid);
-    }
     for uid in ids {
         let mut world = state.world();
         let Some(user) = world.users.get_mut(&uid) else {

@@ -3,18 +3,34 @@
 //! Objects travel as iCalendar text and are edited with [`crate::ical::Document`], so what a
 //! caller does not change is written back exactly as it was read. Writes carry `If-Match` /
 //! `If-None-Match`, so a concurrent change is a [`crate::Error::Conflict`], never lost.
+//!
+//! The editing models live beside the protocol: [`EventEdit`] and [`TodoEdit`] turn a
+//! caller's change into the few lines it touches, [`Event`] and [`Todo`] read a resource for
+//! people, [`occurrences`] expands recurrence, and [`when`] reads and writes times with their
+//! zones.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+mod component;
+mod event;
+mod expand;
+mod input;
+mod todo;
+pub mod when;
+
+use chrono::{DateTime, Utc};
 use quick_xml::escape::escape as xml_escape;
 use reqwest::Method;
 
-pub use calcard::common::timezone::Tz;
 pub use calcard::icalendar::ICalendar;
-use calcard::icalendar::{ICalendarComponent, ICalendarComponentType};
+pub use component::{Attendee, Reminder, master, new_uid, object_name};
+pub use event::{Event, EventEdit};
+pub use expand::{Occurrence, occurrences};
+pub use input::{Alarm, TODO_STATUSES, emails, one_of, split_csv};
+pub use todo::{Todo, TodoEdit};
+pub use when::{Tz, When, Zone, caldav_time, local_to_utc, parse_bound, vtimezone};
 
 use crate::client::Request;
 use crate::dav::{CALDAV, DAV, DavResponse, encode_segment};
-use crate::ical::{Document, Line, Span};
+use crate::ical::Document;
 use crate::{Error, NextcloudUser, Result};
 
 const APPLE: &str = "http://apple.com/ns/ical/";
@@ -98,11 +114,6 @@ const FIND_CALENDARS: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:a="http://apple.com/ns/ical/">
 <d:prop><d:resourcetype/><d:displayname/><a:calendar-color/><c:calendar-description/><c:supported-calendar-component-set/></d:prop>
 </d:propfind>"#;
-
-/// CalDAV time-range format (UTC).
-pub fn caldav_time(t: DateTime<Utc>) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
-}
 
 impl Calendars<'_> {
     /// The calendar home, from the user id found by principal discovery.
@@ -394,313 +405,5 @@ fn calendar_from(r: &DavResponse) -> Calendar {
         components,
         ctag: r.text(CS, "getctag").map(str::to_string),
         sync_token: r.text(DAV, "sync-token").map(str::to_string),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Time values
-
-/// A DATE or DATE-TIME value as written in iCalendar, keeping its kind.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum When {
-    /// All-day (VALUE=DATE).
-    Date(NaiveDate),
-    /// An instant in UTC (`...Z`).
-    Utc(DateTime<Utc>),
-    /// Local time in a named zone (TZID).
-    Zoned(NaiveDateTime, String),
-    /// Local time without a zone ("floating"): the same clock time everywhere.
-    Floating(NaiveDateTime),
-}
-
-impl When {
-    /// Reads DTSTART/DTEND/DUE/RECURRENCE-ID-like lines.
-    pub fn from_line(line: &Line) -> Option<When> {
-        let v = line.raw_value().trim();
-        if v.len() == 8 {
-            return NaiveDate::parse_from_str(v, "%Y%m%d").ok().map(When::Date);
-        }
-        if let Some(utc) = v.strip_suffix('Z') {
-            let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
-            return Some(When::Utc(Utc.from_utc_datetime(&t)));
-        }
-        let t = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").ok()?;
-        Some(match line.param("TZID") {
-            Some(tz) => When::Zoned(t, tz),
-            None => When::Floating(t),
-        })
-    }
-
-    /// The content line, e.g. `DTSTART;TZID=Europe/Berlin:20250101T100000`.
-    pub fn to_prop(&self, name: &str) -> String {
-        match self {
-            When::Date(d) => {
-                crate::ical::prop(name, &[("VALUE", "DATE")], &d.format("%Y%m%d").to_string())
-            }
-            When::Utc(t) => crate::ical::prop(name, &[], &caldav_time(*t)),
-            When::Zoned(t, tz) => crate::ical::prop(
-                name,
-                &[("TZID", tz)],
-                &t.format("%Y%m%dT%H%M%S").to_string(),
-            ),
-            When::Floating(t) => {
-                crate::ical::prop(name, &[], &t.format("%Y%m%dT%H%M%S").to_string())
-            }
-        }
-    }
-
-    pub fn is_date(&self) -> bool {
-        matches!(self, When::Date(_))
-    }
-
-    /// The zone name to report: the TZID, "UTC", or None for dates and floating times.
-    pub fn zone(&self) -> Option<String> {
-        match self {
-            When::Utc(_) => Some("UTC".into()),
-            When::Zoned(_, tz) => Some(tz.clone()),
-            _ => None,
-        }
-    }
-
-    /// The instant, resolving zones with the resource's own VTIMEZONEs when given, and
-    /// floating times and dates in `default`.
-    pub fn instant(&self, ical: Option<&ICalendar>, default: Tz) -> Option<DateTime<Utc>> {
-        match self {
-            When::Date(d) => local_to_utc(d.and_hms_opt(0, 0, 0)?, default),
-            When::Utc(t) => Some(*t),
-            When::Zoned(t, tz) => {
-                let zone = match ical {
-                    Some(cal) => cal.build_tz_resolver().resolve(tz),
-                    None => tz.parse::<Tz>().ok(),
-                }
-                .unwrap_or(default);
-                local_to_utc(*t, zone)
-            }
-            When::Floating(t) => local_to_utc(*t, default),
-        }
-    }
-
-    /// Same kind, moved by a duration (dates move by whole days).
-    pub fn shifted(&self, by: Duration) -> When {
-        match self {
-            When::Date(d) => When::Date(*d + Duration::days(by.num_days())),
-            When::Utc(t) => When::Utc(*t + by),
-            When::Zoned(t, tz) => When::Zoned(*t + by, tz.clone()),
-            When::Floating(t) => When::Floating(*t + by),
-        }
-    }
-}
-
-/// Local time in a zone to UTC; in a DST gap the later reading is used, in an overlap the
-/// earlier (RFC 5545 §3.3.5).
-pub fn local_to_utc(t: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
-    use chrono::LocalResult;
-    match tz.from_local_datetime(&t) {
-        LocalResult::Single(d) => Some(d.with_timezone(&Utc)),
-        LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
-        LocalResult::None => tz
-            .from_local_datetime(&(t + Duration::hours(1)))
-            .earliest()
-            .map(|d| d.with_timezone(&Utc)),
-    }
-}
-
-/// A VTIMEZONE block for an IANA zone, generated from the tz database, covering the years
-/// around `at`.
-pub fn vtimezone(tzid: &str, at: DateTime<Utc>) -> Option<String> {
-    let mut cal = ICalendar {
-        components: vec![ICalendarComponent::new(ICalendarComponentType::VCalendar)],
-    };
-    let year = 366 * 86400;
-    cal.add_timezone(tzid, at.timestamp() - year, at.timestamp() + 2 * year)?;
-    let text = cal.to_string();
-    let start = text.find("BEGIN:VTIMEZONE")?;
-    let end = text.find("END:VTIMEZONE")? + "END:VTIMEZONE".len();
-    Some(text[start..end].to_string())
-}
-
-/// A random UID in UUID v4 form.
-pub fn new_uid() -> String {
-    let b: [u8; 16] = rand::random();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-        u16::from_be_bytes([b[4], b[5]]),
-        u16::from_be_bytes([b[6], b[7]]) & 0x0fff,
-        (u16::from_be_bytes([b[8], b[9]]) & 0x3fff) | 0x8000,
-        u64::from_be_bytes([0, 0, b[10], b[11], b[12], b[13], b[14], b[15]])
-    )
-}
-
-/// Whether an RRULE value is well-formed and produces occurrences.
-pub fn rrule_is_valid(value: &str) -> bool {
-    let text = format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:check\r\nDTSTART:20250101T000000Z\r\nRRULE:{value}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    );
-    match ICalendar::parse(text) {
-        Ok(cal) => {
-            let expanded = cal.expand_dates(Tz::UTC, 3);
-            expanded.errors.is_empty() && !expanded.events.is_empty()
-        }
-        Err(_) => false,
-    }
-}
-
-/// One occurrence of an event or task.
-#[derive(Clone, Debug)]
-pub struct Occurrence {
-    /// The component that describes it (the master or an overriding instance).
-    pub span: Span,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// RECURRENCE-ID of this occurrence when it belongs to a recurring series.
-    pub recurrence_id: Option<DateTime<Utc>>,
-}
-
-/// Expands the events (or tasks) in a resource into occurrences overlapping `[from, to)`,
-/// honouring RRULE, RDATE, EXDATE and overridden instances, with zones resolved from the
-/// resource's VTIMEZONEs (floating times in `default`).
-pub fn occurrences(
-    doc: &Document,
-    component: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    default: Tz,
-) -> Vec<Occurrence> {
-    // calcard pairs an overridden instance with its series only when their SEQUENCE values
-    // are equal; RFC 5545 pairs them by UID and RECURRENCE-ID alone, so SEQUENCE is left out
-    // of the copy that is expanded.
-    let mut text = String::new();
-    for l in doc.lines().iter().filter(|l| l.name() != "SEQUENCE") {
-        text.push_str(l.raw());
-        text.push_str("\r\n");
-    }
-    let Ok(ical) = ICalendar::parse(text) else {
-        return Vec::new();
-    };
-    let spans = doc.components(component);
-    let kind = if component.eq_ignore_ascii_case("VTODO") {
-        ICalendarComponentType::VTodo
-    } else {
-        ICalendarComponentType::VEvent
-    };
-    // calcard numbers components in document order; map its ids to our spans by order.
-    let ids: Vec<u32> = ical
-        .components
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.component_type == kind)
-        .map(|(i, _)| i as u32)
-        .collect();
-    let recurring = spans
-        .iter()
-        .any(|s| doc.get(*s, "RRULE").is_some() || doc.get(*s, "RDATE").is_some());
-    let limit = if recurring { 50_000 } else { 1_000 };
-    let expanded = ical.expand_dates(default, limit);
-    let mut out = Vec::new();
-    for ev in expanded.events {
-        let Some(pos) = ids.iter().position(|&i| i == ev.comp_id) else {
-            continue;
-        };
-        let Some(span) = spans.get(pos).copied() else {
-            continue;
-        };
-        let (s, e) = ev.timestamps_utc();
-        let (Some(start), Some(end)) = (
-            Utc.timestamp_opt(s, 0).single(),
-            Utc.timestamp_opt(e, 0).single(),
-        ) else {
-            continue;
-        };
-        let overlaps = if start == end {
-            start >= from && start < to
-        } else {
-            start < to && end > from
-        };
-        if !overlaps {
-            continue;
-        }
-        let recurrence_id = if recurring {
-            doc.get(span, "RECURRENCE-ID")
-                .and_then(When::from_line)
-                .and_then(|w| w.instant(Some(&ical), default))
-                .or(Some(start))
-        } else {
-            None
-        };
-        out.push(Occurrence {
-            span,
-            start,
-            end,
-            recurrence_id,
-        });
-    }
-    out.sort_by_key(|o| o.start);
-    out
-}
-
-trait Timestamps {
-    fn timestamps_utc(&self) -> (i64, i64);
-}
-
-impl Timestamps
-    for calcard::icalendar::dates::CalendarEvent<
-        DateTime<Tz>,
-        calcard::icalendar::dates::TimeOrDelta<DateTime<Tz>, chrono::TimeDelta>,
-    >
-{
-    fn timestamps_utc(&self) -> (i64, i64) {
-        let s = self.start.timestamp();
-        let e = match &self.end {
-            calcard::icalendar::dates::TimeOrDelta::Time(t) => t.timestamp(),
-            calcard::icalendar::dates::TimeOrDelta::Delta(d) => s + d.num_seconds(),
-        };
-        (s, e)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dst_crossing_recurrence_keeps_local_time() {
-        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART;TZID=Europe/Berlin:20240330T100000\r\nDTEND;TZID=Europe/Berlin:20240330T110000\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEXDATE;TZID=Europe/Berlin:20240331T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let doc = Document::parse(text);
-        let from = Utc.with_ymd_and_hms(2024, 3, 1, 0, 0, 0).unwrap();
-        let to = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap();
-        let occ = occurrences(&doc, "VEVENT", from, to, Tz::UTC);
-        let starts: Vec<String> = occ.iter().map(|o| o.start.to_rfc3339()).collect();
-        assert_eq!(
-            starts,
-            vec!["2024-03-30T09:00:00+00:00", "2024-04-01T08:00:00+00:00"]
-        );
-    }
-
-    #[test]
-    fn overridden_instances_replace_their_occurrence() {
-        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nSEQUENCE:2\r\nDTSTART;TZID=Europe/Berlin:20250320T100000\r\nDTEND;TZID=Europe/Berlin:20250320T110000\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:x\r\nRECURRENCE-ID;TZID=Europe/Berlin:20250327T100000\r\nDTSTART;TZID=Europe/Berlin:20250327T150000\r\nDTEND;TZID=Europe/Berlin:20250327T160000\r\nSUMMARY:moved\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let doc = Document::parse(text);
-        let from = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap();
-        let to = Utc.with_ymd_and_hms(2025, 5, 1, 0, 0, 0).unwrap();
-        let occ = occurrences(&doc, "VEVENT", from, to, Tz::UTC);
-        let starts: Vec<String> = occ.iter().map(|o| o.start.to_rfc3339()).collect();
-        assert_eq!(
-            starts,
-            vec![
-                "2025-03-20T09:00:00+00:00",
-                "2025-03-27T14:00:00+00:00",
-                "2025-04-03T08:00:00+00:00"
-            ]
-        );
-        assert_eq!(occ[1].span, doc.components("VEVENT")[1]);
-    }
-
-    #[test]
-    fn vtimezone_is_generated() {
-        let at = Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap();
-        let tz = vtimezone("America/New_York", at).unwrap();
-        assert!(tz.contains("TZID:America/New_York"), "{tz}");
-        assert!(tz.contains("TZOFFSETTO:-0400"), "{tz}");
     }
 }

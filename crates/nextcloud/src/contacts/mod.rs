@@ -1,7 +1,12 @@
 //! CardDAV: address books and vCards (`/remote.php/dav/addressbooks/users/{user}/`).
 //!
 //! vCards are edited as [`crate::ical::Document`]s, so properties a caller does not touch
-//! (X-SOCIALPROFILE, grouped labels, PHOTO, ...) are written back unchanged.
+//! (X-SOCIALPROFILE, grouped labels, PHOTO, ...) are written back unchanged. The editing model
+//! ([`ContactEdit`]) and the reading one ([`Contact`]) are in `card.rs`.
+
+mod card;
+
+pub use card::{Address, Contact, ContactEdit, Field};
 
 use quick_xml::escape::escape as xml_escape;
 use reqwest::Method;
