@@ -1,6 +1,6 @@
 //! Sample data for demos and tests: realistic notes in several categories, one with
-//! emoji/CJK/RTL text and one with an image attachment in `.attachments.<noteId>/`, and two
-//! recipes.
+//! emoji/CJK/RTL text and one with an image attachment in `.attachments.<noteId>/`, two
+//! recipes and two shopping lists.
 
 use base64::Engine;
 use bytes::Bytes;
@@ -18,12 +18,13 @@ pub fn sample_png() -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Seeds every user's notes folder and cookbook.
+/// Seeds every user's notes folder, cookbook and shopping lists.
 pub fn seed(state: &AppState) {
     let now = state.now();
     let ids: Vec<String> = state.world().users.keys().cloned().collect();
     for uid in &ids {
         crate::cookbook::seed(state, uid);
+        crate::shopping_list::seed(state, uid);
     }
     for uid in ids {
         let mut world = state.world();
