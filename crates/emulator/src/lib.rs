@@ -116,7 +116,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Seeds every user with sample notes (categories, unicode, an image attachment).
+    /// Seeds every user with sample data for every app: notes (categories, unicode, an image
+    /// attachment), recipes, calendars with recurring events and tasks, contacts, a Deck board,
+    /// a table, files and a public share (see [`sample`]).
     pub fn sample_data(mut self) -> Self {
         self.sample_data = true;
         self
@@ -172,9 +174,6 @@ impl EmulatorBuilder {
         if let Ok(mut u) = state.inner.dav_upstream.lock() {
             *u = self.dav_upstream.clone();
         }
-        if self.sample_data {
-            sample::seed(&state);
-        }
         let listener = TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
@@ -182,6 +181,14 @@ impl EmulatorBuilder {
             *b = base_url.clone();
         }
         let router = router(state.clone());
+        if self.sample_data {
+            sample::seed(&state);
+            for (id, login, password) in &self.users {
+                sample::seed_through_api(&router, &state, id, login, password)
+                    .await
+                    .map_err(std::io::Error::other)?;
+            }
+        }
         let task = tokio::spawn(serve(listener, router, state.clone()));
         tracing::info!(%base_url, "nextcloud emulator listening");
         Ok(RunningEmulator {
@@ -248,6 +255,13 @@ impl EmulatorHandle {
             .map(|b| b.clone())
             .unwrap_or_default();
         login_flow::grant(&self.state, poll_token, user_id, &server)
+    }
+
+    /// The app passwords that currently authenticate as `user_id`, sorted: what Settings →
+    /// Security → Devices & sessions would list. Lets tests check a revocation even for a
+    /// password they never saw (one a Login Flow issued and the server revoked).
+    pub fn app_passwords(&self, user_id: &str) -> Vec<String> {
+        control::app_passwords_of(&self.state, user_id)
     }
 
     /// Serves `html` as the page at `url` to Cookbook's recipe import, instead of fetching it
@@ -386,6 +400,10 @@ fn router(state: AppState) -> Router {
         .route(
             "/__emulator/login-flow/{poll_token}/grant",
             post(control::grant_login_flow),
+        )
+        .route(
+            "/__emulator/users/{user_id}/app-passwords",
+            get(control::list_app_passwords),
         )
         .fallback(|| async { not_found_page() })
         // Nextcloud puts no size limit on request bodies (uploads, chunks); axum's 2 MB would.

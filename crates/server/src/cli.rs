@@ -27,6 +27,7 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Start a built-in Nextcloud emulator with sample data plus the server, to try every
     /// tool without a Nextcloud.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo(DemoArgs),
     /// Re-encrypt every stored secret under the current TOKEN_ENCRYPTION_KEY, so keys listed
     /// in TOKEN_ENCRYPTION_OLD_KEYS can be retired afterwards.
@@ -179,6 +180,14 @@ pub struct RunArgs {
     /// OAuth client secret for introspecting opaque bearer tokens
     #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true)]
     pub oidc_client_secret: Option<String>,
+    /// Claim of the external issuer's tokens that names the caller's Nextcloud user id (needs
+    /// OIDC_DISCOVERY_URL) [default: sub]
+    #[arg(long, env = "NEXTCLOUD_MCP_OIDC_USER_CLAIM")]
+    pub oidc_user_claim: Option<String>,
+    /// With an external issuer: the first Nextcloud login that provisions a caller must be by
+    /// the user the token's claim names (later ones always must match the first)
+    #[arg(long, env = "NEXTCLOUD_MCP_OIDC_REQUIRE_USER_MATCH")]
+    pub oidc_require_user_match: bool,
     /// Public URL of this server's MCP endpoint: the audience tokens must name
     /// [default: http://<host>:<port>/mcp]
     #[arg(long, env = "NEXTCLOUD_MCP_SERVER_URL")]
@@ -215,10 +224,6 @@ pub struct RunArgs {
     /// Log format [default: text]
     #[arg(long, value_enum, env = "LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
-
-    /// Serve the MCP conformance suite's `test_*` fixtures (for protocol testing only)
-    #[arg(long, hide = true)]
-    pub conformance_fixtures: bool,
 }
 
 #[derive(Debug, Args)]

@@ -65,6 +65,9 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub oidc_client_id: Option<String>,
     pub oidc_client_secret: Option<String>,
+    pub oidc_user_claim: Option<String>,
+    #[serde(default)]
+    pub oidc_require_user_match: bool,
     pub audit_retention_days: Option<u32>,
     pub webdav_read_max_mb: Option<f64>,
     pub webdav_write_max_mb: Option<f64>,
@@ -194,6 +197,13 @@ pub struct AuthSettings {
     pub public_url: Option<url::Url>,
     /// Client credentials for RFC 7662 introspection of opaque tokens.
     pub oidc_client: Option<(String, Secret)>,
+    /// The claim of an external issuer's tokens that names the caller (their user id here and,
+    /// normally, in Nextcloud); `sub` unless configured.
+    pub oidc_user_claim: String,
+    /// With an external issuer: the first provisioning must be granted by the Nextcloud user
+    /// the claim names. (With the built-in authorization server the caller *is* the Nextcloud
+    /// user who logged in, so this always holds.)
+    pub oidc_require_user_match: bool,
     pub audit_retention: Duration,
 }
 
@@ -207,6 +217,12 @@ impl AuthSettings {
     pub fn builtin_authorization_server(&self) -> bool {
         self.mode == DeploymentMode::LoginFlow && !self.external_issuer
     }
+
+    /// Whether a bearer caller's user id must equal the Nextcloud account that grants their
+    /// first app password (later grants must always equal the first).
+    pub fn caller_is_nextcloud_user(&self) -> bool {
+        self.builtin_authorization_server() || self.oidc_require_user_match
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -219,7 +235,6 @@ pub struct Config {
     pub http: HttpSettings,
     pub log_level: String,
     pub log_format: LogFormat,
-    pub conformance_fixtures: bool,
     pub auth: AuthSettings,
     /// Default zone of calendar tools (IANA name, checked): local times without a `timezone`
     /// argument are in it, and answers use it.
@@ -414,6 +429,8 @@ impl Config {
             public_url: args.public_url.or(file.public_url),
             oidc_client_id: args.oidc_client_id.or(file.oidc_client_id),
             oidc_client_secret: args.oidc_client_secret.or(file.oidc_client_secret),
+            oidc_user_claim: args.oidc_user_claim.or(file.oidc_user_claim),
+            oidc_require_user_match: args.oidc_require_user_match || file.oidc_require_user_match,
             audit_retention_days: args
                 .audit_retention_days
                 .or(file.audit_retention_days)
@@ -482,7 +499,6 @@ impl Config {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
-            conformance_fixtures: args.conformance_fixtures,
             auth,
             timezone: time_zone(args.timezone.or(file.timezone))?,
             files,
@@ -522,6 +538,8 @@ struct AuthInputs<'a> {
     public_url: Option<String>,
     oidc_client_id: Option<String>,
     oidc_client_secret: Option<String>,
+    oidc_user_claim: Option<String>,
+    oidc_require_user_match: bool,
     audit_retention_days: u32,
 }
 
@@ -594,6 +612,20 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
             "OIDC_CLIENT_ID / OIDC_CLIENT_SECRET are for introspection at an external issuer: set OIDC_DISCOVERY_URL too, or unset them to use the built-in authorization server",
         ));
     }
+    if !external_issuer && (i.oidc_user_claim.is_some() || i.oidc_require_user_match) {
+        return Err(err(
+            "NEXTCLOUD_MCP_OIDC_USER_CLAIM / NEXTCLOUD_MCP_OIDC_REQUIRE_USER_MATCH are about an external issuer's tokens: set OIDC_DISCOVERY_URL too (the built-in authorization server's callers are always the Nextcloud user who logged in)",
+        ));
+    }
+    let oidc_user_claim = match i.oidc_user_claim.map(|c| c.trim().to_string()) {
+        None => "sub".to_string(),
+        Some(c) if c.is_empty() => {
+            return Err(err(
+                "NEXTCLOUD_MCP_OIDC_USER_CLAIM is empty: name a token claim such as sub or preferred_username",
+            ));
+        }
+        Some(c) => c,
+    };
     let oidc_discovery_url = match i.oidc_discovery_url {
         Some(raw) => parse_url(&raw, "OIDC_DISCOVERY_URL")?,
         None => url::Url::parse(&format!(
@@ -638,6 +670,8 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
                 ));
             }
         },
+        oidc_user_claim,
+        oidc_require_user_match: i.oidc_require_user_match,
         audit_retention: Duration::from_secs(u64::from(i.audit_retention_days) * 86_400),
     })
 }
@@ -904,6 +938,51 @@ mod tests {
         a.oidc_client_secret = Some("secret".into());
         let e = Config::resolve(a, FileConfig::default()).unwrap_err();
         assert!(e.to_string().contains("OIDC_DISCOVERY_URL"), "{e}");
+    }
+
+    #[test]
+    fn the_user_claim_belongs_to_an_external_issuer() {
+        let external = || {
+            let mut a = multi(None);
+            a.oidc_discovery_url =
+                Some("https://idp.example.com/.well-known/openid-configuration".into());
+            a
+        };
+        // Defaults: the caller is `sub`, and the first login binds whichever account grants it.
+        let c = Config::resolve(external(), FileConfig::default()).unwrap();
+        assert_eq!(c.auth.oidc_user_claim, "sub");
+        assert!(!c.auth.oidc_require_user_match);
+        assert!(!c.auth.caller_is_nextcloud_user());
+        let mut a = external();
+        a.oidc_user_claim = Some("preferred_username".into());
+        a.oidc_require_user_match = true;
+        let c = Config::resolve(a, FileConfig::default()).unwrap();
+        assert_eq!(c.auth.oidc_user_claim, "preferred_username");
+        assert!(c.auth.caller_is_nextcloud_user());
+        // From the file too.
+        let file: FileConfig =
+            toml::from_str("oidc_user_claim = \"email\"\noidc_require_user_match = true\n")
+                .unwrap();
+        let c = Config::resolve(external(), file).unwrap();
+        assert_eq!(c.auth.oidc_user_claim, "email");
+        assert!(c.auth.oidc_require_user_match);
+        // The built-in authorization server's callers are Nextcloud users by construction.
+        let c = Config::resolve(multi(None), FileConfig::default()).unwrap();
+        assert!(c.auth.caller_is_nextcloud_user());
+        for (claim, require) in [(Some("email"), false), (None, true)] {
+            let mut a = multi(None);
+            a.oidc_user_claim = claim.map(str::to_string);
+            a.oidc_require_user_match = require;
+            let e = Config::resolve(a, FileConfig::default()).unwrap_err();
+            assert!(e.to_string().contains("OIDC_DISCOVERY_URL"), "{e}");
+        }
+        let mut a = external();
+        a.oidc_user_claim = Some(" ".into());
+        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
+        assert!(
+            e.to_string().contains("NEXTCLOUD_MCP_OIDC_USER_CLAIM"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use nextcloud_mcp::cli::{Cli, Command, Transport};
+use nextcloud_mcp::cli::{Cli, Command, DemoArgs, Transport};
 use nextcloud_mcp::config::{Config, FileConfig};
 
 fn main() -> std::process::ExitCode {
@@ -38,11 +38,26 @@ fn start(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
-        Command::Demo(args) => runtime(false)?.block_on(async {
-            nextcloud_mcp::logging::init("info", nextcloud_mcp::cli::LogFormat::Text);
-            nextcloud_mcp::demo::run(args).await
-        }),
+        Command::Demo(args) => demo(args),
     }
+}
+
+/// `nextcloud-mcp demo`: the emulator with sample data plus the server.
+#[cfg(feature = "demo")]
+fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    runtime(false)?.block_on(async {
+        nextcloud_mcp::logging::init("info", nextcloud_mcp::cli::LogFormat::Text);
+        nextcloud_mcp::demo::run(args).await
+    })
+}
+
+/// Builds without the emulator (the default, what is shipped) say how to get the demo.
+#[cfg(not(feature = "demo"))]
+fn demo(_args: DemoArgs) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this build has no demo: it is built only with the `demo` cargo feature, which adds \
+         the Nextcloud emulator. From the source tree, run: cargo run --release --features demo -- demo"
+    )
 }
 
 /// The async runtime. A process serving one client (stdio: one desktop app) gets a single

@@ -1,4 +1,5 @@
-//! `audit_log`: who was provisioned, changed scopes, was revoked or failed to authenticate.
+//! `audit_log`: who was provisioned, changed scopes, was revoked or forgotten, was refused (a
+//! login by another account) or failed to authenticate.
 //! Never holds a secret; entries older than the retention are deleted by the cleanup task.
 
 use super::{Store, StoreError, db_err, now};
@@ -8,6 +9,11 @@ pub enum AuditEvent {
     Provisioned,
     ScopesChanged,
     Revoked,
+    /// A stored password was deleted or replaced here but, not being this server's, left
+    /// valid in Nextcloud.
+    Forgotten,
+    /// A provisioning was refused: the login came from another Nextcloud account.
+    Refused,
     AuthFailed,
 }
 
@@ -17,12 +23,15 @@ impl AuditEvent {
             Self::Provisioned => "provisioned",
             Self::ScopesChanged => "scopes_changed",
             Self::Revoked => "revoked",
+            Self::Forgotten => "forgotten",
+            Self::Refused => "refused",
             Self::AuthFailed => "auth_failed",
         }
     }
 }
 
-/// One audit entry as read back.
+/// One audit entry as read back (tests only: cargo feature `test-hooks`).
+#[cfg(feature = "test-hooks")]
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditEntry {
     pub at: i64,
@@ -54,7 +63,9 @@ impl Store {
         }
     }
 
-    /// A user's entries, oldest first.
+    /// A user's entries, oldest first. Only tests read the log back through the server (cargo
+    /// feature `test-hooks`); operators query the `audit_log` table.
+    #[cfg(feature = "test-hooks")]
     pub async fn audit_entries(&self, user_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         sqlx::query_as(
             "SELECT at, event, user_id, detail FROM audit_log WHERE user_id = $1 ORDER BY at, id",
