@@ -14,10 +14,13 @@ pub(super) async fn seed(s: &Seeder) -> Result<(), SeedError> {
     shopping_list(s).await
 }
 
+/// A sample item: name, quantity, unit.
+type SampleItem = (&'static str, Option<&'static str>, Option<&'static str>);
+
 /// Two shopping lists, one item of the groceries already ticked off.
 async fn shopping_list(s: &Seeder) -> Result<(), SeedError> {
     let api = "/ocs/v2.php/apps/shopping_list/api/v1";
-    let lists: [(&str, &[(&str, Option<&str>, Option<&str>)]); 2] = [
+    let lists: [(&str, &[SampleItem]); 2] = [
         (
             "Groceries",
             &[
