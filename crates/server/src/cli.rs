@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::profiles::Profile;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "nextcloud-mcp",
@@ -69,6 +71,18 @@ pub enum Transport {
     StreamableHttp,
 }
 
+/// What `tools/list` shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolMode {
+    /// Every tool the configuration selects.
+    #[default]
+    All,
+    /// Only three small tools that find, describe and call the others, for clients that
+    /// cap the number of tools or whose context is small.
+    Discover,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -127,6 +141,14 @@ pub struct RunArgs {
     /// Never expose these tools (comma-separated names)
     #[arg(long, value_delimiter = ',', env = "NEXTCLOUD_MCP_EXCLUDE_TOOLS")]
     pub exclude_tools: Vec<String>,
+    /// Named presets (comma-separated): personal, team, read-only; their apps are added to
+    /// --enable-app's
+    #[arg(long, value_enum, value_delimiter = ',', env = "NEXTCLOUD_MCP_PROFILE")]
+    pub profile: Vec<Profile>,
+    /// What tools/list shows: all, or discover (tools that find, describe and call the
+    /// others) [default: all]
+    #[arg(long, value_enum, env = "NEXTCLOUD_MCP_TOOL_MODE")]
+    pub tool_mode: Option<ToolMode>,
 
     /// Bearer token required on /mcp with streamable HTTP
     #[arg(long, env = "MCP_AUTH_TOKEN", hide_env_values = true)]
@@ -234,4 +256,10 @@ pub struct DemoArgs {
     /// Port of the emulated Nextcloud (0 = any free port)
     #[arg(long, default_value_t = 0)]
     pub nextcloud_port: u16,
+    /// Named presets (comma-separated): personal, team, read-only
+    #[arg(long, value_enum, value_delimiter = ',', env = "NEXTCLOUD_MCP_PROFILE")]
+    pub profile: Vec<Profile>,
+    /// What tools/list shows: all, or discover [default: all]
+    #[arg(long, value_enum, env = "NEXTCLOUD_MCP_TOOL_MODE")]
+    pub tool_mode: Option<ToolMode>,
 }

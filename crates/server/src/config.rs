@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::apps;
-use crate::cli::{DeploymentMode, LogFormat, RunArgs, Transport};
+use crate::cli::{DeploymentMode, LogFormat, RunArgs, ToolMode, Transport};
 use crate::db::crypto::{Key, KeyRing};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,9 @@ pub struct FileConfig {
     pub tools: Vec<String>,
     #[serde(default)]
     pub exclude_tools: Vec<String>,
+    #[serde(default)]
+    pub profile: Vec<crate::profiles::Profile>,
+    pub tool_mode: Option<ToolMode>,
     pub auth_token: Option<String>,
     #[serde(default)]
     pub allow_unauthenticated_remote: bool,
@@ -231,7 +234,10 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub nextcloud: NextcloudSettings,
+    /// After `--profile` was applied.
     pub selection: ToolSelection,
+    /// `all` tools in tools/list, or `discover` (find, describe, call).
+    pub tool_mode: ToolMode,
     pub http: HttpSettings,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -375,6 +381,13 @@ impl Config {
             only: non_empty(merge(args.tools, file.tools)),
             exclude: merge(args.exclude_tools, file.exclude_tools),
         };
+        let profiles = if args.profile.is_empty() {
+            file.profile
+        } else {
+            args.profile
+        };
+        let selection = crate::profiles::apply(&profiles, selection);
+        let tool_mode = args.tool_mode.or(file.tool_mode).unwrap_or_default();
 
         let http = HttpSettings {
             auth_token: args
@@ -493,6 +506,7 @@ impl Config {
             port,
             nextcloud,
             selection,
+            tool_mode,
             http,
             log_level,
             log_format: args
@@ -876,6 +890,31 @@ mod tests {
         a.host = Some("0.0.0.0".parse().unwrap());
         a.auth_token = Some("0123456789abcdef0123".into());
         assert!(Config::resolve(a, FileConfig::default()).is_ok());
+    }
+
+    #[test]
+    fn tool_mode_and_profiles_come_from_flags_or_file() {
+        let c = Config::resolve(args(), FileConfig::default()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All);
+        assert!(c.selection.enabled_apps.is_none() && !c.selection.read_only);
+        let file = || -> FileConfig {
+            toml::from_str("tool_mode = \"discover\"\nprofile = [\"team\", \"read-only\"]\n")
+                .unwrap()
+        };
+        let c = Config::resolve(args(), file()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::Discover);
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("deck") && !apps.contains("notes"));
+        assert!(c.selection.read_only);
+        let mut a = args();
+        a.tool_mode = Some(ToolMode::All);
+        a.profile = vec![crate::profiles::Profile::Personal];
+        let c = Config::resolve(a, file()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All, "the flag wins");
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("notes") && !apps.contains("deck"));
+        assert!(!c.selection.read_only);
+        assert!(toml::from_str::<FileConfig>("profile = [\"everything\"]").is_err());
     }
 
     #[test]

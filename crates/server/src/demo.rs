@@ -26,6 +26,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             nextcloud_username: Some(DEMO_USER.into()),
             nextcloud_password: Some(DEMO_PASSWORD.into()),
             log_format: Some(LogFormat::Text),
+            profile: args.profile,
+            tool_mode: args.tool_mode,
             ..Default::default()
         },
         FileConfig::default(),

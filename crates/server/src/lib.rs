@@ -17,6 +17,7 @@ pub mod demo;
 pub mod logging;
 pub mod mcp;
 pub mod memory;
+pub mod profiles;
 pub mod search;
 pub mod tools;
 pub mod transport;
@@ -36,7 +37,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// crate's fixtures) is served the same way, without the product carrying it.
 pub async fn run_with<H>(config: Config, wrap: impl FnOnce(NextcloudMcp) -> H) -> anyhow::Result<()>
 where
-    H: rmcp::ServerHandler + Clone + AsRef<NextcloudMcp>,
+    H: crate::mcp::McpHandler,
 {
     let server = if config.auth.is_multi_user() {
         let server = build_multi_user_server(&config).await?;
@@ -78,7 +79,8 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
         .context("this deployment mode serves many users: build it with build_multi_user_server")?;
     let user = nextcloud.user(credentials);
     Ok(NextcloudMcp::new(nextcloud, user, &config.selection)?
-        .with_file_settings(config.files.clone()))
+        .with_file_settings(config.files.clone())
+        .with_tool_mode(config.tool_mode)?)
 }
 
 /// The MCP handler for `multi_user_basic` / `login_flow`: opens (and migrates) the credential
@@ -121,7 +123,8 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
     });
     Ok(
         NextcloudMcp::multi_user(nextcloud, multi, &config.selection)?
-            .with_file_settings(config.files.clone()),
+            .with_file_settings(config.files.clone())
+            .with_tool_mode(config.tool_mode)?,
     )
 }
 
