@@ -71,7 +71,7 @@ const NAME_WORD_SYNONYMS: &[(&str, &str)] = &[
     ),
     (
         "delete",
-        "remove erase drop trash discard cancel rid destroy stop revoke",
+        "remove erase drop trash discard cancel rid destroy stop revoke take throw away",
     ),
     ("remove", "delete take off unset drop detach"),
     ("append", "add end bottom another line more"),
@@ -149,6 +149,12 @@ const NAME_WORD_SYNONYMS: &[(&str, &str)] = &[
     ("recipe", "dish meal cook cooking"),
     ("recipes", "dishes meals cook cooking"),
     ("keywords", "tagged tag tags"),
+    ("items", "things products groceries buy eggs"),
+    ("item", "thing product off"),
+    ("checked", "bought ticked got already done"),
+    ("clear", "empty clean bought cleanup"),
+    ("uncheck", "untick reset reuse again"),
+    ("ingredients", "recipe cook need everything for"),
     ("config", "settings folder"),
     ("scopes", "permission permissions grant allow"),
 ];
@@ -160,6 +166,10 @@ const PHRASES: &[(&str, &str)] = &[
     ("todo list", "todo"),
     ("task list", "tasks"),
     ("to-do", "todo"),
+    ("shopping lists", "shopping every"),
+    ("shopping list", "shopping"),
+    ("groceries list", "groceries"),
+    ("grocery list", "groceries"),
 ];
 
 /// A tool a task matched.
