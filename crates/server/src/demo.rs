@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use crate::cli::{DemoArgs, LogFormat, RunArgs, Transport};
-use crate::config::{Config, FileConfig};
+use crate::cli::{DemoArgs, RunArgs};
+use crate::config::Config;
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_PASSWORD: &str = "demo-app-password-0123456789";
@@ -17,18 +17,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .start()
         .await?;
     let base = emulator.base_url();
-    let config = Config::resolve(
-        RunArgs {
-            transport: Some(Transport::StreamableHttp),
-            port: Some(args.port),
-            nextcloud_host: Some(base.clone()),
-            nextcloud_username: Some(DEMO_USER.into()),
-            nextcloud_password: Some(DEMO_PASSWORD.into()),
-            log_format: Some(LogFormat::Text),
-            ..Default::default()
-        },
-        FileConfig::default(),
-    )?;
+    // Only these flags: the demo ignores the environment and settings files.
+    let config = Config::resolve(RunArgs::from_flags([
+        "--transport=streamable-http",
+        &format!("--port={}", args.port),
+        &format!("--nextcloud-host={base}"),
+        &format!("--nextcloud-username={DEMO_USER}"),
+        &format!("--nextcloud-password={DEMO_PASSWORD}"),
+    ])?)?;
     let url = format!("http://127.0.0.1:{}/mcp", args.port);
     eprintln!(
         "\nnextcloud-mcp demo\n\

@@ -1,6 +1,7 @@
 //! `nextcloud-mcp`: a Model Context Protocol server for Nextcloud.
 //!
-//! Layout: [`cli`] and [`config`] turn flags, environment and a TOML file into a [`Config`];
+//! Layout: [`cli`] declares every setting, [`settings`] reads them from flags, environment and
+//! a TOML file, and [`config`] resolves them into a [`Config`];
 //! [`mcp`] is the MCP handler (tool visibility, routing, resources); [`tools`] has one
 //! module per Nextcloud app, each a thin layer over the `nextcloud` client crate;
 //! [`transport`] serves the handler over stdio or streamable HTTP; [`search`] keeps local
@@ -18,6 +19,7 @@ pub mod logging;
 pub mod mcp;
 pub mod memory;
 pub mod search;
+pub mod settings;
 pub mod tools;
 pub mod transport;
 
@@ -59,7 +61,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// The MCP handler for a `single_user_basic` configuration, without starting any transport.
 pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
-    tools::calendar::model::set_default_zone(&config.timezone);
     let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
         .context("cannot set up the Nextcloud client")?;
     let credentials = config
@@ -73,7 +74,8 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
         Default::default()
     };
     let server = NextcloudMcp::with_extra_tools(nextcloud, user, &config.selection, extra)?
-        .with_file_settings(config.files.clone());
+        .with_file_settings(config.files.clone())
+        .with_timezone(config.timezone.clone());
     Ok(if config.conformance_fixtures {
         server.with_conformance_fixtures()
     } else {
@@ -84,7 +86,6 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
 /// The MCP handler for `multi_user_basic` / `login_flow`: opens (and migrates) the credential
 /// store and sets up the bearer-token verifier.
 pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
-    tools::calendar::model::set_default_zone(&config.timezone);
     let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
         .context("cannot set up the Nextcloud client")?;
     let keys = config
@@ -124,7 +125,8 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
     };
     Ok(
         NextcloudMcp::multi_user(nextcloud, multi, &config.selection, extra)?
-            .with_file_settings(config.files.clone()),
+            .with_file_settings(config.files.clone())
+            .with_timezone(config.timezone.clone()),
     )
 }
 

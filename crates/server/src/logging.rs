@@ -4,9 +4,12 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG`, when set, replaces the filter built from `level`.
-pub fn init(level: &str, format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| filter(level));
+/// Installs the global subscriber. `directives` (`--log-filter`, `RUST_LOG`), when set, replace
+/// the filter built from `level`.
+pub fn init(level: &str, directives: Option<&str>, format: LogFormat) {
+    let filter = directives
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| filter(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::*;
 use crate::apps;
+use crate::config::TimeZone;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -444,11 +445,17 @@ pub(super) struct EventEdit {
 }
 
 /// Applies an edit to the component, touching only the properties the edit names.
-pub(super) fn apply_edit(doc: &mut Document, span: Span, e: &EventEdit) -> Result<Span, ToolError> {
+/// Local times without a zone are in `zone` (the server's), unless the edit names one.
+pub(super) fn apply_edit(
+    doc: &mut Document,
+    span: Span,
+    e: &EventEdit,
+    zone: &TimeZone,
+) -> Result<Span, ToolError> {
     let mut span = span;
     let tz_arg = e.timezone.clone().unwrap_or_default();
     let ical = calcard_of(doc);
-    let (_, default) = zone_arg("")?;
+    let default = zone.tz();
     let old_start = doc.get(span, "DTSTART").and_then(When::from_line);
     let old_end = doc.get(span, "DTEND").and_then(When::from_line);
     let was_all_day = old_start.as_ref().is_some_and(When::is_date);
@@ -466,24 +473,26 @@ pub(super) fn apply_edit(doc: &mut Document, span: Span, e: &EventEdit) -> Resul
     };
 
     let mut start = match &e.start {
-        Some(s) => Some(parse_when("start_datetime", s, &tz_arg, all_day)?),
+        Some(s) => Some(parse_when("start_datetime", s, &tz_arg, zone, all_day)?),
         None => old_start.clone(),
     };
     let mut end = match &e.end {
-        Some(s) if !s.trim().is_empty() => Some(parse_when("end_datetime", s, &tz_arg, all_day)?),
+        Some(s) if !s.trim().is_empty() => {
+            Some(parse_when("end_datetime", s, &tz_arg, zone, all_day)?)
+        }
         _ => None,
     };
     // Re-express existing times in a new zone, or convert to/from all-day.
     if e.start.is_none() && (e.timezone.is_some() || e.all_day.is_some()) {
         if let Some(s) = &old_start {
             let instant = s.instant(ical.as_ref(), default);
-            start = Some(reexpress(s, instant, &tz_arg, all_day)?);
+            start = Some(reexpress(s, instant, &tz_arg, zone, all_day)?);
         }
         if e.end.is_none()
             && let Some(en) = &old_end
         {
             let instant = en.instant(ical.as_ref(), default);
-            end = Some(reexpress(en, instant, &tz_arg, all_day)?);
+            end = Some(reexpress(en, instant, &tz_arg, zone, all_day)?);
         }
     }
     let start_changed = start != old_start;
@@ -625,30 +634,32 @@ fn reexpress(
     w: &When,
     instant: Option<DateTime<Utc>>,
     tz_arg: &str,
+    zone: &TimeZone,
     all_day: bool,
 ) -> Result<When, ToolError> {
     let Some(instant) = instant else {
         return Ok(w.clone());
     };
     if all_day {
-        let (_, tz) = zone_arg(tz_arg)?;
+        let (_, tz) = zone_arg(tz_arg, zone)?;
         return Ok(match w {
             When::Date(d) => When::Date(*d),
             _ => When::Date(instant.with_timezone(&tz).date_naive()),
         });
     }
     if let When::Date(d) = w {
-        let (name, _) = zone_arg(tz_arg)?;
+        let (name, _) = zone_arg(tz_arg, zone)?;
         let t = d.and_hms_opt(9, 0, 0).unwrap_or_default();
         return parse_when(
             "timezone",
             &t.format("%Y-%m-%dT%H:%M:%S").to_string(),
             &name,
+            zone,
             false,
         );
     }
     let rfc = instant.to_rfc3339();
-    parse_when("timezone", &rfc, tz_arg, false)
+    parse_when("timezone", &rfc, tz_arg, zone, false)
 }
 
 /// Finds an event or task by UID, with its calendar.
@@ -732,7 +743,11 @@ pub(super) async fn occurrences_in(
 }
 
 /// Builds a new event resource from create arguments; returns (uid, text).
-pub(super) fn new_event(edit: &EventEdit, status: &str) -> Result<(String, Document), ToolError> {
+pub(super) fn new_event(
+    edit: &EventEdit,
+    status: &str,
+    zone: &TimeZone,
+) -> Result<(String, Document), ToolError> {
     let uid = new_uid();
     let stamp = nextcloud::calendar::caldav_time(Utc::now());
     let mut doc = new_calendar(
@@ -747,7 +762,7 @@ pub(super) fn new_event(edit: &EventEdit, status: &str) -> Result<(String, Docum
         ],
     );
     let span = master(&doc, "VEVENT").expect("just built");
-    apply_edit(&mut doc, span, edit)?;
+    apply_edit(&mut doc, span, edit, zone)?;
     ensure_vtimezones(&mut doc, Utc::now());
     Ok((uid, doc))
 }
@@ -757,6 +772,7 @@ pub(super) async fn create_in(
     user: &NextcloudUser,
     calendar_name: &str,
     edit: &EventEdit,
+    zone: &TimeZone,
 ) -> Result<EventOut, ToolError> {
     if edit.start.as_deref().is_none_or(|s| s.trim().is_empty()) {
         return Err(ToolError::invalid(
@@ -777,13 +793,13 @@ pub(super) async fn create_in(
     }
     let status = edit.status.clone().unwrap_or_else(|| "CONFIRMED".into());
     let status = one_of("status", &status, &["CONFIRMED", "TENTATIVE", "CANCELLED"])?;
-    let (uid, doc) = new_event(edit, &status)?;
+    let (uid, doc) = new_event(edit, &status, zone)?;
     let href = format!("{}{}", cal.href, object_name(&uid, "ics"));
     let etag = user
         .calendars()
         .put(&href, &doc.to_text(), Precondition::Create)
         .await?;
-    let (_, default) = zone_arg("")?;
+    let default = zone.tz();
     let span = master(&doc, "VEVENT").expect("just built");
     Ok(event_out(
         &doc,
@@ -874,7 +890,7 @@ impl NextcloudMcp {
             timezone: Some(a.timezone),
             reminders: a.reminders,
         };
-        let event = create_in(&user, &a.calendar_name, &edit).await?;
+        let event = create_in(&user, &a.calendar_name, &edit, &self.state().timezone).await?;
         Ok(Json(EventChanged {
             success: true,
             timestamp: now(),
@@ -896,10 +912,11 @@ impl NextcloudMcp {
         if !(1..=1000).contains(&a.limit) {
             return Err(ToolError::invalid("limit", "use 1 to 1000"));
         }
-        let (zone, tz) = zone_arg("")?;
-        let from = parse_bound("start_date", &a.start_date, tz, false)?.unwrap_or_else(Utc::now);
+        let zone = &self.state().timezone;
+        let tz = zone.tz();
+        let from = parse_bound("start_date", &a.start_date, zone, false)?.unwrap_or_else(Utc::now);
         let to =
-            parse_bound("end_date", &a.end_date, tz, true)?.unwrap_or(from + Duration::days(30));
+            parse_bound("end_date", &a.end_date, zone, true)?.unwrap_or(from + Duration::days(30));
         if to <= from {
             return Err(ToolError::invalid(
                 "end_date",
@@ -947,7 +964,7 @@ impl NextcloudMcp {
             total_count: total,
             range_start: from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             range_end: to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            timezone: zone,
+            timezone: zone.name().to_string(),
         }))
     }
 
@@ -966,7 +983,7 @@ impl NextcloudMcp {
         let doc = Document::parse(&obj.data);
         let span = master(&doc, "VEVENT")
             .ok_or_else(|| nextcloud::Error::InvalidResponse("no VEVENT in the object".into()))?;
-        let (_, default) = zone_arg("")?;
+        let default = self.state().timezone.tz();
         let etag = obj.etag.clone().unwrap_or_default();
         let event = event_out(
             &doc,
@@ -1029,7 +1046,7 @@ impl NextcloudMcp {
             timezone: a.timezone,
             reminders: a.reminders,
         };
-        let span = apply_edit(&mut doc, span, &edit)?;
+        let span = apply_edit(&mut doc, span, &edit, &self.state().timezone)?;
         touch(&mut doc, span, true);
         ensure_vtimezones(&mut doc, Utc::now());
         // Inserting a VTIMEZONE moves the event's lines: find it again.
@@ -1043,7 +1060,7 @@ impl NextcloudMcp {
             .calendars()
             .put(&obj.href, &doc.to_text(), precondition)
             .await?;
-        let (_, default) = zone_arg("")?;
+        let default = self.state().timezone.tz();
         let event = event_out(
             &doc,
             span,
@@ -1107,7 +1124,8 @@ impl NextcloudMcp {
         if !(1..=1000).contains(&a.limit) {
             return Err(ToolError::invalid("limit", "use 1 to 1000"));
         }
-        let (zone, tz) = zone_arg("")?;
+        let zone = &self.state().timezone;
+        let tz = zone.tz();
         let from = Utc::now();
         let to = from + Duration::days(a.days_ahead);
         let user = self.user(&ctx)?;
@@ -1125,7 +1143,7 @@ impl NextcloudMcp {
             total_count: total,
             range_start: from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             range_end: to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            timezone: zone,
+            timezone: zone.name().to_string(),
         }))
     }
 }

@@ -1,58 +1,22 @@
 //! Turning tool arguments into iCalendar lines and iCalendar components into tool output.
 
-use std::sync::OnceLock;
-
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use nextcloud::calendar::{Tz, When, local_to_utc, vtimezone};
 use nextcloud::ical::{Document, Span, escape, prop};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::config::TimeZone;
 use crate::tools::common::ToolError;
 
-/// Environment variable naming the zone used when a tool gets a local time without a
-/// `timezone` argument (IANA name, default UTC). Read by `config.rs` (with `--timezone` and
-/// the config file's `timezone`); read here only when no configuration set the zone.
-pub const TIMEZONE_ENV: &str = "NEXTCLOUD_MCP_TIMEZONE";
-
-static ZONE: OnceLock<String> = OnceLock::new();
-
-/// Sets the default zone from the checked configuration; the first call wins, as the zone
-/// is fixed for the life of the process.
-pub fn set_default_zone(name: &str) {
-    let _ = ZONE.set(name.to_string());
-}
-
-/// The configured default zone name.
-pub fn default_zone() -> &'static str {
-    ZONE.get_or_init(|| {
-        let name = std::env::var(TIMEZONE_ENV).unwrap_or_default();
-        let name = name.trim();
-        if name.is_empty() {
-            return "UTC".into();
-        }
-        match name.parse::<Tz>() {
-            Ok(_) => name.to_string(),
-            Err(_) => {
-                tracing::warn!(
-                    zone = name,
-                    "{TIMEZONE_ENV} is not a known time zone; using UTC"
-                );
-                "UTC".into()
-            }
-        }
-    })
-}
-
-/// The zone for reading: the argument when given, else the default.
-pub fn zone_arg(arg: &str) -> Result<(String, Tz), ToolError> {
-    let name = if arg.trim().is_empty() {
-        default_zone().to_string()
-    } else {
-        arg.trim().to_string()
-    };
+/// The zone for reading: the argument when given, else the server's zone (`--timezone`).
+pub fn zone_arg(arg: &str, default: &TimeZone) -> Result<(String, Tz), ToolError> {
+    let name = arg.trim();
+    if name.is_empty() {
+        return Ok((default.name().to_string(), default.tz()));
+    }
     if name.eq_ignore_ascii_case("floating") {
-        return Ok(("floating".into(), default_zone().parse().unwrap_or(Tz::UTC)));
+        return Ok(("floating".into(), default.tz()));
     }
     let tz = name.parse::<Tz>().map_err(|_| {
         ToolError::invalid(
@@ -60,7 +24,7 @@ pub fn zone_arg(arg: &str) -> Result<(String, Tz), ToolError> {
             format!("'{name}' is not an IANA time zone name (like Europe/Berlin, America/New_York or UTC)"),
         )
     })?;
-    Ok((name, tz))
+    Ok((name.to_string(), tz))
 }
 
 /// Parses a date or date-time argument.
@@ -68,12 +32,13 @@ pub fn zone_arg(arg: &str) -> Result<(String, Tz), ToolError> {
 /// - `2025-03-01` → an all-day date;
 /// - `2025-03-01T09:30:00Z` or with `+01:00` → that instant; kept in UTC unless a `timezone`
 ///   is given, in which case it is written as local time in that zone (TZID);
-/// - `2025-03-01T09:30` → local time in `timezone` (or the default zone); written as UTC when
-///   that zone is UTC, floating only when `timezone` is "floating".
+/// - `2025-03-01T09:30` → local time in `timezone` (or the server's zone, `default`); written
+///   as UTC when that zone is UTC, floating only when `timezone` is "floating".
 pub fn parse_when(
     arg: &'static str,
     value: &str,
     timezone: &str,
+    default: &TimeZone,
     all_day: bool,
 ) -> Result<When, ToolError> {
     let v = value.trim();
@@ -92,7 +57,7 @@ pub fn parse_when(
         return Ok(When::Date(d));
     }
     let explicit_zone = !timezone.trim().is_empty();
-    let (zone_name, tz) = zone_arg(timezone)?;
+    let (zone_name, tz) = zone_arg(timezone, default)?;
     let normalized = v.replace(' ', "T");
     let when = if let Ok(t) = DateTime::parse_from_rfc3339(&with_seconds(&normalized)) {
         let utc = t.with_timezone(&Utc);
@@ -149,17 +114,19 @@ fn local_date(w: &When, tz: Tz) -> NaiveDate {
     }
 }
 
-/// Parses a range bound: a date means its midnight in the zone (end bounds: the next one).
+/// Parses a range bound: a date means its midnight in the server's zone (end bounds: the
+/// next one).
 pub fn parse_bound(
     arg: &'static str,
     value: &str,
-    tz: Tz,
+    zone: &TimeZone,
     end: bool,
 ) -> Result<Option<DateTime<Utc>>, ToolError> {
     if value.trim().is_empty() {
         return Ok(None);
     }
-    let w = parse_when(arg, value, "", false)?;
+    let tz = zone.tz();
+    let w = parse_when(arg, value, "", zone, false)?;
     let w = match (w, end) {
         (When::Date(d), true) => When::Date(d + Duration::days(1)),
         (w, _) => w,
@@ -531,7 +498,7 @@ pub fn rrule_value(rule: &str, until: &str) -> Result<String, ToolError> {
         ));
     }
     if !until.trim().is_empty() && !value.contains("UNTIL=") && !value.contains("COUNT=") {
-        let end = parse_when("recurrence_end_date", until, "UTC", false)?;
+        let end = parse_when("recurrence_end_date", until, "UTC", &TimeZone::utc(), false)?;
         let until = match end {
             When::Date(d) => d.format("%Y%m%d").to_string() + "T235959Z",
             When::Utc(t) => t.format("%Y%m%dT%H%M%SZ").to_string(),
@@ -651,16 +618,38 @@ mod tests {
 
     #[test]
     fn offsets_and_zones_are_kept() {
-        let w = parse_when("start_datetime", "2025-03-01T09:30:00+01:00", "", false).unwrap();
+        let utc = TimeZone::utc();
+        let w = parse_when(
+            "start_datetime",
+            "2025-03-01T09:30:00+01:00",
+            "",
+            &utc,
+            false,
+        )
+        .unwrap();
         assert_eq!(w, When::Utc("2025-03-01T08:30:00Z".parse().unwrap()));
-        let w = parse_when("s", "2025-03-01T09:30", "America/New_York", false).unwrap();
+        let w = parse_when("s", "2025-03-01T09:30", "America/New_York", &utc, false).unwrap();
         assert_eq!(w.zone().as_deref(), Some("America/New_York"));
-        let w = parse_when("s", "2025-03-01 09:30", "floating", false).unwrap();
+        let w = parse_when("s", "2025-03-01 09:30", "floating", &utc, false).unwrap();
         assert!(matches!(w, When::Floating(_)));
-        let w = parse_when("s", "2025-03-01", "", false).unwrap();
+        let w = parse_when("s", "2025-03-01", "", &utc, false).unwrap();
         assert!(w.is_date());
-        assert!(parse_when("s", "tomorrow", "", false).is_err());
-        assert!(parse_when("s", "2025-03-01T10:00", "Mars/Base", false).is_err());
+        assert!(parse_when("s", "tomorrow", "", &utc, false).is_err());
+        assert!(parse_when("s", "2025-03-01T10:00", "Mars/Base", &utc, false).is_err());
+    }
+
+    #[test]
+    fn local_times_without_a_zone_are_in_the_servers_zone() {
+        let berlin: TimeZone = "Europe/Berlin".parse().unwrap();
+        let w = parse_when("s", "2025-03-01T09:30", "", &berlin, false).unwrap();
+        assert_eq!(w.zone().as_deref(), Some("Europe/Berlin"));
+        let w = parse_when("s", "2025-03-01T09:30", "UTC", &berlin, false).unwrap();
+        assert_eq!(w, When::Utc("2025-03-01T09:30:00Z".parse().unwrap()));
+        // A date bound is midnight in the server's zone.
+        let from = parse_bound("start_date", "2025-03-01", &berlin, false).unwrap();
+        assert_eq!(from, Some("2025-02-28T23:00:00Z".parse().unwrap()));
+        let (name, _) = zone_arg("", &berlin).unwrap();
+        assert_eq!(name, "Europe/Berlin");
     }
 
     #[test]

@@ -483,7 +483,7 @@ impl NextcloudMcp {
             status: Some("CONFIRMED".into()),
             ..Default::default()
         };
-        let event = create_in(&user, &a.calendar_name, &edit).await?;
+        let event = create_in(&user, &a.calendar_name, &edit, &self.state().timezone).await?;
         Ok(Json(MeetingOut {
             success: true,
             timestamp: now(),
@@ -505,7 +505,7 @@ impl NextcloudMcp {
         if !(5..=24 * 60).contains(&a.duration_minutes) {
             return Err(ToolError::invalid("duration_minutes", "use 5 to 1440"));
         }
-        let (zone, tz) = zone_arg(&a.timezone)?;
+        let (zone, tz) = zone_arg(&a.timezone, &self.state().timezone)?;
         let today = Utc::now().with_timezone(&tz).date_naive();
         let day =
             |arg: &'static str, v: &str, default: NaiveDate| -> Result<NaiveDate, ToolError> {
@@ -658,10 +658,11 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<BulkOut>, ToolError> {
         let op = one_of("operation", &a.operation, &["UPDATE", "DELETE", "MOVE"])?.to_lowercase();
-        let (_, tz) = zone_arg("")?;
-        let from = parse_bound("start_date", &a.start_date, tz, false)?.unwrap_or_else(Utc::now);
+        let zone = &self.state().timezone;
+        let tz = zone.tz();
+        let from = parse_bound("start_date", &a.start_date, zone, false)?.unwrap_or_else(Utc::now);
         let to =
-            parse_bound("end_date", &a.end_date, tz, true)?.unwrap_or(from + Duration::days(90));
+            parse_bound("end_date", &a.end_date, zone, true)?.unwrap_or(from + Duration::days(90));
         let has_filter = [
             &a.title_contains,
             &a.categories,
@@ -789,7 +790,7 @@ impl NextcloudMcp {
                     match op.as_str() {
                         "delete" => user.calendars().delete_object(&o.href, Some(&etag)).await?,
                         "update" => {
-                            let span = apply_edit(&mut doc, span, &edit)?;
+                            let span = apply_edit(&mut doc, span, &edit, zone)?;
                             touch(&mut doc, span, true);
                             user.calendars().put(&o.href, &doc.to_text(), ifm).await?;
                         }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::events::{DeleteOut, load};
 use super::model::*;
 use crate::apps;
+use crate::config::TimeZone;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{ToolError, now};
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -307,23 +308,28 @@ fn set_when(
     name: &str,
     arg: &'static str,
     value: &str,
+    zone: &TimeZone,
 ) -> Result<Span, ToolError> {
     if value.trim().is_empty() {
         return Ok(doc.set(span, name, vec![]));
     }
-    let w = parse_when(arg, value, "", false)?;
+    let w = parse_when(arg, value, "", zone, false)?;
     Ok(doc.set(span, name, vec![w.to_prop(name)]))
 }
 
-fn set_completed(doc: &mut Document, span: Span, value: &str) -> Result<Span, ToolError> {
+fn set_completed(
+    doc: &mut Document,
+    span: Span,
+    value: &str,
+    zone: &TimeZone,
+) -> Result<Span, ToolError> {
     if value.trim().is_empty() {
         return Ok(doc.set(span, "COMPLETED", vec![]));
     }
     // COMPLETED must be UTC (RFC 5545 §3.8.2.1).
-    let w = parse_when("completed", value, "", false)?;
-    let (_, tz) = zone_arg("")?;
+    let w = parse_when("completed", value, "", zone, false)?;
     let instant = w
-        .instant(None, tz)
+        .instant(None, zone.tz())
         .ok_or_else(|| ToolError::invalid("completed", "not a valid time"))?;
     Ok(doc.set(
         span,
@@ -341,6 +347,7 @@ fn set_status(
     span: Span,
     status: &str,
     completed_at: Option<&str>,
+    zone: &TimeZone,
 ) -> Result<Span, ToolError> {
     let status = one_of("status", status, TODO_STATUSES)?;
     let mut span = doc.set(span, "STATUS", vec![prop("STATUS", &[], &status)]);
@@ -354,7 +361,7 @@ fn set_status(
             let at = completed_at
                 .map(str::to_string)
                 .unwrap_or_else(|| Utc::now().to_rfc3339());
-            span = set_completed(doc, span, &at)?;
+            span = set_completed(doc, span, &at, zone)?;
         }
     } else if doc.get(span, "COMPLETED").is_some() {
         span = doc.set(span, "COMPLETED", vec![]);
@@ -386,6 +393,7 @@ async fn write_back(
     etag: &str,
     doc: &mut Document,
     span: Span,
+    zone: &TimeZone,
 ) -> Result<TodoChanged, ToolError> {
     touch(doc, span, true);
     ensure_vtimezones(doc, Utc::now());
@@ -396,8 +404,7 @@ async fn write_back(
         Precondition::IfMatch(etag.to_string())
     };
     let new_etag = user.calendars().put(href, &doc.to_text(), pre).await?;
-    let (_, tz) = zone_arg("")?;
-    let todo = todo_out(doc, span, cal, href, &new_etag, tz);
+    let todo = todo_out(doc, span, cal, href, &new_etag, zone.tz());
     Ok(TodoChanged {
         success: true,
         timestamp: now(),
@@ -468,7 +475,7 @@ impl NextcloudMcp {
         let filter = Filter::new(a.status, a.min_priority, a.categories, a.summary_contains)?;
         let user = self.user(&ctx)?;
         let cal = todo_calendar(&user, &a.calendar_name).await?;
-        let (_, tz) = zone_arg("")?;
+        let tz = self.state().timezone.tz();
         let todos = todos_of(&user, &cal, &filter, tz).await?;
         Ok(Json(ListTodosOut {
             success: true,
@@ -492,7 +499,7 @@ impl NextcloudMcp {
     ) -> Result<Json<ListTodosOut>, ToolError> {
         let filter = Filter::new(a.status, a.min_priority, a.categories, a.summary_contains)?;
         let user = self.user(&ctx)?;
-        let (_, tz) = zone_arg("")?;
+        let tz = self.state().timezone.tz();
         let mut todos = Vec::new();
         let mut errors = Vec::new();
         for cal in user
@@ -533,6 +540,7 @@ impl NextcloudMcp {
         check_priority("priority", a.priority)?;
         let user = self.user(&ctx)?;
         let cal = todo_calendar(&user, &a.calendar_name).await?;
+        let zone = &self.state().timezone;
         let uid = new_uid();
         let stamp = nextcloud::calendar::caldav_time(Utc::now());
         let mut lines = vec![
@@ -548,9 +556,9 @@ impl NextcloudMcp {
         lines.extend(categories_prop(&a.categories));
         let mut doc = new_calendar("VTODO", lines);
         let mut span = master(&doc, "VTODO").expect("just built");
-        span = set_when(&mut doc, span, "DTSTART", "dtstart", &a.dtstart)?;
-        span = set_when(&mut doc, span, "DUE", "due", &a.due)?;
-        span = set_status(&mut doc, span, &a.status, None)?;
+        span = set_when(&mut doc, span, "DTSTART", "dtstart", &a.dtstart, zone)?;
+        span = set_when(&mut doc, span, "DUE", "due", &a.due, zone)?;
+        span = set_status(&mut doc, span, &a.status, None, zone)?;
         if let Some(r) = &a.reminders {
             set_alarms(&mut doc, span, r)?;
         }
@@ -561,7 +569,7 @@ impl NextcloudMcp {
             .calendars()
             .put(&href, &doc.to_text(), Precondition::Create)
             .await?;
-        let (_, tz) = zone_arg("")?;
+        let tz = self.state().timezone.tz();
         let todo = todo_out(&doc, span, &cal, &href, &etag, tz);
         Ok(Json(TodoChanged {
             success: true,
@@ -588,6 +596,7 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<TodoChanged>, ToolError> {
         let user = self.user(&ctx)?;
+        let zone = &self.state().timezone;
         let (cal, obj) = load(&user, &a.calendar_name, "VTODO", &a.todo_uid).await?;
         let mut doc = Document::parse(&obj.data);
         let mut span = master(&doc, "VTODO")
@@ -617,13 +626,13 @@ impl NextcloudMcp {
             );
         }
         if let Some(v) = &a.due {
-            span = set_when(&mut doc, span, "DUE", "due", v)?;
+            span = set_when(&mut doc, span, "DUE", "due", v, zone)?;
         }
         if let Some(v) = &a.dtstart {
-            span = set_when(&mut doc, span, "DTSTART", "dtstart", v)?;
+            span = set_when(&mut doc, span, "DTSTART", "dtstart", v, zone)?;
         }
         if let Some(v) = &a.completed {
-            span = set_completed(&mut doc, span, v)?;
+            span = set_completed(&mut doc, span, v, zone)?;
         }
         if let Some(v) = &a.status {
             span = set_status(
@@ -631,6 +640,7 @@ impl NextcloudMcp {
                 span,
                 v,
                 a.completed.as_deref().filter(|c| !c.is_empty()),
+                zone,
             )?;
         }
         if let Some(v) = &a.categories {
@@ -645,7 +655,7 @@ impl NextcloudMcp {
             a.etag.trim().to_string()
         };
         Ok(Json(
-            write_back(&user, &cal, &obj.href, &etag, &mut doc, span).await?,
+            write_back(&user, &cal, &obj.href, &etag, &mut doc, span, zone).await?,
         ))
     }
 
@@ -660,6 +670,7 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<TodoChanged>, ToolError> {
         let user = self.user(&ctx)?;
+        let zone = &self.state().timezone;
         let (cal, obj) = load(&user, &a.calendar_name, "VTODO", &a.todo_uid).await?;
         let mut doc = Document::parse(&obj.data);
         let span = master(&doc, "VTODO")
@@ -669,14 +680,14 @@ impl NextcloudMcp {
             .clone()
             .filter(|c| !c.trim().is_empty())
             .unwrap_or_else(|| Utc::now().to_rfc3339());
-        let span = set_status(&mut doc, span, "COMPLETED", Some(&at))?;
+        let span = set_status(&mut doc, span, "COMPLETED", Some(&at), zone)?;
         let etag = if a.etag.trim().is_empty() {
             obj.etag.clone().unwrap_or_default()
         } else {
             a.etag.trim().to_string()
         };
         Ok(Json(
-            write_back(&user, &cal, &obj.href, &etag, &mut doc, span).await?,
+            write_back(&user, &cal, &obj.href, &etag, &mut doc, span, zone).await?,
         ))
     }
 
