@@ -238,6 +238,21 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', env = "EXCLUDED_TAGS")]
     pub excluded_tags: Vec<String>,
 
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Async worker threads; with stdio one client is served, where one worker answers about
+    /// a fifth faster (docs/BENCHMARKS.md) [default: 1 for stdio, one per core for HTTP]
+    #[arg(long, env = "TOKIO_WORKER_THREADS")]
+    pub worker_threads: Option<NonZeroUsize>,
+
+    /// Serve the MCP conformance suite's `test_*` fixtures (for protocol testing only)
+    #[arg(long, hide = true)]
+    pub conformance_fixtures: bool,
+}
+
+/// Logging, shared by `run`, `rotate-keys` and `demo`.
+#[derive(Clone, Debug, Args)]
+pub struct LogArgs {
     /// Log level
     #[arg(
         short,
@@ -255,14 +270,6 @@ pub struct RunArgs {
     /// Log format; logs always go to stderr
     #[arg(long, value_enum, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
-    /// Async worker threads; with stdio one client is served, where one worker answers about
-    /// a fifth faster (docs/BENCHMARKS.md) [default: 1 for stdio, one per core for HTTP]
-    #[arg(long, env = "TOKIO_WORKER_THREADS")]
-    pub worker_threads: Option<NonZeroUsize>,
-
-    /// Serve the MCP conformance suite's `test_*` fixtures (for protocol testing only)
-    #[arg(long, hide = true)]
-    pub conformance_fixtures: bool,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +280,8 @@ pub struct DemoArgs {
     /// Port of the emulated Nextcloud (0 = any free port)
     #[arg(long, default_value_t = 0)]
     pub nextcloud_port: u16,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 // Value parsers: the validation of single settings. Their messages say what is wrong with

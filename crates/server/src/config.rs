@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use nextcloud::calendar::Tz;
 
-use crate::cli::{DeploymentMode, LogFormat, RunArgs, Transport};
+use crate::cli::{DeploymentMode, LogArgs, RunArgs, Transport};
 use crate::db::crypto::{Key, KeyRing};
 
 #[derive(Debug, thiserror::Error)]
@@ -215,10 +215,7 @@ pub struct Config {
     pub nextcloud: NextcloudSettings,
     pub selection: ToolSelection,
     pub http: HttpSettings,
-    pub log_level: String,
-    /// `RUST_LOG`-style directives replacing the filter built from `log_level`.
-    pub log_filter: Option<String>,
-    pub log_format: LogFormat,
+    pub log: LogArgs,
     /// Async worker threads: `None` = one for stdio (one client), one per core for HTTP.
     pub worker_threads: Option<usize>,
     pub conformance_fixtures: bool,
@@ -316,9 +313,7 @@ impl Config {
             webdav_chunk_threshold_mb: _,
             webdav_chunk_size_mb: _,
             excluded_tags: _,
-            log_level,
-            log_filter,
-            log_format,
+            log,
             worker_threads,
             conformance_fixtures,
         } = args;
@@ -417,9 +412,7 @@ impl Config {
             nextcloud,
             selection,
             http,
-            log_level,
-            log_filter,
-            log_format,
+            log,
             worker_threads: worker_threads.map(usize::from),
             conformance_fixtures,
             auth,
@@ -604,8 +597,8 @@ mod tests {
         assert_eq!(c.nextcloud.connect_timeout, Duration::from_secs(10));
         assert_eq!(c.nextcloud.request_timeout, Duration::from_secs(60));
         assert_eq!(c.auth.audit_retention, Duration::from_secs(90 * 86_400));
-        assert_eq!(c.log_level, "info");
-        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.log.log_level, "info");
+        assert_eq!(c.log.log_format, crate::cli::LogFormat::Text);
         assert_eq!(c.worker_threads, None);
         assert!(!format!("{c:?}").contains("app-password"));
     }
@@ -760,7 +753,7 @@ mod tests {
         assert_eq!(c.port, 9100);
         assert_eq!(c.nextcloud.base_url.as_str(), "https://cloud.example.com/");
         assert!(c.selection.read_only);
-        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.log.log_format, crate::cli::LogFormat::Json);
         assert_eq!(
             c.selection.only.unwrap().into_iter().collect::<Vec<_>>(),
             ["nc_notes_get_note"]

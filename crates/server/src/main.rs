@@ -28,29 +28,21 @@ fn start(cli: Cli) -> anyhow::Result<()> {
             let config = Config::resolve(*args)?;
             let one_client = config.transport == Transport::Stdio;
             runtime(config.worker_threads, one_client)?.block_on(async {
-                nextcloud_mcp::logging::init(
-                    &config.log_level,
-                    config.log_filter.as_deref(),
-                    config.log_format,
-                );
+                nextcloud_mcp::logging::init(&config.log);
                 nextcloud_mcp::run(config).await
             })
         }
         Command::RotateKeys(args) => {
             let config = Config::resolve(*args)?;
             runtime(config.worker_threads, true)?.block_on(async {
-                nextcloud_mcp::logging::init(
-                    &config.log_level,
-                    config.log_filter.as_deref(),
-                    config.log_format,
-                );
+                nextcloud_mcp::logging::init(&config.log);
                 let n = nextcloud_mcp::rotate_keys(config).await?;
                 eprintln!("nextcloud-mcp: re-encrypted {n} stored secret(s) under the current key");
                 Ok(())
             })
         }
         Command::Demo(args) => runtime(None, false)?.block_on(async {
-            nextcloud_mcp::logging::init("info", None, nextcloud_mcp::cli::LogFormat::Text);
+            nextcloud_mcp::logging::init(&args.log);
             nextcloud_mcp::demo::run(args).await
         }),
     }
