@@ -299,13 +299,10 @@ impl EmulatorHandle {
 
 /// Nextcloud's HTML 404 page (unknown route or an app that is not installed).
 pub fn not_found_page() -> Response {
+    // Nothing to fill in, so no template engine either.
     (
         StatusCode::NOT_FOUND,
-        Html(
-            "<!DOCTYPE html>\n<html class=\"ng-csp\" lang=\"en\"><head><meta charset=\"utf-8\"><title>Nextcloud</title></head>\
-<body id=\"body-login\"><div class=\"guest-box\"><h2>Page not found</h2>\
-<p class=\"infogroup\">The page could not be found on the server or you may not be allowed to view it.</p></div></body></html>\n",
-        ),
+        Html(include_str!("../templates/not_found.html")),
     )
         .into_response()
 }

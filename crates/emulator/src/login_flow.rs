@@ -2,6 +2,7 @@
 //! `LoginFlowV2Service`: start, poll (404 until granted, then the credentials once), and a
 //! minimal browser page whose form grants the flow when the credentials are right.
 
+use askama::Template;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -10,7 +11,6 @@ use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth::check_credentials;
-use crate::ocs::xml_escape;
 use crate::params::Params;
 use crate::state::{AppPassword, AppState, LoginFlow, random_token};
 
@@ -121,22 +121,40 @@ pub fn grant(state: &AppState, poll_token: &str, user_id: &str, server: &str) ->
     true
 }
 
-fn page(title: &str, inner: &str, status: StatusCode) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Nextcloud</title>\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
-<body class=\"guest\"><main>{}</main></body></html>\n",
-        xml_escape(title),
-        inner
-    );
-    (status, Html(html)).into_response()
+/// A guest page with a heading and a message (`lines` are separated by `<br>`).
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    lines: &'a [&'a str],
+}
+
+/// The login page of a flow.
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    token: &'a str,
+    client: &'a str,
+    error: Option<&'a str>,
+}
+
+/// Renders `page` as an HTML response.
+fn html(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn message(status: StatusCode, title: &str, lines: &[&str]) -> Response {
+    html(status, &MessagePage { title, lines })
 }
 
 fn forbidden_token() -> Response {
-    page(
-        "Access forbidden",
-        "<h2>Access forbidden</h2><p>Your login token is invalid or has expired</p>",
+    message(
         StatusCode::FORBIDDEN,
+        "Access forbidden",
+        &["Your login token is invalid or has expired"],
     )
 }
 
@@ -152,22 +170,13 @@ fn find_by_login_token(state: &AppState, login_token: &str) -> Option<(String, L
 }
 
 fn login_form(token: &str, client: &str, error: Option<&str>) -> Response {
-    let err = error
-        .map(|e| format!("<p class=\"warning\" role=\"alert\">{}</p>", xml_escape(e)))
-        .unwrap_or_default();
-    page(
-        "Connect to your account",
-        &format!(
-            "<h2>Connect to your account</h2>\
-<p>Please log in before granting <strong>{client}</strong> access to your Nextcloud account.</p>{err}\
-<form method=\"post\" action=\"/index.php/login/v2/flow/{token}\" name=\"login\">\
-<label for=\"user\">Login or email</label><input type=\"text\" name=\"user\" id=\"user\" autocomplete=\"username\" required>\
-<label for=\"password\">Password</label><input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required>\
-<button type=\"submit\" id=\"submit-wrapper\">Log in</button></form>",
-            client = xml_escape(client),
-            token = xml_escape(token),
-        ),
+    html(
         StatusCode::OK,
+        &LoginPage {
+            token,
+            client,
+            error,
+        },
     )
 }
 
@@ -199,16 +208,19 @@ pub async fn submit(
     };
     let server = server_url(&state, &headers);
     if grant(&state, &poll_token, &auth.user_id, &server) {
-        page(
-            "Account connected",
-            "<h2>Account connected</h2><p>Your client should now be connected!<br>You can close this window.</p>",
+        message(
             StatusCode::OK,
+            "Account connected",
+            &[
+                "Your client should now be connected!",
+                "You can close this window.",
+            ],
         )
     } else {
-        page(
-            "Access forbidden",
-            "<h2>Access forbidden</h2><p>Could not complete login</p>",
+        message(
             StatusCode::FORBIDDEN,
+            "Access forbidden",
+            &["Could not complete login"],
         )
     }
 }

@@ -6,6 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use quick_xml::escape::escape as xml_escape;
 use serde_json::{Value, json};
 
 use crate::auth::{Auth, AuthOutcome, authenticate};
@@ -252,21 +253,6 @@ fn envelope(
         .header(http::header::CONTENT_TYPE, ctype)
         .body(Body::from(body))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
-}
-
-/// Escapes text for XML content.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// PHP XMLWriter output with one-space indentation, as `BaseResponse::toXML` produces:

@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
+use quick_xml::escape::escape as xml_escape;
 use reqwest::Method;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderName, LAST_MODIFIED};
 
@@ -279,21 +280,6 @@ fn name_to_like(pattern: &str) -> String {
             '*' => out.push('%'),
             '?' => out.push('_'),
             c => out.push_str(&escape_like(&c.to_string())),
-        }
-    }
-    out
-}
-
-pub(crate) fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
         }
     }
     out

@@ -50,6 +50,21 @@ pub(crate) fn request(method: Method, path: &str, what: &str) -> Result<Request>
 pub(crate) async fn send<T: DeserializeOwned>(user: &NextcloudUser, request: Request) -> Result<T> {
     let what = request.what.clone();
     let envelope: Envelope<T> = user.send_json(request).await?;
+    unwrap(envelope, what)
+}
+
+/// Parses an OCS JSON answer and unwraps its envelope, as [`send`] does after the HTTP
+/// exchange: the data on success, a typed error for an OCS failure status or a malformed body.
+/// Public so that it can be fuzzed and tested without a server.
+pub fn parse_response<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
+    let envelope: Envelope<T> = serde_json::from_slice(body)
+        .map_err(|e| Error::InvalidResponse(format!("OCS {what}: {e}")))?;
+    unwrap(envelope, what.to_string())
+}
+
+/// Maps OCS status codes to errors (v1 answers 100 for success, v2 answers 200; 997 is
+/// "unauthorised", 998 "not found").
+fn unwrap<T>(envelope: Envelope<T>, what: String) -> Result<T> {
     let meta = envelope.ocs.meta;
     match meta.statuscode {
         100 | 200 => Ok(envelope.ocs.data),
@@ -64,7 +79,10 @@ pub(crate) async fn send<T: DeserializeOwned>(user: &NextcloudUser, request: Req
             message: meta.message,
         }),
         code => Err(Error::Status {
-            status: u16::try_from(code).unwrap_or(500),
+            status: u16::try_from(code)
+                .ok()
+                .filter(|s| (100..600).contains(s))
+                .unwrap_or(500),
             operation: format!("OCS {what}"),
             message: meta.message,
         }),

@@ -5,8 +5,9 @@
 //! uses for them. Every call authenticates with `Basic user:app-password`, and the password is
 //! checked live against Nextcloud (`GET /ocs/v2.php/cloud/user`): a matching user name alone is
 //! never trusted. A sliding window of 5 attempts per user per hour, kept in the credential
-//! store so replicas share it, limits guessing. `docs/openapi.json` describes every route and
-//! is served at `/api/v1/openapi.json`.
+//! store so replicas share it, limits guessing. The OpenAPI document ([`openapi`]) is generated
+//! from the handlers' annotations and types, served at `/api/v1/openapi.json` and committed as
+//! `docs/openapi.json` (a test keeps the two equal).
 
 use std::sync::Arc;
 
@@ -17,7 +18,11 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use base64::Engine;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ObjectBuilder, RefOr, ResponseBuilder, Type};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::NextcloudMcp;
 use crate::auth::MultiUser;
@@ -26,8 +31,71 @@ use crate::db::AuditEvent;
 /// Attempts per user per window on the app-password routes.
 pub const RATE_LIMIT: i64 = 5;
 
-/// The OpenAPI 3.1 document of this API (checked against the router by a test).
-pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+/// The API's OpenAPI 3.1 document: routes from the handlers' `#[utoipa::path]` annotations,
+/// schemas from the types they accept and answer.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "nextcloud-mcp management API",
+        description = "Health probes and the app-password API of the multi-user modes \
+(`multi_user_basic`, `login_flow`). The app-password routes authenticate with \
+`Basic user_id:app-password`; the password is checked live against Nextcloud \
+(`GET /ocs/v2.php/cloud/user`). Rate limit: 5 attempts per user per sliding hour, shared by \
+replicas; POST counts successes and failures, the other routes failures only; requests whose \
+Basic user differs from the path are refused before they count.",
+    ),
+    paths(
+        live,
+        ready,
+        status,
+        scopes,
+        openapi_document,
+        store_app_password,
+        app_password_status,
+        delete_app_password,
+        access,
+        update_scopes
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&AppPasswordAuth)
+)]
+struct ApiDoc;
+
+/// The `appPassword` security scheme the authenticated routes name.
+struct AppPasswordAuth;
+
+impl Modify for AppPasswordAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "appPassword",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The Nextcloud user id and an app password of that user.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document of this API, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc.info.license = None;
+    doc.info.contact = None;
+    doc
+}
+
+/// [`openapi`] as the pretty-printed JSON of `docs/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().expect("the document serializes");
+    json.push('\n');
+    json
+}
 
 #[derive(Clone)]
 struct ApiState {
@@ -40,11 +108,11 @@ struct ApiState {
 fn table() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
     const APP_PASSWORD: &str = "/api/v1/users/{user_id}/app-password";
     vec![
-        (Method::GET, "/health/live", get(|| async { "ok" })),
+        (Method::GET, "/health/live", get(live)),
         (Method::GET, "/health/ready", get(ready)),
         (Method::GET, "/api/v1/status", get(status)),
         (Method::GET, "/api/v1/scopes", get(scopes)),
-        (Method::GET, "/api/v1/openapi.json", get(openapi)),
+        (Method::GET, "/api/v1/openapi.json", get(openapi_document)),
         (Method::POST, APP_PASSWORD, post(store_app_password)),
         (Method::GET, APP_PASSWORD, get(app_password_status)),
         (Method::DELETE, APP_PASSWORD, delete(delete_app_password)),
@@ -71,7 +139,18 @@ pub fn router(server: NextcloudMcp, multi: Arc<MultiUser>) -> Router {
         .with_state(state)
 }
 
-/// Ready when the credential store answers.
+/// Liveness probe
+#[utoipa::path(get, path = "/health/live", operation_id = "live",
+    responses((status = 200, description = "The process is serving.", body = String, example = "ok")))]
+async fn live() -> &'static str {
+    "ok"
+}
+
+/// Readiness probe: the credential store answers
+#[utoipa::path(get, path = "/health/ready", operation_id = "ready", responses(
+    (status = 200, description = "Ready.", body = String),
+    (status = 503, description = "The credential store does not answer.", body = String),
+))]
 async fn ready(State(api): State<ApiState>) -> Response {
     if api.multi.store.ping().await {
         (StatusCode::OK, "ready").into_response()
@@ -84,47 +163,186 @@ async fn ready(State(api): State<ApiState>) -> Response {
     }
 }
 
+/// `GET /api/v1/status`.
+#[derive(Serialize, ToSchema)]
+struct StatusBody {
+    version: &'static str,
+    /// `multi_user_basic` or `login_flow`.
+    #[schema(example = "login_flow")]
+    deployment_mode: &'static str,
+    auth_mode: AuthMode,
+    database: Health,
+}
+
+/// How MCP clients authenticate.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum AuthMode {
+    Basic,
+    Oauth,
+}
+
+/// Whether the credential store answers.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Health {
+    Ok,
+    Unavailable,
+}
+
+/// Server version, mode and store health
+#[utoipa::path(get, path = "/api/v1/status", operation_id = "status",
+    responses((status = 200, description = "Status.", body = StatusBody)))]
 async fn status(State(api): State<ApiState>) -> Response {
     let multi = &api.multi;
-    axum::Json(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "deployment_mode": multi.settings.mode.as_str(),
-        "auth_mode": match multi.settings.mode {
-            crate::cli::DeploymentMode::LoginFlow => "oauth",
-            _ => "basic",
+    axum::Json(StatusBody {
+        version: env!("CARGO_PKG_VERSION"),
+        deployment_mode: multi.settings.mode.as_str(),
+        auth_mode: match multi.settings.mode {
+            crate::cli::DeploymentMode::LoginFlow => AuthMode::Oauth,
+            _ => AuthMode::Basic,
         },
-        "database": if multi.store.ping().await { "ok" } else { "unavailable" },
-    }))
+        database: if multi.store.ping().await {
+            Health::Ok
+        } else {
+            Health::Unavailable
+        },
+    })
     .into_response()
 }
 
-async fn scopes() -> Response {
-    axum::Json(json!({ "success": true, "scopes": crate::apps::all_scopes() })).into_response()
+/// `GET /api/v1/scopes`.
+#[derive(Serialize, ToSchema)]
+struct ScopesBody {
+    success: bool,
+    /// Every scope, in dot form (`notes.read`); the colon form `notes:read` is accepted on input.
+    scopes: Vec<String>,
 }
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+/// Every scope a user can grant
+#[utoipa::path(get, path = "/api/v1/scopes", operation_id = "listScopes",
+    responses((status = 200, description = "The scopes, sorted.", body = ScopesBody)))]
+async fn scopes() -> Response {
+    axum::Json(ScopesBody {
+        success: true,
+        scopes: crate::apps::all_scopes(),
+    })
+    .into_response()
+}
+
+/// This document
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi",
+    responses((status = 200, description = "The OpenAPI document.", body = Object)))]
+async fn openapi_document() -> Response {
+    static DOC: std::sync::LazyLock<String> = std::sync::LazyLock::new(openapi_json);
+    ([(header::CONTENT_TYPE, "application/json")], DOC.as_str()).into_response()
+}
+
+/// The answer to every refused or failed request.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+struct ErrorBody {
+    /// Always `false`.
+    success: bool,
+    error: String,
+    /// Every scope that exists, when the request named one that does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_scopes: Option<Vec<String>>,
+}
+
+impl ErrorBody {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            success: false,
+            error: message.into(),
+            valid_scopes: None,
+        }
+    }
 }
 
 /// `{"success": false, "error": message}` with a status.
 fn failure(status: StatusCode, message: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({"success": false, "error": message.into()})),
-    )
-        .into_response()
+    (status, axum::Json(ErrorBody::new(message))).into_response()
 }
 
 /// A refused request body, answered as `400` once the caller is known to be allowed to ask.
-struct BadBody(Value);
+struct BadBody(ErrorBody);
 
 impl BadBody {
     fn new(message: &str) -> Self {
-        Self(json!({"success": false, "error": message}))
+        Self(ErrorBody::new(message))
     }
 
     fn into_response(self) -> Response {
         (StatusCode::BAD_REQUEST, axum::Json(self.0)).into_response()
+    }
+}
+
+/// How [`authenticate`] refuses a request, in the order it checks; every authenticated
+/// route answers these (documentation only: it has no values).
+enum AuthFailures {}
+
+impl AuthFailures {
+    const ANSWERS: [(u16, &'static str); 6] = [
+        (
+            400,
+            "The password is not shaped like an app password (`^[A-Za-z0-9-]{20,256}$`), or the body is invalid.",
+        ),
+        (
+            401,
+            "No or malformed `Authorization: Basic` header (with `WWW-Authenticate: Basic`), or Nextcloud rejected the password.",
+        ),
+        (
+            403,
+            "The Basic user name differs from `user_id`, or the password belongs to another Nextcloud account.",
+        ),
+        (429, "More than 5 attempts for this user in the last hour."),
+        (500, "The credential store is unavailable."),
+        (
+            502,
+            "Nextcloud could not be reached (or answered with a server error) while checking the password.",
+        ),
+    ];
+}
+
+impl IntoResponses for AuthFailures {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        Self::ANSWERS
+            .iter()
+            .map(|(status, description)| {
+                let mut response = ResponseBuilder::new().description(*description).content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                            "Error",
+                        ))))
+                        .build(),
+                );
+                if *status == 401 {
+                    response = response.header(
+                        "WWW-Authenticate",
+                        utoipa::openapi::HeaderBuilder::new()
+                            .description(Some("`Basic realm=\"nextcloud-mcp\", charset=\"UTF-8\"`"))
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    );
+                }
+                if *status == 429 {
+                    response = response.header(
+                        "Retry-After",
+                        utoipa::openapi::HeaderBuilder::new()
+                            .description(Some("Seconds until an attempt leaves the window."))
+                            .schema(Some(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::Integer)
+                                    .minimum(Some(1)),
+                            ))
+                            .build(),
+                    );
+                }
+                (status.to_string(), RefOr::T(response.build()))
+            })
+            .collect()
     }
 }
 
@@ -291,11 +509,10 @@ fn body_scopes(body: &Value) -> Result<Option<Vec<String>>, BadBody> {
         }
     }
     if !invalid.is_empty() {
-        return Err(BadBody(json!({
-            "success": false,
-            "error": format!("invalid scopes: {}", invalid.join(", ")),
-            "valid_scopes": crate::apps::all_scopes(),
-        })));
+        return Err(BadBody(ErrorBody {
+            valid_scopes: Some(crate::apps::all_scopes()),
+            ..ErrorBody::new(format!("invalid scopes: {}", invalid.join(", ")))
+        }));
     }
     if scopes.is_empty() {
         return Err(BadBody::new(
@@ -305,30 +522,65 @@ fn body_scopes(body: &Value) -> Result<Option<Vec<String>>, BadBody> {
     Ok(Some(scopes.into_iter().collect()))
 }
 
-/// `POST /api/v1/users/{user_id}/app-password`: stores the caller's app password (the Basic
-/// password), optionally restricted to `scopes` and under the Nextcloud login name `username`.
-async fn store_app_password(
-    State(api): State<ApiState>,
-    Path(user_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let parsed = json_body(&body).and_then(|body| {
+/// The body of `POST .../app-password` (optional).
+#[derive(Default, ToSchema)]
+struct StoreRequest {
+    /// Restrict the access to these scopes (dot or colon form); omitted or null = no
+    /// restriction. Must not be empty.
+    scopes: Option<Vec<String>>,
+    /// The Nextcloud login name, when it differs from the user id (checked and stored with
+    /// the password).
+    username: Option<String>,
+}
+
+impl StoreRequest {
+    /// Parses and checks a body (absent = no restriction, login name = user id).
+    fn parse(body: &Bytes) -> Result<Self, BadBody> {
+        let body = json_body(body)?;
         let scopes = body_scopes(&body)?;
-        let login_name = match body.get("username") {
+        let username = match body.get("username") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(_) => {
                 return Err(BadBody::new("`username` must be the Nextcloud login name"));
             }
         };
-        Ok((scopes, login_name))
-    });
-    let (ok, body_error) = match parsed {
+        Ok(Self { scopes, username })
+    }
+}
+
+/// The answer of `POST .../app-password`.
+#[derive(Serialize, ToSchema)]
+struct StoredBody {
+    success: bool,
+    user_id: String,
+    message: String,
+    /// The stored restriction; null = none.
+    #[schema(required = true)]
+    scopes: Option<Vec<String>>,
+}
+
+/// Store the caller's app password (the Basic password)
+///
+/// Optionally restricted to `scopes` and under the Nextcloud login name `username`.
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/app-password", operation_id = "storeAppPassword",
+    params(UserId), security(("appPassword" = [])),
+    request_body(content = Option<StoreRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored (replacing any earlier one).", body = StoredBody),
+        AuthFailures,
+    ))]
+async fn store_app_password(
+    State(api): State<ApiState>,
+    Path(UserId { user_id }): Path<UserId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (ok, body_error) = match StoreRequest::parse(&body) {
         Ok(v) => (Some(v), None),
         Err(resp) => (None, Some(resp)),
     };
-    let login_name = ok.as_ref().and_then(|(_, l)| l.clone());
+    let login_name = ok.as_ref().and_then(|r| r.username.clone());
     let password = match authenticate(
         &api,
         &headers,
@@ -342,7 +594,7 @@ async fn store_app_password(
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let scopes = ok.and_then(|(s, _)| s);
+    let scopes = ok.and_then(|r| r.scopes);
     let login = login_name.unwrap_or_else(|| user_id.clone());
     let store = &api.multi.store;
     if let Err(e) = store
@@ -360,19 +612,30 @@ async fn store_app_password(
         )
         .await;
     tracing::info!(user_id = %user_id, "app password stored through the API");
-    axum::Json(json!({
-        "success": true,
-        "user_id": user_id,
-        "message": format!("app password stored for {user_id}"),
-        "scopes": scopes,
-    }))
+    axum::Json(StoredBody {
+        success: true,
+        message: format!("app password stored for {user_id}"),
+        user_id,
+        scopes,
+    })
     .into_response()
 }
 
-/// `GET /api/v1/users/{user_id}/app-password`: whether one is stored.
+/// The answer of `GET .../app-password`.
+#[derive(Serialize, ToSchema)]
+struct PasswordStatusBody {
+    success: bool,
+    user_id: String,
+    has_app_password: bool,
+}
+
+/// Whether an app password is stored for the caller
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/app-password", operation_id = "getAppPasswordStatus",
+    params(UserId), security(("appPassword" = [])),
+    responses((status = 200, description = "Status.", body = PasswordStatusBody), AuthFailures))]
 async fn app_password_status(
     State(api): State<ApiState>,
-    Path(user_id): Path<String>,
+    Path(UserId { user_id }): Path<UserId>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
@@ -380,21 +643,36 @@ async fn app_password_status(
         return resp;
     }
     match api.multi.store.app_password(&user_id).await {
-        Ok(stored) => axum::Json(json!({
-            "success": true,
-            "user_id": user_id,
-            "has_app_password": stored.is_some(),
-        }))
+        Ok(stored) => axum::Json(PasswordStatusBody {
+            success: true,
+            user_id,
+            has_app_password: stored.is_some(),
+        })
         .into_response(),
         Err(e) => store_failure(e),
     }
 }
 
-/// `DELETE /api/v1/users/{user_id}/app-password`: forgets the stored app password and revokes
-/// it in Nextcloud; the user's OAuth grants at the built-in authorization server end too.
+/// The answer of `DELETE .../app-password`.
+#[derive(Serialize, ToSchema)]
+struct DeletedBody {
+    success: bool,
+    user_id: String,
+    deleted: bool,
+    /// Whether Nextcloud revoked the stored password (`DELETE /ocs/v2.php/core/apppassword`).
+    revoked: bool,
+    message: &'static str,
+}
+
+/// Delete the stored app password and revoke it in Nextcloud
+///
+/// The user's OAuth grants at the built-in authorization server end too.
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}/app-password", operation_id = "deleteAppPassword",
+    params(UserId), security(("appPassword" = [])),
+    responses((status = 200, description = "Deleted (or nothing was stored).", body = DeletedBody), AuthFailures))]
 async fn delete_app_password(
     State(api): State<ApiState>,
-    Path(user_id): Path<String>,
+    Path(UserId { user_id }): Path<UserId>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
@@ -418,13 +696,13 @@ async fn delete_app_password(
         return store_failure(e);
     }
     let Some(old) = removed else {
-        return axum::Json(json!({
-            "success": true,
-            "user_id": user_id,
-            "deleted": false,
-            "revoked": false,
-            "message": "no app password was stored",
-        }))
+        return axum::Json(DeletedBody {
+            success: true,
+            user_id,
+            deleted: false,
+            revoked: false,
+            message: "no app password was stored",
+        })
         .into_response();
     };
     let revoked = match api
@@ -450,18 +728,26 @@ async fn delete_app_password(
             }),
         )
         .await;
-    axum::Json(json!({
-        "success": true,
-        "user_id": user_id,
-        "deleted": true,
-        "revoked": revoked,
-        "message": if revoked {
+    axum::Json(DeletedBody {
+        success: true,
+        user_id,
+        deleted: true,
+        revoked,
+        message: if revoked {
             "app password deleted and revoked in Nextcloud"
         } else {
             "app password deleted; revoking it in Nextcloud failed, remove it under Settings → Security"
         },
-    }))
+    })
     .into_response()
+}
+
+/// The `user_id` path parameter.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct UserId {
+    /// The Nextcloud user id; must equal the Basic user name.
+    user_id: String,
 }
 
 fn rfc3339(unix: i64) -> Option<String> {
@@ -469,10 +755,33 @@ fn rfc3339(unix: i64) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// `GET /api/v1/users/{user_id}/access`: what is stored for the caller.
+/// The answer of `GET .../access`.
+#[derive(Serialize, ToSchema)]
+struct AccessBody {
+    success: bool,
+    user_id: String,
+    provisioned: bool,
+    /// null = no restriction beyond the caller's token.
+    #[schema(required = true)]
+    scopes: Option<Vec<String>>,
+    /// The Nextcloud login name the password is used with.
+    #[schema(required = true)]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    updated_at: Option<String>,
+}
+
+/// The caller's stored access: scopes, login name, timestamps
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/access", operation_id = "getAccess",
+    params(UserId), security(("appPassword" = [])),
+    responses((status = 200, description = "Access.", body = AccessBody), AuthFailures))]
 async fn access(
     State(api): State<ApiState>,
-    Path(user_id): Path<String>,
+    Path(UserId { user_id }): Path<UserId>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
@@ -480,44 +789,74 @@ async fn access(
         return resp;
     }
     match api.multi.store.app_password(&user_id).await {
-        Ok(Some(stored)) => axum::Json(json!({
-            "success": true,
-            "user_id": user_id,
-            "provisioned": true,
-            "scopes": stored.scopes,
-            "username": stored.login_name,
-            "created_at": rfc3339(stored.created_at),
-            "updated_at": rfc3339(stored.updated_at),
-        }))
+        Ok(Some(stored)) => axum::Json(AccessBody {
+            success: true,
+            user_id,
+            provisioned: true,
+            scopes: stored.scopes,
+            username: Some(stored.login_name),
+            created_at: rfc3339(stored.created_at),
+            updated_at: rfc3339(stored.updated_at),
+        })
         .into_response(),
-        Ok(None) => axum::Json(json!({
-            "success": true,
-            "user_id": user_id,
-            "provisioned": false,
-            "scopes": null,
-            "username": null,
-        }))
+        Ok(None) => axum::Json(AccessBody {
+            success: true,
+            user_id,
+            provisioned: false,
+            scopes: None,
+            username: None,
+            created_at: None,
+            updated_at: None,
+        })
         .into_response(),
         Err(e) => store_failure(e),
     }
 }
 
-/// `PATCH /api/v1/users/{user_id}/scopes` with `{"scopes": [...]}`: replaces the stored scope
-/// restriction (the app password stays).
+/// The body of `PATCH .../scopes`.
+#[derive(ToSchema)]
+struct ScopesRequest {
+    /// The new restriction (dot or colon form); at least one scope.
+    scopes: Vec<String>,
+}
+
+impl ScopesRequest {
+    fn parse(body: &Bytes) -> Result<Self, BadBody> {
+        match body_scopes(&json_body(body)?)? {
+            Some(scopes) => Ok(Self { scopes }),
+            None => Err(BadBody::new(
+                "the body must be {\"scopes\": [...]} with at least one scope",
+            )),
+        }
+    }
+}
+
+/// The answer of `PATCH .../scopes`.
+#[derive(Serialize, ToSchema)]
+struct ScopesUpdatedBody {
+    success: bool,
+    user_id: String,
+    scopes: Vec<String>,
+    message: &'static str,
+}
+
+/// Replace the stored scope restriction (the app password stays)
+#[utoipa::path(patch, path = "/api/v1/users/{user_id}/scopes", operation_id = "updateScopes",
+    params(UserId), security(("appPassword" = [])),
+    request_body(content = ScopesRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Updated.", body = ScopesUpdatedBody),
+        (status = 404, description = "No app password is stored for this user.", body = ErrorBody),
+        AuthFailures,
+    ))]
 async fn update_scopes(
     State(api): State<ApiState>,
-    Path(user_id): Path<String>,
+    Path(UserId { user_id }): Path<UserId>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let parsed = json_body(&body).and_then(|body| match body_scopes(&body)? {
-        Some(s) => Ok(s),
-        None => Err(BadBody::new(
-            "the body must be {\"scopes\": [...]} with at least one scope",
-        )),
-    });
-    let (scopes, body_error) = match parsed {
-        Ok(s) => (s, None),
+    let (scopes, body_error) = match ScopesRequest::parse(&body) {
+        Ok(r) => (r.scopes, None),
         Err(resp) => (Vec::new(), Some(resp)),
     };
     if let Err(resp) = authenticate(
@@ -550,20 +889,22 @@ async fn update_scopes(
             Some(&format!("api; scopes={}", scopes.join(" "))),
         )
         .await;
-    axum::Json(json!({
-        "success": true,
-        "user_id": user_id,
-        "scopes": scopes,
-        "message": "scopes updated",
-    }))
+    axum::Json(ScopesUpdatedBody {
+        success: true,
+        user_id,
+        scopes,
+        message: "scopes updated",
+    })
     .into_response()
 }
 
-/// `Basic base64(user:password)` → (user, password); `None` when missing or malformed.
+/// `Basic base64(user:password)` → (user, password); `None` when missing or malformed. The
+/// scheme name is case-insensitive (RFC 9110 §11.1).
 pub fn parse_basic(header: &str) -> Option<(String, String)> {
-    let encoded = header
-        .strip_prefix("Basic ")
-        .or_else(|| header.strip_prefix("basic "))?;
+    let (scheme, encoded) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
@@ -574,12 +915,28 @@ pub fn parse_basic(header: &str) -> Option<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{OPENAPI, looks_like_app_password, parse_basic, table};
+    use super::{looks_like_app_password, openapi_json, parse_basic, table};
+
+    /// `docs/openapi.json` is the generated document; `UPDATE_OPENAPI=1` rewrites it.
+    #[test]
+    fn committed_openapi_is_generated() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let generated = openapi_json();
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(path, &generated).expect("write docs/openapi.json");
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/openapi.json differs from the generated document; \
+             run `UPDATE_OPENAPI=1 cargo test -p nextcloud-mcp --lib committed_openapi` and commit it"
+        );
+    }
 
     /// Every route of the router is documented, and every documented operation is routed.
     #[test]
     fn openapi_matches_the_router() {
-        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).expect("JSON");
         assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
         let paths = doc["paths"].as_object().expect("paths");
         let routed: std::collections::BTreeSet<(String, String)> = table()
@@ -615,5 +972,9 @@ mod tests {
         assert_eq!(parse_basic("Basic !!!"), None);
         assert_eq!(parse_basic("Bearer x"), None);
         assert_eq!(parse_basic("Basic YWxpY2U="), None);
+        assert_eq!(
+            parse_basic("BASIC  YWxpY2U6cHc= "),
+            Some(("alice".into(), "pw".into()))
+        );
     }
 }

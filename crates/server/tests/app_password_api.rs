@@ -165,7 +165,7 @@ async fn api(db: TestDb) {
     assert!(v["paths"]["/api/v1/users/{user_id}/app-password"]["post"].is_object());
     assert_eq!(
         v,
-        serde_json::from_str::<Value>(nextcloud_mcp::api::OPENAPI).unwrap()
+        serde_json::from_str::<Value>(&nextcloud_mcp::api::openapi_json()).unwrap()
     );
 
     // 401: no header, not Basic, malformed Basic.

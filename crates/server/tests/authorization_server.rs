@@ -306,7 +306,9 @@ async fn consent(
 /// The Nextcloud login URL on the progress page.
 fn login_link(html: &str) -> String {
     let at = html.find("class=\"button\" href=\"").expect("login link") + 21;
-    html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&")
+    html[at..at + html[at..].find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 /// Logs in at the emulator's Login Flow page, as the person would in the new tab.

@@ -735,7 +735,7 @@ fn tag_of(name: &PropName) -> (String, String) {
         NS_NC => (format!("nc:{}", name.name), String::new()),
         ns => (
             format!("x1:{}", name.name),
-            format!(" xmlns:x1=\"{}\"", crate::ocs::xml_escape(ns)),
+            format!(" xmlns:x1=\"{}\"", quick_xml::escape::escape(ns)),
         ),
     }
 }
@@ -798,7 +798,7 @@ fn proppatch(state: &AppState, auth: &Auth, req: &Request<'_>, path: &str) -> Re
     let mut out = String::from(
         "<?xml version=\"1.0\"?>\n<d:multistatus xmlns:d=\"DAV:\" xmlns:s=\"http://sabredav.org/ns\" xmlns:oc=\"http://owncloud.org/ns\" xmlns:nc=\"http://nextcloud.org/ns\"><d:response><d:href>",
     );
-    out.push_str(&crate::ocs::xml_escape(&href_for(
+    out.push_str(&quick_xml::escape::escape(href_for(
         req.href_base,
         path,
         node.is_dir,

@@ -195,7 +195,7 @@ pub fn principals(
                     if let Some(email) = &display.1 {
                         hrefs.push_str(&format!(
                             "<d:href>mailto:{}</d:href>",
-                            crate::ocs::xml_escape(email)
+                            quick_xml::escape::escape(email)
                         ));
                     }
                     hrefs.push_str(&format!("<d:href>{}</d:href>", principal_href(&user_id)));

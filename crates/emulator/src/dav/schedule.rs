@@ -13,8 +13,8 @@ use quick_xml::reader::NsReader;
 
 use super::dav_error;
 use crate::auth::Auth;
-use crate::ocs::xml_escape;
 use crate::state::AppState;
+use quick_xml::escape::escape as xml_escape;
 
 const CALDAV: &[u8] = b"urn:ietf:params:xml:ns:caldav";
 

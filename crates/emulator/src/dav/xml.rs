@@ -4,7 +4,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
-use crate::ocs::xml_escape;
+use quick_xml::escape::escape as xml_escape;
 
 pub const NS_DAV: &str = "DAV:";
 pub const NS_OC: &str = "http://owncloud.org/ns";

@@ -1,9 +1,7 @@
 //! `app_passwords`: one Nextcloud app password per user, encrypted, with the scopes the
 //! user granted (NULL = no restriction beyond their token) and their Nextcloud login name.
 
-use sqlx::Row;
-
-use super::{Store, StoreError, db_err, now, scopes_from_db, scopes_to_db};
+use super::{JsonList, Store, StoreError, db_err, now, scopes_to_db};
 use crate::config::Secret;
 
 /// A user's stored Nextcloud access.
@@ -30,25 +28,30 @@ pub(super) fn context(user_id: &str) -> String {
 const SELECT: &str = "SELECT user_id, encrypted_password, scopes, login_name, created_at, updated_at \
                       FROM app_passwords WHERE user_id = $1";
 
+/// A row of `app_passwords`: a [`StoredAppPassword`] with its password still sealed.
+#[derive(sqlx::FromRow)]
+struct AppPasswordRow {
+    user_id: String,
+    encrypted_password: String,
+    #[sqlx(try_from = "JsonList")]
+    scopes: Option<Vec<String>>,
+    login_name: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
 impl Store {
-    fn decode_app_password(
-        &self,
-        row: &sqlx::any::AnyRow,
-    ) -> Result<StoredAppPassword, StoreError> {
-        let get = |e| StoreError::Database {
-            operation: "read app password",
-            source: e,
-        };
-        let user_id: String = row.try_get("user_id").map_err(get)?;
-        let encrypted: String = row.try_get("encrypted_password").map_err(get)?;
-        let password = self.keys().decrypt(&encrypted, &context(&user_id))?;
+    fn unseal_app_password(&self, row: AppPasswordRow) -> Result<StoredAppPassword, StoreError> {
+        let password = self
+            .keys()
+            .decrypt(&row.encrypted_password, &context(&row.user_id))?;
         Ok(StoredAppPassword {
             password: Secret::new(password),
-            scopes: scopes_from_db(row.try_get("scopes").map_err(get)?)?,
-            login_name: row.try_get("login_name").map_err(get)?,
-            created_at: row.try_get("created_at").map_err(get)?,
-            updated_at: row.try_get("updated_at").map_err(get)?,
-            user_id,
+            scopes: row.scopes,
+            login_name: row.login_name,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            user_id: row.user_id,
         })
     }
 
@@ -57,12 +60,12 @@ impl Store {
         &self,
         user_id: &str,
     ) -> Result<Option<StoredAppPassword>, StoreError> {
-        let row = sqlx::query(SELECT)
+        let row = sqlx::query_as::<_, AppPasswordRow>(SELECT)
             .bind(user_id)
             .fetch_optional(self.pool())
             .await
             .map_err(db_err("read app password"))?;
-        row.map(|r| self.decode_app_password(&r)).transpose()
+        row.map(|r| self.unseal_app_password(r)).transpose()
     }
 
     /// Stores (or replaces) the user's app password atomically; returns the replaced one, so
@@ -118,27 +121,20 @@ impl Store {
 
     /// Number of provisioned users (status endpoint).
     pub async fn count_app_passwords(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM app_passwords")
+        sqlx::query_scalar("SELECT COUNT(*) AS n FROM app_passwords")
             .fetch_one(self.pool())
             .await
-            .map_err(db_err("count app passwords"))?;
-        row.try_get::<i64, _>("n")
             .map_err(db_err("count app passwords"))
     }
 
     pub(super) async fn rotate_app_passwords(&self) -> Result<usize, StoreError> {
-        let rows = sqlx::query("SELECT user_id, encrypted_password FROM app_passwords")
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err("read app passwords"))?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT user_id, encrypted_password FROM app_passwords")
+                .fetch_all(self.pool())
+                .await
+                .map_err(db_err("read app passwords"))?;
         let mut rewritten = 0;
-        for row in rows {
-            let user_id: String = row
-                .try_get("user_id")
-                .map_err(db_err("read app passwords"))?;
-            let old: String = row
-                .try_get("encrypted_password")
-                .map_err(db_err("read app passwords"))?;
+        for (user_id, old) in rows {
             if !self.keys().is_stale(&old) {
                 continue;
             }
@@ -170,12 +166,12 @@ pub(super) async fn locked_previous(
         .execute(&mut *conn)
         .await
         .map_err(db_err("lock app password"))?;
-    Ok(sqlx::query(SELECT)
+    Ok(sqlx::query_as::<_, AppPasswordRow>(SELECT)
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err("read app password"))?
-        .map(|r| store.decode_app_password(&r))
+        .map(|r| store.unseal_app_password(r))
         .transpose()
         .unwrap_or(None))
 }

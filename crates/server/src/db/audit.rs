@@ -1,8 +1,6 @@
 //! `audit_log`: who was provisioned, changed scopes, was revoked or failed to authenticate.
 //! Never holds a secret; entries older than the retention are deleted by the cleanup task.
 
-use sqlx::Row;
-
 use super::{Store, StoreError, db_err, now};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +23,7 @@ impl AuditEvent {
 }
 
 /// One audit entry as read back.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditEntry {
     pub at: i64,
     pub event: String,
@@ -58,23 +56,13 @@ impl Store {
 
     /// A user's entries, oldest first.
     pub async fn audit_entries(&self, user_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
+        sqlx::query_as(
             "SELECT at, event, user_id, detail FROM audit_log WHERE user_id = $1 ORDER BY at, id",
         )
         .bind(user_id)
         .fetch_all(self.pool())
         .await
-        .map_err(db_err("read audit log"))?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: r.try_get("at").map_err(db_err("read audit log"))?,
-                    event: r.try_get("event").map_err(db_err("read audit log"))?,
-                    user_id: r.try_get("user_id").map_err(db_err("read audit log"))?,
-                    detail: r.try_get("detail").map_err(db_err("read audit log"))?,
-                })
-            })
-            .collect()
+        .map_err(db_err("read audit log"))
     }
 
     pub(super) async fn prune_audit(&self, before: i64) -> Result<u64, StoreError> {

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
-
-use super::{Store, StoreError, StoredAppPassword, db_err, now, scopes_from_db, scopes_to_db};
+use super::{JsonList, Store, StoreError, StoredAppPassword, db_err, now, scopes_to_db};
 use crate::config::Secret;
 
 /// How long a started flow may be completed.
@@ -24,6 +22,17 @@ impl FlowPurpose {
         match self {
             Self::Provision => "provision",
             Self::UpdateScopes => "update_scopes",
+        }
+    }
+}
+
+/// The stored name; anything unknown reads as first provisioning.
+impl From<String> for FlowPurpose {
+    fn from(stored: String) -> Self {
+        if stored == "update_scopes" {
+            Self::UpdateScopes
+        } else {
+            Self::Provision
         }
     }
 }
@@ -57,6 +66,21 @@ impl PendingLogin {
 
 fn context(user_id: &str) -> String {
     format!("login_flow:{user_id}")
+}
+
+/// A row of `login_flow_sessions`: a [`PendingLogin`] with its poll token still sealed.
+#[derive(sqlx::FromRow)]
+struct PendingLoginRow {
+    user_id: String,
+    encrypted_poll_token: String,
+    poll_endpoint: String,
+    login_url: String,
+    #[sqlx(try_from = "JsonList")]
+    requested_scopes: Option<Vec<String>>,
+    #[sqlx(try_from = "String")]
+    purpose: FlowPurpose,
+    created_at: i64,
+    expires_at: i64,
 }
 
 impl Store {
@@ -95,7 +119,7 @@ impl Store {
 
     /// The user's pending flow, expired or not (the caller reports expiry).
     pub async fn pending_login(&self, user_id: &str) -> Result<Option<PendingLogin>, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, PendingLoginRow>(
             "SELECT user_id, encrypted_poll_token, poll_endpoint, login_url, requested_scopes, purpose, \
              created_at, expires_at FROM login_flow_sessions WHERE user_id = $1",
         )
@@ -104,33 +128,18 @@ impl Store {
         .await
         .map_err(db_err("read login flow"))?;
         let Some(row) = row else { return Ok(None) };
-        let get = db_err("read login flow");
-        let encrypted: String = row.try_get("encrypted_poll_token").map_err(get)?;
-        let purpose: String = row.try_get("purpose").map_err(db_err("read login flow"))?;
+        let poll_token = self
+            .keys()
+            .decrypt(&row.encrypted_poll_token, &context(&row.user_id))?;
         Ok(Some(PendingLogin {
-            poll_token: Secret::new(self.keys().decrypt(&encrypted, &context(user_id))?),
-            poll_endpoint: row
-                .try_get("poll_endpoint")
-                .map_err(db_err("read login flow"))?,
-            login_url: row
-                .try_get("login_url")
-                .map_err(db_err("read login flow"))?,
-            requested_scopes: scopes_from_db(
-                row.try_get("requested_scopes")
-                    .map_err(db_err("read login flow"))?,
-            )?,
-            purpose: if purpose == "update_scopes" {
-                FlowPurpose::UpdateScopes
-            } else {
-                FlowPurpose::Provision
-            },
-            created_at: row
-                .try_get("created_at")
-                .map_err(db_err("read login flow"))?,
-            expires_at: row
-                .try_get("expires_at")
-                .map_err(db_err("read login flow"))?,
-            user_id: user_id.to_string(),
+            poll_token: Secret::new(poll_token),
+            poll_endpoint: row.poll_endpoint,
+            login_url: row.login_url,
+            requested_scopes: row.requested_scopes,
+            purpose: row.purpose,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            user_id: row.user_id,
         }))
     }
 
@@ -202,16 +211,13 @@ impl Store {
     }
 
     pub(super) async fn rotate_pending_logins(&self) -> Result<usize, StoreError> {
-        let rows = sqlx::query("SELECT user_id, encrypted_poll_token FROM login_flow_sessions")
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err("read login flows"))?;
-        let mut rewritten = 0;
-        for row in rows {
-            let user_id: String = row.try_get("user_id").map_err(db_err("read login flows"))?;
-            let old: String = row
-                .try_get("encrypted_poll_token")
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT user_id, encrypted_poll_token FROM login_flow_sessions")
+                .fetch_all(self.pool())
+                .await
                 .map_err(db_err("read login flows"))?;
+        let mut rewritten = 0;
+        for (user_id, old) in rows {
             if !self.keys().is_stale(&old) {
                 continue;
             }

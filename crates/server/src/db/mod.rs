@@ -4,6 +4,8 @@
 //!
 //! Queries are plain `sqlx::query` strings in SQL both engines accept (`$1` placeholders,
 //! `ON CONFLICT`), run through sqlx's `Any` driver, so nothing needs a database at build time.
+//! Rows are read into types deriving `sqlx::FromRow`; [`JsonList`] and [`IntFlag`] decode the
+//! two column shapes that need more than a plain value.
 //! Migrations are embedded and applied at start; on PostgreSQL sqlx serialises concurrent
 //! replicas with an advisory lock.
 
@@ -17,9 +19,10 @@ pub mod rate_limit;
 use std::borrow::Cow;
 use std::time::Duration;
 
-use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
+use sqlx::any::{AnyPoolOptions, AnyTypeInfo, AnyValueRef};
+use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Decode, Type, ValueRef};
 
 use crate::config::StoreLocation;
 pub use app_password::StoredAppPassword;
@@ -204,14 +207,71 @@ fn restrict_to_owner(path: &std::path::Path) -> Result<(), StoreError> {
 
 /// Scope lists are stored as JSON arrays; NULL means no restriction.
 pub(crate) fn scopes_to_db(scopes: Option<&[String]>) -> Option<String> {
-    scopes.map(|s| serde_json::to_string(s).expect("strings serialize"))
+    scopes.map(list_to_db)
 }
 
-pub(crate) fn scopes_from_db(value: Option<String>) -> Result<Option<Vec<String>>, StoreError> {
-    value
-        .map(|v| {
-            serde_json::from_str(&v)
-                .map_err(|e| StoreError::Other(format!("stored scope list is not JSON: {e}")))
-        })
-        .transpose()
+/// A list of strings as the JSON array its TEXT column holds.
+pub(crate) fn list_to_db(list: &[String]) -> String {
+    serde_json::to_string(list).expect("strings serialize")
+}
+
+/// A list of strings kept as a JSON array in a TEXT column (scope lists, redirect URIs), read
+/// with `#[sqlx(try_from = "JsonList")]` into `Vec<String>` or, where NULL means "none
+/// given", `Option<Vec<String>>`; NULL reads as an empty `Vec`.
+pub(crate) struct JsonList(Option<Vec<String>>);
+
+impl Type<Any> for JsonList {
+    fn type_info() -> AnyTypeInfo {
+        <String as Type<Any>>::type_info()
+    }
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <String as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Any> for JsonList {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        if value.is_null() {
+            return Ok(Self(None));
+        }
+        let text = <String as Decode<Any>>::decode(value)?;
+        Ok(Self(Some(serde_json::from_str(&text)?)))
+    }
+}
+
+impl From<JsonList> for Option<Vec<String>> {
+    fn from(list: JsonList) -> Self {
+        list.0
+    }
+}
+
+impl From<JsonList> for Vec<String> {
+    fn from(list: JsonList) -> Self {
+        list.0.unwrap_or_default()
+    }
+}
+
+/// A boolean kept as 0/1 in a BIGINT column (SQLite has no boolean type), read with
+/// `#[sqlx(try_from = "IntFlag")]`.
+pub(crate) struct IntFlag(bool);
+
+impl Type<Any> for IntFlag {
+    fn type_info() -> AnyTypeInfo {
+        <i64 as Type<Any>>::type_info()
+    }
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <i64 as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Any> for IntFlag {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(Self(<i64 as Decode<Any>>::decode(value)? != 0))
+    }
+}
+
+impl From<IntFlag> for bool {
+    fn from(flag: IntFlag) -> Self {
+        flag.0
+    }
 }

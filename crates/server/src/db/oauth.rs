@@ -6,21 +6,23 @@
 //! Every method takes `now` (Unix seconds) from the caller, so the authorization server's
 //! clock is the only one that decides expiry.
 
-use sqlx::Row;
-
-use super::{Store, StoreError, db_err};
+use super::{IntFlag, JsonList, Store, StoreError, db_err, list_to_db};
 
 /// A registered client.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OAuthClient {
     pub client_id: String,
     pub client_name: Option<String>,
     pub client_uri: Option<String>,
+    #[sqlx(try_from = "JsonList")]
     pub redirect_uris: Vec<String>,
     /// `none` (public client), `client_secret_basic` or `client_secret_post`.
+    #[sqlx(rename = "token_endpoint_auth_method")]
     pub auth_method: String,
+    #[sqlx(rename = "client_secret_hash")]
     pub secret_hash: Option<String>,
     /// A Client ID Metadata Document: `client_id` is its URL; the row is a cache.
+    #[sqlx(try_from = "IntFlag")]
     pub metadata_document: bool,
     pub updated_at: i64,
 }
@@ -41,8 +43,12 @@ impl AuthorizationStatus {
             Self::Done => "done",
         }
     }
-    fn parse(s: &str) -> Self {
-        if s == "login" {
+}
+
+/// The stored name; anything but `login` reads as finished.
+impl From<String> for AuthorizationStatus {
+    fn from(stored: String) -> Self {
+        if stored == "login" {
             Self::Login
         } else {
             Self::Done
@@ -51,7 +57,7 @@ impl AuthorizationStatus {
 }
 
 /// An /authorize request after consent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct PendingAuthorization {
     pub id_hash: String,
     pub browser_hash: String,
@@ -60,24 +66,30 @@ pub struct PendingAuthorization {
     pub state: Option<String>,
     pub code_challenge: String,
     pub resource: String,
+    #[sqlx(try_from = "JsonList")]
     pub requested_scopes: Vec<String>,
+    #[sqlx(try_from = "JsonList")]
     pub granted_scopes: Vec<String>,
+    /// Stored sealed (`encrypted_poll_token`); filled in by [`Store::authorization`].
+    #[sqlx(skip)]
     pub poll_token: Option<String>,
     pub poll_endpoint: Option<String>,
     pub login_url: Option<String>,
+    #[sqlx(try_from = "String")]
     pub status: AuthorizationStatus,
     pub created_at: i64,
     pub expires_at: i64,
 }
 
 /// An issued authorization code.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuthCode {
     pub code_hash: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub code_challenge: String,
     pub resource: String,
+    #[sqlx(try_from = "JsonList")]
     pub scopes: Vec<String>,
     pub user_id: String,
     pub expires_at: i64,
@@ -93,12 +105,13 @@ pub enum CodeRedemption {
 }
 
 /// A grant (connected client) as listed to its person.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct GrantInfo {
     pub id: String,
     pub user_id: String,
     pub client_id: String,
     pub client_name: Option<String>,
+    #[sqlx(try_from = "JsonList")]
     pub scopes: Vec<String>,
     pub resource: String,
     pub created_at: i64,
@@ -106,10 +119,11 @@ pub struct GrantInfo {
 }
 
 /// What a valid access token stands for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AccessTokenInfo {
     pub user_id: String,
     pub client_id: String,
+    #[sqlx(try_from = "JsonList")]
     pub scopes: Vec<String>,
     pub resource: String,
     pub expires_at: i64,
@@ -130,14 +144,6 @@ pub enum RefreshOutcome {
     Invalid,
 }
 
-fn list_to_db(list: &[String]) -> String {
-    serde_json::to_string(list).expect("strings serialize")
-}
-
-fn list_from_db(v: String) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(&v).map_err(|e| StoreError::Other(format!("stored list is not JSON: {e}")))
-}
-
 fn poll_context(id_hash: &str) -> String {
     format!("oauth_poll:{id_hash}")
 }
@@ -145,21 +151,32 @@ fn poll_context(id_hash: &str) -> String {
 const GRANT_COLUMNS: &str = "g.id, g.user_id, g.client_id, c.client_name, g.scopes, g.resource, \
                              g.created_at, g.last_used_at";
 
-fn decode_grant(row: &sqlx::any::AnyRow) -> Result<GrantInfo, StoreError> {
-    let e = db_err("read grant");
-    let get = |name: &str| -> Result<String, StoreError> {
-        row.try_get::<String, _>(name).map_err(db_err("read grant"))
-    };
-    Ok(GrantInfo {
-        id: get("id")?,
-        user_id: get("user_id")?,
-        client_id: get("client_id")?,
-        client_name: row.try_get("client_name").map_err(e)?,
-        scopes: list_from_db(get("scopes")?)?,
-        resource: get("resource")?,
-        created_at: row.try_get("created_at").map_err(db_err("read grant"))?,
-        last_used_at: row.try_get("last_used_at").map_err(db_err("read grant"))?,
-    })
+/// A row of `oauth_authorizations`: the request with its poll token still sealed.
+#[derive(sqlx::FromRow)]
+struct AuthorizationRow {
+    #[sqlx(flatten)]
+    request: PendingAuthorization,
+    encrypted_poll_token: Option<String>,
+}
+
+/// A row of `oauth_codes`: the code and whether (and into which grant) it was redeemed.
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    #[sqlx(flatten)]
+    code: AuthCode,
+    grant_id: Option<String>,
+    used_at: Option<i64>,
+}
+
+/// A refresh token with the state of its grant.
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    grant_id: String,
+    #[sqlx(try_from = "JsonList")]
+    scopes: Vec<String>,
+    expires_at: i64,
+    used_at: Option<i64>,
+    revoked_at: Option<i64>,
 }
 
 impl Store {
@@ -190,26 +207,14 @@ impl Store {
     }
 
     pub async fn oauth_client(&self, client_id: &str) -> Result<Option<OAuthClient>, StoreError> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT client_id, client_name, client_uri, redirect_uris, token_endpoint_auth_method, \
              client_secret_hash, metadata_document, updated_at FROM oauth_clients WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(self.pool())
         .await
-        .map_err(db_err("read client"))?;
-        let Some(row) = row else { return Ok(None) };
-        let e = || db_err("read client");
-        Ok(Some(OAuthClient {
-            client_id: row.try_get("client_id").map_err(e())?,
-            client_name: row.try_get("client_name").map_err(e())?,
-            client_uri: row.try_get("client_uri").map_err(e())?,
-            redirect_uris: list_from_db(row.try_get("redirect_uris").map_err(e())?)?,
-            auth_method: row.try_get("token_endpoint_auth_method").map_err(e())?,
-            secret_hash: row.try_get("client_secret_hash").map_err(e())?,
-            metadata_document: row.try_get::<i64, _>("metadata_document").map_err(e())? != 0,
-            updated_at: row.try_get("updated_at").map_err(e())?,
-        }))
+        .map_err(db_err("read client"))
     }
 
     /// Records an authorization request whose Login Flow has started.
@@ -249,7 +254,7 @@ impl Store {
         &self,
         id_hash: &str,
     ) -> Result<Option<PendingAuthorization>, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, AuthorizationRow>(
             "SELECT id_hash, browser_hash, client_id, redirect_uri, state, code_challenge, resource, \
              requested_scopes, granted_scopes, encrypted_poll_token, poll_endpoint, login_url, status, \
              created_at, expires_at FROM oauth_authorizations WHERE id_hash = $1",
@@ -258,31 +263,17 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .map_err(db_err("read authorization request"))?;
-        let Some(row) = row else { return Ok(None) };
-        let e = || db_err("read authorization request");
-        let id_hash: String = row.try_get("id_hash").map_err(e())?;
-        let encrypted: Option<String> = row.try_get("encrypted_poll_token").map_err(e())?;
-        let poll_token = encrypted
-            .map(|c| self.keys().decrypt(&c, &poll_context(&id_hash)))
+        let Some(AuthorizationRow {
+            mut request,
+            encrypted_poll_token,
+        }) = row
+        else {
+            return Ok(None);
+        };
+        request.poll_token = encrypted_poll_token
+            .map(|c| self.keys().decrypt(&c, &poll_context(&request.id_hash)))
             .transpose()?;
-        let granted: Option<String> = row.try_get("granted_scopes").map_err(e())?;
-        Ok(Some(PendingAuthorization {
-            browser_hash: row.try_get("browser_hash").map_err(e())?,
-            client_id: row.try_get("client_id").map_err(e())?,
-            redirect_uri: row.try_get("redirect_uri").map_err(e())?,
-            state: row.try_get("state").map_err(e())?,
-            code_challenge: row.try_get("code_challenge").map_err(e())?,
-            resource: row.try_get("resource").map_err(e())?,
-            requested_scopes: list_from_db(row.try_get("requested_scopes").map_err(e())?)?,
-            granted_scopes: granted.map(list_from_db).transpose()?.unwrap_or_default(),
-            poll_token,
-            poll_endpoint: row.try_get("poll_endpoint").map_err(e())?,
-            login_url: row.try_get("login_url").map_err(e())?,
-            status: AuthorizationStatus::parse(&row.try_get::<String, _>("status").map_err(e())?),
-            created_at: row.try_get("created_at").map_err(e())?,
-            expires_at: row.try_get("expires_at").map_err(e())?,
-            id_hash,
-        }))
+        Ok(Some(request))
     }
 
     /// Moves a request from `Login` to `Done` and forgets its poll token; `false` when another
@@ -324,7 +315,7 @@ impl Store {
         code_hash: &str,
         now: i64,
     ) -> Result<CodeRedemption, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, CodeRow>(
             "SELECT code_hash, client_id, redirect_uri, code_challenge, resource, scopes, user_id, \
              grant_id, expires_at, used_at FROM oauth_codes WHERE code_hash = $1",
         )
@@ -332,26 +323,17 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .map_err(db_err("read code"))?;
-        let Some(row) = row else {
+        let Some(CodeRow {
+            code,
+            grant_id,
+            used_at,
+        }) = row
+        else {
             return Ok(CodeRedemption::Unknown);
         };
-        let e = || db_err("read code");
-        let used: Option<i64> = row.try_get("used_at").map_err(e())?;
-        if used.is_some() {
-            return Ok(CodeRedemption::Reused(
-                row.try_get("grant_id").map_err(e())?,
-            ));
+        if used_at.is_some() {
+            return Ok(CodeRedemption::Reused(grant_id));
         }
-        let code = AuthCode {
-            code_hash: row.try_get("code_hash").map_err(e())?,
-            client_id: row.try_get("client_id").map_err(e())?,
-            redirect_uri: row.try_get("redirect_uri").map_err(e())?,
-            code_challenge: row.try_get("code_challenge").map_err(e())?,
-            resource: row.try_get("resource").map_err(e())?,
-            scopes: list_from_db(row.try_get("scopes").map_err(e())?)?,
-            user_id: row.try_get("user_id").map_err(e())?,
-            expires_at: row.try_get("expires_at").map_err(e())?,
-        };
         let done = sqlx::query(
             "UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
         )
@@ -439,7 +421,7 @@ impl Store {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<AccessTokenInfo>, StoreError> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT g.user_id, g.client_id, g.resource, t.scopes, t.expires_at FROM oauth_tokens t \
              JOIN oauth_grants g ON g.id = t.grant_id \
              WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 AND g.revoked_at IS NULL",
@@ -448,16 +430,7 @@ impl Store {
         .bind(now)
         .fetch_optional(self.pool())
         .await
-        .map_err(db_err("read access token"))?;
-        let Some(row) = row else { return Ok(None) };
-        let e = || db_err("read access token");
-        Ok(Some(AccessTokenInfo {
-            user_id: row.try_get("user_id").map_err(e())?,
-            client_id: row.try_get("client_id").map_err(e())?,
-            resource: row.try_get("resource").map_err(e())?,
-            scopes: list_from_db(row.try_get("scopes").map_err(e())?)?,
-            expires_at: row.try_get("expires_at").map_err(e())?,
-        }))
+        .map_err(db_err("read access token"))
     }
 
     /// Presents a refresh token: marks it used when valid, reports reuse when it was used.
@@ -468,7 +441,7 @@ impl Store {
         now: i64,
         narrow_to: Option<&[String]>,
     ) -> Result<RefreshOutcome, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, RefreshRow>(
             "SELECT t.grant_id, t.scopes, t.expires_at, t.used_at, g.revoked_at FROM oauth_tokens t \
              JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh'",
         )
@@ -476,21 +449,22 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .map_err(db_err("read refresh token"))?;
-        let Some(row) = row else {
+        let Some(RefreshRow {
+            grant_id,
+            mut scopes,
+            expires_at,
+            used_at,
+            revoked_at,
+        }) = row
+        else {
             return Ok(RefreshOutcome::Invalid);
         };
-        let e = || db_err("read refresh token");
-        let grant_id: String = row.try_get("grant_id").map_err(e())?;
-        let revoked: Option<i64> = row.try_get("revoked_at").map_err(e())?;
-        let expires_at: i64 = row.try_get("expires_at").map_err(e())?;
-        let used: Option<i64> = row.try_get("used_at").map_err(e())?;
-        if revoked.is_some() || expires_at <= now {
+        if revoked_at.is_some() || expires_at <= now {
             return Ok(RefreshOutcome::Invalid);
         }
-        if used.is_some() {
+        if used_at.is_some() {
             return Ok(RefreshOutcome::Reused(grant_id));
         }
-        let mut scopes = list_from_db(row.try_get("scopes").map_err(e())?)?;
         if let Some(asked) = narrow_to {
             if let Some(extra) = asked.iter().find(|s| !scopes.contains(s)) {
                 return Ok(RefreshOutcome::ScopeNotGranted(extra.clone()));
@@ -522,20 +496,19 @@ impl Store {
 
     /// A live grant.
     pub async fn grant(&self, grant_id: &str) -> Result<Option<GrantInfo>, StoreError> {
-        let row = sqlx::query(&format!(
+        sqlx::query_as(&format!(
             "SELECT {GRANT_COLUMNS} FROM oauth_grants g LEFT JOIN oauth_clients c ON c.client_id = g.client_id \
              WHERE g.id = $1 AND g.revoked_at IS NULL"
         ))
         .bind(grant_id)
         .fetch_optional(self.pool())
         .await
-        .map_err(db_err("read grant"))?;
-        row.as_ref().map(decode_grant).transpose()
+        .map_err(db_err("read grant"))
     }
 
     /// The grant a token (access or refresh) belongs to, whatever its state.
     pub async fn grant_of_token(&self, token_hash: &str) -> Result<Option<GrantInfo>, StoreError> {
-        let row = sqlx::query(&format!(
+        sqlx::query_as(&format!(
             "SELECT {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
              LEFT JOIN oauth_clients c ON c.client_id = g.client_id \
              WHERE t.token_hash = $1 AND g.revoked_at IS NULL"
@@ -543,8 +516,7 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await
-        .map_err(db_err("read grant"))?;
-        row.as_ref().map(decode_grant).transpose()
+        .map_err(db_err("read grant"))
     }
 
     /// Revokes a grant: its tokens stop working at once.
@@ -577,15 +549,14 @@ impl Store {
 
     /// A person's live grants, newest first.
     pub async fn grants_of_user(&self, user_id: &str) -> Result<Vec<GrantInfo>, StoreError> {
-        let rows = sqlx::query(&format!(
+        sqlx::query_as(&format!(
             "SELECT {GRANT_COLUMNS} FROM oauth_grants g LEFT JOIN oauth_clients c ON c.client_id = g.client_id \
              WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at DESC, g.id"
         ))
         .bind(user_id)
         .fetch_all(self.pool())
         .await
-        .map_err(db_err("list grants"))?;
-        rows.iter().map(decode_grant).collect()
+        .map_err(db_err("list grants"))
     }
 
     /// Revokes every grant of every client of `user_id` with the given id; returns how many.
@@ -626,17 +597,14 @@ impl Store {
         session_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query(
+        sqlx::query_scalar(
             "SELECT user_id FROM oauth_sessions WHERE session_hash = $1 AND expires_at > $2",
         )
         .bind(session_hash)
         .bind(now)
         .fetch_optional(self.pool())
         .await
-        .map_err(db_err("read browser session"))?;
-        row.map(|r| r.try_get("user_id"))
-            .transpose()
-            .map_err(db_err("read browser session"))
+        .map_err(db_err("read browser session"))
     }
 
     /// Ends every browser session of a person (their access was revoked).

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
-
 use super::{Store, StoreError, db_err, now};
 
 /// The window of the app-password API's limit.
@@ -36,7 +34,7 @@ impl Store {
     ) -> Result<Result<(), u64>, StoreError> {
         let now = now();
         let since = now - window.as_secs() as i64;
-        let row = sqlx::query(
+        let (n, oldest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM rate_limit_attempts WHERE bucket = $1 AND at > $2",
         )
         .bind(bucket)
@@ -44,11 +42,9 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .map_err(db_err("count attempts"))?;
-        let n: i64 = row.try_get("n").map_err(db_err("count attempts"))?;
         if n < limit {
             return Ok(Ok(()));
         }
-        let oldest: Option<i64> = row.try_get("oldest").map_err(db_err("count attempts"))?;
         let retry = oldest.map_or(window.as_secs() as i64, |o| {
             o + window.as_secs() as i64 - now
         });

@@ -214,11 +214,7 @@ async fn authenticate_user(
         }
         _ => {
             let challenge = format!("Bearer resource_metadata=\"{}\"", metadata_url(&multi));
-            let token = authorization.as_deref().and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-                    .map(str::trim)
-            });
+            let token = authorization.as_deref().and_then(crate::auth::bearer_token);
             let Some(token) = token else {
                 return unauthorized(challenge, "a bearer token is required\n");
             };
@@ -287,12 +283,9 @@ async fn require_bearer(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
+        .and_then(crate::auth::bearer_token);
     match presented {
-        Some(given) if constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes()) => {
+        Some(given) if constant_time_eq(given.as_bytes(), token.expose().as_bytes()) => {
             next.run(request).await
         }
         _ => (

@@ -15,6 +15,8 @@
 mod metadata;
 mod pages;
 mod register;
+
+pub use register::{ClientError, client_from_metadata_document};
 mod token;
 
 use std::sync::Arc;

@@ -8,13 +8,14 @@
 //! double-submit cookie (SameSite=Lax) and pages may not be framed.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::{Form, FormRejection};
 
 use super::register::{ClientError, redirect_uri_allowed};
 use super::{AuthorizationServer, CODE_TTL, LOGIN_TTL, SESSION_TTL, hash, random_secret};
@@ -27,49 +28,75 @@ const SESSION_COOKIE: &str = "ncmcp_session";
 const SIGN_IN_ONLY: &str = "";
 
 // ---------------------------------------------------------------------------------------
-// HTML
+// HTML: the templates are in `templates/oauth/`; askama escapes every value put into them.
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+#[derive(Template)]
+#[template(path = "oauth/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0;background:#f5f5f5;color:#1a1a1a}\
-main{max-width:36rem;margin:2rem auto;background:#fff;padding:1.5rem 2rem;border-radius:8px;box-shadow:0 1px 4px #0002}\
-h1{font-size:1.4rem;margin-top:0}fieldset{border:1px solid #ccc;border-radius:6px;margin:1rem 0}\
-legend{font-weight:600;padding:0 .3rem}ul{list-style:none;padding:0;margin:0}li{margin:.3rem 0}\
-label{cursor:pointer}input[type=checkbox]{width:1.1rem;height:1.1rem;vertical-align:middle;margin-right:.4rem}\
-button,.button{font:inherit;padding:.55rem 1.2rem;border-radius:6px;border:2px solid #0060a0;background:#0060a0;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}\
-button.secondary{background:#fff;color:#0060a0}button:focus-visible,a:focus-visible,input:focus-visible{outline:3px solid #e07000;outline-offset:2px}\
-.error{color:#a00000;font-weight:600}.muted{color:#555}.actions{display:flex;gap:1rem;margin-top:1rem;flex-wrap:wrap}\
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem;border-bottom:1px solid #ddd;vertical-align:top}";
+/// One checkbox of the consent page.
+struct ScopeChoice {
+    value: String,
+    label: String,
+    checked: bool,
+}
 
-fn html_page(title: &str, body: &str, refresh: Option<u32>) -> String {
-    let refresh = refresh
-        .map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">"))
-        .unwrap_or_default();
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{refresh}\
-<title>{} – Nextcloud MCP</title><style>{STYLE}</style></head>\
-<body><main>{body}</main></body></html>\n",
-        esc(title)
-    )
+#[derive(Template)]
+#[template(path = "oauth/consent.html")]
+struct ConsentPage<'a> {
+    name: &'a str,
+    return_host: &'a str,
+    /// The client's URL, shown for a Client ID Metadata Document.
+    identity: Option<&'a str>,
+    signed_in: Option<&'a str>,
+    error: Option<&'a str>,
+    action: &'a str,
+    /// The authorization request, carried through the form.
+    hidden: Vec<(&'static str, &'a str)>,
+    csrf: &'a str,
+    scopes: Vec<ScopeChoice>,
+}
+
+#[derive(Template)]
+#[template(path = "oauth/waiting.html")]
+struct WaitingPage<'a> {
+    progress: &'a str,
+    login_url: &'a str,
+    id: &'a str,
+    note: Option<&'a str>,
+}
+
+/// One row of the connections page.
+struct GrantRow {
+    id: String,
+    name: String,
+    scopes: String,
+    since: String,
+    used: String,
+}
+
+#[derive(Template)]
+#[template(path = "oauth/connections.html")]
+struct ConnectionsPage<'a> {
+    /// The signed-in person; `None` shows the sign-in button.
+    user: Option<&'a str>,
+    grants: Vec<GrantRow>,
+    csrf: &'a str,
 }
 
 /// An HTML response with the headers every page of ours carries.
-fn page_response(status: StatusCode, html: String) -> Response {
-    let mut resp = (status, axum::response::Html(html)).into_response();
+fn page_response(status: StatusCode, page: &impl Template) -> Response {
+    let html = match page.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render a page");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut resp = (status, Html(html)).into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -91,18 +118,7 @@ fn page_response(status: StatusCode, html: String) -> Response {
 }
 
 fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
-    page_response(
-        status,
-        html_page(
-            title,
-            &format!(
-                "<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p>",
-                esc(title),
-                esc(message)
-            ),
-            None,
-        ),
-    )
+    page_response(status, &ErrorPage { title, message })
 }
 
 fn see_other(location: &str) -> Response {
@@ -139,32 +155,51 @@ fn scope_label(scope: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Cookies and forms
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+/// A cookie of these pages: only sent back to `/oauth` routes, never readable by scripts,
+/// not sent on cross-site subrequests (so the double-submit check holds), and over HTTPS
+/// only when the server is reached over HTTPS.
+fn page_cookie(
+    name: &'static str,
+    value: String,
+    path: String,
+    max_age: i64,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .secure(secure)
+        .build()
+}
+
+/// The value of a cookie of this browser.
+fn cookie_value(jar: &CookieJar, name: &str) -> Option<String> {
+    jar.get(name).map(|c| c.value().to_string())
+}
+
+/// This browser's CSRF token, or a fresh one when it has none (or a malformed one).
+fn csrf_token(jar: &CookieJar) -> String {
+    cookie_value(jar, CSRF_COOKIE)
+        .filter(|c| c.len() >= 40)
+        .unwrap_or_else(|| random_secret("nsx_"))
 }
 
 impl AuthorizationServer {
-    fn set_cookie(&self, resp: &mut Response, name: &str, value: &str, max_age: i64) {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
-        let path = self.path("/oauth");
-        let v = format!(
-            "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-        );
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+    fn cookie(&self, name: &'static str, value: String, max_age: i64) -> Cookie<'static> {
+        page_cookie(
+            name,
+            value,
+            self.path("/oauth"),
+            max_age,
+            self.secure_cookies,
+        )
     }
 
     /// The person signed in in this browser, if any.
-    async fn session_user(&self, headers: &HeaderMap) -> Option<String> {
-        let value = cookie(headers, SESSION_COOKIE)?;
+    async fn session_user(&self, jar: &CookieJar) -> Option<String> {
+        let value = cookie_value(jar, SESSION_COOKIE)?;
         self.store
             .browser_session_user(&hash(&value), self.now())
             .await
@@ -172,7 +207,8 @@ impl AuthorizationServer {
             .flatten()
     }
 
-    async fn start_session(&self, resp: &mut Response, user_id: &str) {
+    /// Signs `user_id` in in this browser: a stored session and its cookie.
+    async fn start_session(&self, jar: CookieJar, user_id: &str) -> CookieJar {
         let value = random_secret("nss_");
         let now = self.now();
         match self
@@ -180,29 +216,18 @@ impl AuthorizationServer {
             .put_browser_session(&hash(&value), user_id, now, now + SESSION_TTL)
             .await
         {
-            Ok(()) => self.set_cookie(resp, SESSION_COOKIE, &value, SESSION_TTL),
-            Err(e) => tracing::warn!(error = %e, "cannot store browser session"),
+            Ok(()) => jar.add(self.cookie(SESSION_COOKIE, value, SESSION_TTL)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot store browser session");
+                jar
+            }
         }
     }
 }
 
-/// Form pairs in order (checkbox groups repeat a name).
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// The double-submit check: the form's `csrf` field equals this browser's cookie.
-fn csrf_ok(headers: &HeaderMap, pairs: &[(String, String)]) -> bool {
-    match (cookie(headers, CSRF_COOKIE), first(pairs, "csrf")) {
+fn csrf_ok(jar: &CookieJar, form_csrf: Option<&str>) -> bool {
+    match (cookie_value(jar, CSRF_COOKIE), form_csrf) {
         (Some(c), Some(f)) => !c.is_empty() && c.len() == f.len() && hash(&c) == hash(f),
         _ => false,
     }
@@ -225,23 +250,9 @@ pub struct AuthorizeParams {
 }
 
 impl AuthorizeParams {
-    fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let get = |n: &str| first(pairs, n).map(str::to_string);
-        Self {
-            response_type: get("response_type"),
-            client_id: get("client_id"),
-            redirect_uri: get("redirect_uri"),
-            state: get("state"),
-            code_challenge: get("code_challenge"),
-            code_challenge_method: get("code_challenge_method"),
-            scope: get("scope"),
-            resource: get("resource"),
-        }
-    }
-
-    fn hidden_fields(&self) -> String {
-        let mut out = String::new();
-        for (name, value) in [
+    /// The parameters present, as the consent form's hidden fields.
+    fn hidden_fields(&self) -> Vec<(&'static str, &str)> {
+        [
             ("response_type", &self.response_type),
             ("client_id", &self.client_id),
             ("redirect_uri", &self.redirect_uri),
@@ -250,17 +261,32 @@ impl AuthorizeParams {
             ("code_challenge_method", &self.code_challenge_method),
             ("scope", &self.scope),
             ("resource", &self.resource),
-        ] {
-            if let Some(v) = value {
-                let _ = write!(
-                    out,
-                    "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-                    esc(v)
-                );
-            }
-        }
-        out
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .collect()
     }
+}
+
+/// The consent form: the authorization request again, the CSRF token, the ticked scopes
+/// (a checkbox group repeats `grant_scope`) and the button pressed.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ConsentForm {
+    csrf: Option<String>,
+    action: Option<String>,
+    #[serde(default)]
+    grant_scope: Vec<String>,
+    // Flattened fields keep an empty value as `Some("")` (an empty `state` goes back as sent).
+    #[serde(flatten)]
+    request: AuthorizeParams,
+}
+
+/// The connections page's form: sign in, or disconnect one grant.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ConnectionsForm {
+    csrf: Option<String>,
+    action: Option<String>,
+    grant: Option<String>,
 }
 
 /// A request that passed every check.
@@ -433,79 +459,51 @@ impl AuthorizationServer {
         })
     }
 
+    /// The consent page (`checked`: the scopes to show ticked; all when `None`).
+    #[allow(clippy::too_many_arguments)]
     fn consent_page(
         &self,
+        status: StatusCode,
         p: &AuthorizeParams,
         v: &ValidRequest,
         csrf: &str,
         signed_in: Option<&str>,
         error: Option<&str>,
         checked: Option<&BTreeSet<String>>,
-    ) -> String {
+    ) -> Response {
         let name = v
             .client
             .client_name
-            .clone()
-            .unwrap_or_else(|| "An unnamed application".into());
+            .as_deref()
+            .unwrap_or("An unnamed application");
         let return_host = url::Url::parse(&v.redirect_uri)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
-        let mut body = format!(
-            "<h1>Connect {name} to your Nextcloud</h1>\
-<p><strong>{name}</strong> wants to use your Nextcloud through this MCP server. \
-It will return to <strong>{host}</strong> when you are done.</p>",
-            name = esc(&name),
-            host = esc(&return_host),
-        );
-        if v.client.metadata_document {
-            let _ = write!(
-                body,
-                "<p class=\"muted\">Application identity: {}</p>",
-                esc(&v.client.client_id)
-            );
-        }
-        if let Some(user) = signed_in {
-            let _ = write!(
-                body,
-                "<p>You are signed in as <strong>{}</strong>.</p>",
-                esc(user)
-            );
-        }
-        if let Some(e) = error {
-            let _ = write!(body, "<p class=\"error\" role=\"alert\">{}</p>", esc(e));
-        }
-        let _ = write!(
-            body,
-            "<form method=\"post\" action=\"{}\">{}\
-<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<fieldset><legend>Allow it to</legend><ul>",
-            esc(&self.path("/oauth/authorize")),
-            p.hidden_fields(),
-            esc(csrf)
-        );
-        for (i, scope) in v.scopes.iter().enumerate() {
-            let on = checked.is_none_or(|c| c.contains(scope));
-            let _ = write!(
-                body,
-                "<li><input type=\"checkbox\" name=\"grant_scope\" id=\"scope-{i}\" value=\"{s}\"{c}>\
-<label for=\"scope-{i}\">{label} <span class=\"muted\">({s})</span></label></li>",
-                s = esc(scope),
-                c = if on { " checked" } else { "" },
-                label = esc(&scope_label(scope)),
-            );
-        }
-        body.push_str("</ul></fieldset><p class=\"muted\">Untick what it should not do. ");
-        body.push_str(if signed_in.is_some() {
-            "Your Nextcloud access is already set up in this browser.</p>"
-        } else {
-            "Next, you log in to your Nextcloud in a new tab to grant access.</p>"
-        });
-        body.push_str(
-            "<div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"allow\">Allow</button>\
-<button type=\"submit\" name=\"action\" value=\"deny\" class=\"secondary\">Deny</button></div></form>",
-        );
-        html_page("Connect an application", &body, None)
+        let action = self.path("/oauth/authorize");
+        let page = ConsentPage {
+            name,
+            return_host: &return_host,
+            identity: v
+                .client
+                .metadata_document
+                .then_some(v.client.client_id.as_str()),
+            signed_in,
+            error,
+            action: &action,
+            hidden: p.hidden_fields(),
+            csrf,
+            scopes: v
+                .scopes
+                .iter()
+                .map(|scope| ScopeChoice {
+                    value: scope.clone(),
+                    label: scope_label(scope),
+                    checked: checked.is_none_or(|c| c.contains(scope)),
+                })
+                .collect(),
+        };
+        page_response(status, &page)
     }
 
     /// Issues a one-time code for `grant` (its hash and expiry are filled in here) and
@@ -554,7 +552,7 @@ It will return to <strong>{host}</strong> when you are done.</p>",
     /// Starts a Login Flow for a request and returns the progress page's redirect.
     async fn start_login(
         &self,
-        headers: &HeaderMap,
+        jar: &CookieJar,
         request: PendingAuthorization,
     ) -> Result<Response, Response> {
         let flow = self.nextcloud.start_login_flow().await.map_err(|e| {
@@ -569,7 +567,7 @@ It will return to <strong>{host}</strong> when you are done.</p>",
             Some(public) => nextcloud::login_flow::rebase(&flow.login_url, public.as_str()),
             None => flow.login_url.clone(),
         };
-        let Some(browser) = cookie(headers, CSRF_COOKIE) else {
+        let Some(browser) = cookie_value(jar, CSRF_COOKIE) else {
             return Err(error_page(
                 StatusCode::FORBIDDEN,
                 "Cookies needed",
@@ -607,43 +605,49 @@ It will return to <strong>{host}</strong> when you are done.</p>",
 /// `GET /oauth/authorize`: checks the request and shows the consent page.
 pub async fn authorize(
     State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
+    jar: CookieJar,
     Query(params): Query<AuthorizeParams>,
 ) -> Response {
     let valid = match server.validate(&params).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let signed_in = server.session_user(&headers).await;
-    let csrf = cookie(&headers, CSRF_COOKIE)
-        .filter(|c| c.len() >= 40)
-        .unwrap_or_else(|| random_secret("nsx_"));
-    let html = server.consent_page(&params, &valid, &csrf, signed_in.as_deref(), None, None);
-    let mut resp = page_response(StatusCode::OK, html);
-    server.set_cookie(&mut resp, CSRF_COOKIE, &csrf, LOGIN_TTL * 2);
-    resp
+    let signed_in = server.session_user(&jar).await;
+    let csrf = csrf_token(&jar);
+    let page = server.consent_page(
+        StatusCode::OK,
+        &params,
+        &valid,
+        &csrf,
+        signed_in.as_deref(),
+        None,
+        None,
+    );
+    let jar = jar.add(server.cookie(CSRF_COOKIE, csrf, LOGIN_TTL * 2));
+    (jar, page).into_response()
 }
 
 /// `POST /oauth/authorize`: the consent form.
 pub async fn consent(
     State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
-    body: Bytes,
+    jar: CookieJar,
+    form: Result<Form<ConsentForm>, FormRejection>,
 ) -> Response {
-    let pairs = form_pairs(&body);
-    if !csrf_ok(&headers, &pairs) {
+    // A body that is not a form has no CSRF token either: refused below.
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if !csrf_ok(&jar, form.csrf.as_deref()) {
         return error_page(
             StatusCode::FORBIDDEN,
             "Request refused",
             "This form was not sent from the consent page in this browser. Start again from the application.",
         );
     }
-    let params = AuthorizeParams::from_pairs(&pairs);
-    let v = match server.validate(&params).await {
+    let params = &form.request;
+    let v = match server.validate(params).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if first(&pairs, "action") != Some("allow") {
+    if form.action.as_deref() != Some("allow") {
         return error_redirect(
             &server,
             &v.redirect_uri,
@@ -652,24 +656,23 @@ pub async fn consent(
             "the person denied access",
         );
     }
-    let chosen: BTreeSet<String> = pairs
+    let chosen: BTreeSet<String> = form
+        .grant_scope
         .iter()
-        .filter(|(k, _)| k == "grant_scope")
-        .map(|(_, s)| s.clone())
         .filter(|s| v.scopes.contains(s))
+        .cloned()
         .collect();
-    let signed_in = server.session_user(&headers).await;
+    let signed_in = server.session_user(&jar).await;
     if chosen.is_empty() {
-        let csrf = first(&pairs, "csrf").unwrap_or_default().to_string();
-        let html = server.consent_page(
-            &params,
+        return server.consent_page(
+            StatusCode::BAD_REQUEST,
+            params,
             &v,
-            &csrf,
+            form.csrf.as_deref().unwrap_or_default(),
             signed_in.as_deref(),
             Some("Choose at least one permission, or deny access."),
             Some(&chosen),
         );
-        return page_response(StatusCode::BAD_REQUEST, html);
     }
     let granted: Vec<String> = chosen.into_iter().collect();
     if let Some(user) = signed_in
@@ -705,7 +708,7 @@ pub async fn consent(
         expires_at: 0,
     };
     server
-        .start_login(&headers, request)
+        .start_login(&jar, request)
         .await
         .unwrap_or_else(|r| r)
 }
@@ -716,23 +719,14 @@ pub struct ProgressParams {
 }
 
 fn waiting_page(progress: &str, login_url: &str, id: &str, note: Option<&str>) -> Response {
-    let note = note
-        .map(|n| format!("<p class=\"muted\">{}</p>", esc(n)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Log in to your Nextcloud</h1>\
-<p>To grant access, log in to your Nextcloud and confirm. The login opens in a new tab; \
-come back to this tab afterwards.</p>\
-<p><a class=\"button\" href=\"{login}\" target=\"_blank\" rel=\"noopener noreferrer\">Log in to Nextcloud</a></p>\
-<p role=\"status\" aria-live=\"polite\">Waiting for Nextcloud to confirm… This page checks again every few seconds.</p>{note}\
-<p><a href=\"{progress}?id={id}\">Check now</a></p>",
-        progress = esc(progress),
-        login = esc(login_url),
-        id = esc(id),
-    );
     page_response(
         StatusCode::OK,
-        html_page("Waiting for Nextcloud", &body, Some(3)),
+        &WaitingPage {
+            progress,
+            login_url,
+            id,
+            note,
+        },
     )
 }
 
@@ -740,7 +734,7 @@ come back to this tab afterwards.</p>\
 /// access, stores the app password and sends the browser back to the client with a code.
 pub async fn progress(
     State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
+    jar: CookieJar,
     Query(params): Query<ProgressParams>,
 ) -> Response {
     let Some(id) = params.id.filter(|i| i.starts_with("nch_")) else {
@@ -770,7 +764,7 @@ pub async fn progress(
         }
     };
     let same_browser =
-        cookie(&headers, CSRF_COOKIE).is_some_and(|c| hash(&c) == request.browser_hash);
+        cookie_value(&jar, CSRF_COOKIE).is_some_and(|c| hash(&c) == request.browser_hash);
     if !same_browser {
         return error_page(
             StatusCode::FORBIDDEN,
@@ -885,7 +879,7 @@ pub async fn progress(
             )),
         )
         .await;
-    let mut resp = if sign_in_only {
+    let resp = if sign_in_only {
         see_other(&server.path("/oauth/connections"))
     } else {
         let grant = AuthCode {
@@ -900,8 +894,8 @@ pub async fn progress(
         };
         server.issue_code(grant, request.state.as_deref()).await
     };
-    server.start_session(&mut resp, &user_id).await;
-    resp
+    let jar = server.start_session(jar, &user_id).await;
+    (jar, resp).into_response()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -916,86 +910,58 @@ fn date(ts: i64) -> String {
 /// `GET /oauth/connections`: the signed-in person's connected clients.
 pub async fn connections(
     State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
+    jar: CookieJar,
 ) -> Response {
-    let csrf = cookie(&headers, CSRF_COOKIE)
-        .filter(|c| c.len() >= 40)
-        .unwrap_or_else(|| random_secret("nsx_"));
-    let body = match server.session_user(&headers).await {
-        None => format!(
-            "<h1>Connected applications</h1><p>Sign in with your Nextcloud account to see the \
-applications connected to it through this server.</p>\
-<form method=\"post\" action=\"connections\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<button type=\"submit\" name=\"action\" value=\"sign_in\">Sign in with Nextcloud</button></form>",
-            esc(&csrf)
-        ),
-        Some(user) => {
-            let grants = match server.store.grants_of_user(&user).await {
-                Ok(g) => g,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot list grants");
-                    return error_page(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Temporarily unavailable",
-                        "The server's store is unavailable; try again shortly.",
-                    );
-                }
-            };
-            let mut body = format!(
-                "<h1>Connected applications</h1><p>Signed in as <strong>{}</strong>.</p>",
-                esc(&user)
-            );
-            if grants.is_empty() {
-                body.push_str("<p>No application is connected.</p>");
-            } else {
-                body.push_str(
-                    "<table><caption class=\"muted\">Disconnecting the last application also revokes this server's access to your Nextcloud.</caption>\
-<thead><tr><th scope=\"col\">Application</th><th scope=\"col\">Permissions</th><th scope=\"col\">Connected</th><th scope=\"col\"><span class=\"muted\">Action</span></th></tr></thead><tbody>",
+    let csrf = csrf_token(&jar);
+    let user = server.session_user(&jar).await;
+    let grants = match &user {
+        None => Vec::new(),
+        Some(user) => match server.store.grants_of_user(user).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list grants");
+                return error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The server's store is unavailable; try again shortly.",
                 );
-                for g in &grants {
-                    let name = g.client_name.clone().unwrap_or_else(|| g.client_id.clone());
-                    let _ = write!(
-                        body,
-                        "<tr><td>{name}</td><td>{scopes}</td><td>{since}<br><span class=\"muted\">last used {used}</span></td>\
-<td><form method=\"post\" action=\"connections\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<input type=\"hidden\" name=\"grant\" value=\"{id}\">\
-<button type=\"submit\" name=\"action\" value=\"disconnect\" class=\"secondary\" aria-label=\"Disconnect {name}\">Disconnect</button></form></td></tr>",
-                        name = esc(&name),
-                        scopes = esc(&g.scopes.join(", ")),
-                        since = esc(&date(g.created_at)),
-                        used = esc(&date(g.last_used_at)),
-                        csrf = esc(&csrf),
-                        id = esc(&g.id),
-                    );
-                }
-                body.push_str("</tbody></table>");
             }
-            body
-        }
+        },
     };
-    let mut resp = page_response(
-        StatusCode::OK,
-        html_page("Connected applications", &body, None),
-    );
-    server.set_cookie(&mut resp, CSRF_COOKIE, &csrf, LOGIN_TTL * 2);
-    resp
+    let page = ConnectionsPage {
+        user: user.as_deref(),
+        grants: grants
+            .into_iter()
+            .map(|g| GrantRow {
+                name: g.client_name.unwrap_or(g.client_id),
+                scopes: g.scopes.join(", "),
+                since: date(g.created_at),
+                used: date(g.last_used_at),
+                id: g.id,
+            })
+            .collect(),
+        csrf: &csrf,
+    };
+    let resp = page_response(StatusCode::OK, &page);
+    let jar = jar.add(server.cookie(CSRF_COOKIE, csrf, LOGIN_TTL * 2));
+    (jar, resp).into_response()
 }
 
 /// `POST /oauth/connections`: sign in (a Login Flow without a client) or disconnect one.
 pub async fn disconnect(
     State(server): State<Arc<AuthorizationServer>>,
-    headers: HeaderMap,
-    body: Bytes,
+    jar: CookieJar,
+    form: Result<Form<ConnectionsForm>, FormRejection>,
 ) -> Response {
-    let pairs = form_pairs(&body);
-    if !csrf_ok(&headers, &pairs) {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    if !csrf_ok(&jar, form.csrf.as_deref()) {
         return error_page(
             StatusCode::FORBIDDEN,
             "Request refused",
             "This form was not sent from the connections page in this browser.",
         );
     }
-    match first(&pairs, "action") {
+    match form.action.as_deref() {
         Some("sign_in") => {
             let request = PendingAuthorization {
                 id_hash: String::new(),
@@ -1015,15 +981,15 @@ pub async fn disconnect(
                 expires_at: 0,
             };
             server
-                .start_login(&headers, request)
+                .start_login(&jar, request)
                 .await
                 .unwrap_or_else(|r| r)
         }
         Some("disconnect") => {
-            let Some(user) = server.session_user(&headers).await else {
+            let Some(user) = server.session_user(&jar).await else {
                 return see_other(&server.path("/oauth/connections"));
             };
-            let Some(grant_id) = first(&pairs, "grant") else {
+            let Some(grant_id) = form.grant.as_deref() else {
                 return error_page(
                     StatusCode::BAD_REQUEST,
                     "Invalid request",
@@ -1075,18 +1041,84 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_and_escaping() {
+    fn scope_labels() {
         assert_eq!(scope_label("notes.read"), "Read your Notes");
         assert_eq!(
             scope_label("todo.write"),
             "Create, change and delete in your Tasks"
         );
-        assert_eq!(
-            esc("<a href=\"x\">'&"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let html = ErrorPage {
+            title: "<b>",
+            message: "<a href=\"x\">'&",
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("<h1>&#60;b&#62;</h1>"), "{html}");
+        assert!(!html.contains("<b>") && !html.contains("<a href"), "{html}");
+        assert!(html.contains("&#34;x&#34;&#62;&#39;&#38;"), "{html}");
+    }
+
+    #[test]
+    fn cookies_carry_their_security_attributes() {
+        let c = page_cookie(
+            CSRF_COOKIE,
+            "nsx_abc".into(),
+            "/nc/oauth".into(),
+            2400,
+            true,
         );
-        let mut h = HeaderMap::new();
+        let set = c.encoded().to_string();
+        for part in [
+            "ncmcp_csrf=nsx_abc",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/nc/oauth",
+            "Max-Age=2400",
+        ] {
+            assert!(set.split("; ").any(|p| p == part), "{part} in {set}");
+        }
+        let plain = page_cookie(SESSION_COOKIE, "v".into(), "/oauth".into(), 60, false);
+        assert!(!plain.encoded().to_string().contains("Secure"));
+    }
+
+    async fn consent_form(body: &str) -> ConsentForm {
+        use axum::extract::FromRequest;
+        let req = axum::http::Request::post("/oauth/authorize")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let Form(form) = Form::<ConsentForm>::from_request(req, &()).await.unwrap();
+        form
+    }
+
+    #[tokio::test]
+    async fn consent_form_keeps_repeated_scopes_and_empty_values() {
+        let form = consent_form(
+            "csrf=x&client_id=c&state=&grant_scope=notes.read&grant_scope=files.read&action=allow",
+        )
+        .await;
+        assert_eq!(form.grant_scope, ["notes.read", "files.read"]);
+        assert_eq!(form.request.state.as_deref(), Some(""));
+        assert_eq!(form.request.client_id.as_deref(), Some("c"));
+        assert_eq!(form.request.scope, None);
+        assert_eq!(form.action.as_deref(), Some("allow"));
+        let one = consent_form("grant_scope=notes.read").await;
+        assert_eq!(one.grant_scope, ["notes.read"]);
+    }
+
+    #[test]
+    fn csrf_needs_the_cookie_and_the_same_field() {
+        let mut h = axum::http::HeaderMap::new();
         h.insert(header::COOKIE, "a=1; ncmcp_csrf=xyz; b=2".parse().unwrap());
-        assert_eq!(cookie(&h, CSRF_COOKIE).as_deref(), Some("xyz"));
+        let jar = CookieJar::from_headers(&h);
+        assert!(csrf_ok(&jar, Some("xyz")));
+        assert!(!csrf_ok(&jar, Some("xyy")));
+        assert!(!csrf_ok(&jar, None));
+        assert!(!csrf_ok(&CookieJar::new(), Some("xyz")));
     }
 }

@@ -385,44 +385,55 @@ impl AuthorizationServer {
                 return Err(bad("the document is larger than 16 KiB".into()));
             }
         }
-        let doc: MetadataDocument = serde_json::from_slice(&body)
-            .map_err(|e| bad(format!("the document is not client metadata JSON ({e})")))?;
-        if doc.client_id != client_id {
-            return Err(bad(format!(
-                "the document's client_id `{}` differs from its URL",
-                doc.client_id
-            )));
-        }
-        if doc.client_secret.is_some()
-            || doc
-                .token_endpoint_auth_method
-                .as_deref()
-                .is_some_and(|m| m != "none")
-        {
-            return Err(bad(
-                "a metadata-document client must be public (token_endpoint_auth_method `none`)"
-                    .into(),
-            ));
-        }
-        if doc.redirect_uris.is_empty() {
-            return Err(bad("the document lists no redirect_uris".into()));
-        }
-        for uri in &doc.redirect_uris {
-            check_redirect_uri(uri).map_err(bad)?;
-        }
-        Ok(OAuthClient {
-            client_id: client_id.to_string(),
-            client_name: doc
-                .client_name
-                .map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect()),
-            client_uri: doc.client_uri,
-            redirect_uris: doc.redirect_uris,
-            auth_method: "none".into(),
-            secret_hash: None,
-            metadata_document: true,
-            updated_at: self.now(),
-        })
+        client_from_metadata_document(client_id, &body, self.now())
     }
+}
+
+/// Validates a Client ID Metadata Document fetched from `client_id` and turns it into the
+/// public client it describes. Separate from fetching so that it can be fuzzed and tested
+/// without a network.
+pub fn client_from_metadata_document(
+    client_id: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<OAuthClient, ClientError> {
+    let bad = |why: String| ClientError::Metadata(format!("client_id `{client_id}`: {why}"));
+    let doc: MetadataDocument = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("the document is not client metadata JSON ({e})")))?;
+    if doc.client_id != client_id {
+        return Err(bad(format!(
+            "the document's client_id `{}` differs from its URL",
+            doc.client_id
+        )));
+    }
+    if doc.client_secret.is_some()
+        || doc
+            .token_endpoint_auth_method
+            .as_deref()
+            .is_some_and(|m| m != "none")
+    {
+        return Err(bad(
+            "a metadata-document client must be public (token_endpoint_auth_method `none`)".into(),
+        ));
+    }
+    if doc.redirect_uris.is_empty() {
+        return Err(bad("the document lists no redirect_uris".into()));
+    }
+    for uri in &doc.redirect_uris {
+        check_redirect_uri(uri).map_err(bad)?;
+    }
+    Ok(OAuthClient {
+        client_id: client_id.to_string(),
+        client_name: doc
+            .client_name
+            .map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect()),
+        client_uri: doc.client_uri,
+        redirect_uris: doc.redirect_uris,
+        auth_method: "none".into(),
+        secret_hash: None,
+        metadata_document: true,
+        updated_at: now,
+    })
 }
 
 /// Whether an address is on the public internet (not loopback, private, link-local, ...).

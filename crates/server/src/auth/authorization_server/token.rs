@@ -1,13 +1,12 @@
 //! `/oauth/token` (authorization_code with PKCE, rotating refresh tokens with replay
 //! detection) and `/oauth/revoke` (RFC 7009).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::{Form, FormRejection};
 use serde_json::json;
 
 use super::register::{ClientError, oauth_error};
@@ -15,19 +14,36 @@ use super::{ACCESS_TTL, AuthorizationServer, REFRESH_TTL, hash, pkce_matches, ra
 use crate::db::AuditEvent;
 use crate::db::oauth::{CodeRedemption, OAuthClient, RefreshOutcome};
 
-/// Form parameters; a repeated parameter is an error (RFC 6749 §3.2).
-fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, Response> {
-    let mut map = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        if map.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &format!("parameter `{k}` is repeated"),
-            ));
-        }
-    }
-    Ok(map)
+/// The form of a token or revocation request (RFC 6749 §4.1.3 and §6, RFC 7009 §2.1).
+/// A parameter sent twice is refused (§3.2), one sent without a value counts as omitted
+/// (§3.1), and unknown ones are ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    resource: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    /// The token to revoke.
+    token: Option<String>,
+}
+
+/// The request's form, or the OAuth error that answers a malformed one.
+fn form_or_error(form: Result<Form<TokenForm>, FormRejection>) -> Result<TokenForm, Response> {
+    form.map(|Form(f)| f).map_err(|e| {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!(
+                "the body must be a form (application/x-www-form-urlencoded) naming each parameter once: {}",
+                e.body_text()
+            ),
+        )
+    })
 }
 
 fn invalid_client(description: &str, basic: bool) -> Response {
@@ -47,7 +63,7 @@ impl AuthorizationServer {
     async fn authenticate_client(
         &self,
         headers: &HeaderMap,
-        form: &HashMap<String, String>,
+        form: &TokenForm,
     ) -> Result<OAuthClient, Response> {
         let basic = headers
             .get(header::AUTHORIZATION)
@@ -64,8 +80,8 @@ impl AuthorizationServer {
         let used_basic = basic.is_some();
         let (client_id, secret) = match basic {
             Some((id, secret)) => (id, Some(secret)),
-            None => match form.get("client_id") {
-                Some(id) => (id.clone(), form.get("client_secret").cloned()),
+            None => match &form.client_id {
+                Some(id) => (id.clone(), form.client_secret.clone()),
                 None => {
                     return Err(invalid_client(
                         "client authentication is missing: send client_id (and the client secret, if one was issued)",
@@ -201,9 +217,9 @@ fn store_failure(e: &crate::db::StoreError) -> Response {
 pub async fn token(
     State(server): State<Arc<AuthorizationServer>>,
     headers: HeaderMap,
-    body: Bytes,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
-    let form = match parse_form(&body) {
+    let form = match form_or_error(form) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -211,7 +227,7 @@ pub async fn token(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if let Some(resource) = form.get("resource")
+    if let Some(resource) = form.resource.as_ref()
         && !server.is_our_resource(resource)
     {
         return oauth_error(
@@ -223,7 +239,7 @@ pub async fn token(
             ),
         );
     }
-    match form.get("grant_type").map(String::as_str) {
+    match form.grant_type.as_deref() {
         Some("authorization_code") => authorization_code(&server, &client, &form).await,
         Some("refresh_token") => refresh_token(&server, &client, &form).await,
         Some(other) => oauth_error(
@@ -244,12 +260,12 @@ pub async fn token(
 async fn authorization_code(
     server: &AuthorizationServer,
     client: &OAuthClient,
-    form: &HashMap<String, String>,
+    form: &TokenForm,
 ) -> Response {
     let (Some(code), Some(redirect_uri), Some(verifier)) = (
-        form.get("code"),
-        form.get("redirect_uri"),
-        form.get("code_verifier"),
+        form.code.as_ref(),
+        form.redirect_uri.as_ref(),
+        form.code_verifier.as_ref(),
     ) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -283,7 +299,7 @@ async fn authorization_code(
     if !pkce_matches(verifier, &code.code_challenge) {
         return invalid_grant("code_verifier does not match the code_challenge (PKCE S256)");
     }
-    if let Some(resource) = form.get("resource")
+    if let Some(resource) = form.resource.as_ref()
         && resource.trim_end_matches('/') != code.resource.trim_end_matches('/')
     {
         return oauth_error(
@@ -318,16 +334,16 @@ async fn authorization_code(
 async fn refresh_token(
     server: &AuthorizationServer,
     client: &OAuthClient,
-    form: &HashMap<String, String>,
+    form: &TokenForm,
 ) -> Response {
-    let Some(refresh) = form.get("refresh_token") else {
+    let Some(refresh) = form.refresh_token.as_ref() else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "refresh_token is required",
         );
     };
-    let narrow_to: Option<Vec<String>> = form.get("scope").map(|asked| {
+    let narrow_to: Option<Vec<String>> = form.scope.as_ref().map(|asked| {
         asked
             .split_whitespace()
             .map(|s| crate::apps::normalize_scope(s).unwrap_or_else(|| s.to_string()))
@@ -380,9 +396,9 @@ async fn refresh_token(
 pub async fn revoke(
     State(server): State<Arc<AuthorizationServer>>,
     headers: HeaderMap,
-    body: Bytes,
+    form: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
-    let form = match parse_form(&body) {
+    let form = match form_or_error(form) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -390,7 +406,7 @@ pub async fn revoke(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let Some(token) = form.get("token") else {
+    let Some(token) = form.token.as_ref() else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
