@@ -14,5 +14,5 @@ fuzz_target!(|data: &[u8]| {
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["sub"]);
-    let _ = nextcloud_mcp::auth::oauth::caller_from_jwt(token, &key, &validation);
+    let _ = nextcloud_mcp::auth::oauth::caller_from_jwt(token, &key, &validation, "sub");
 });

@@ -1,5 +1,5 @@
-//! Test-only control endpoints under `/__emulator/` (never part of real Nextcloud): fault plans
-//! and login-flow grants for out-of-process use of the binary.
+//! Test-only control endpoints under `/__emulator/` (never part of real Nextcloud): fault plans,
+//! login-flow grants and a user's app passwords, for out-of-process use of the binary.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -42,4 +42,25 @@ pub async fn grant_login_flow(
     } else {
         (StatusCode::NOT_FOUND, Json(json!({"granted": false}))).into_response()
     }
+}
+
+/// The app passwords that authenticate as `user_id`, sorted.
+pub fn app_passwords_of(state: &AppState, user_id: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = state
+        .world()
+        .app_passwords
+        .iter()
+        .filter(|(_, p)| p.user_id == user_id)
+        .map(|(token, _)| token.clone())
+        .collect();
+    tokens.sort();
+    tokens
+}
+
+/// `GET /__emulator/users/{user_id}/app-passwords`: `{"app_passwords": [...]}`.
+pub async fn list_app_passwords(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Response {
+    Json(json!({"app_passwords": app_passwords_of(&state, &user_id)})).into_response()
 }

@@ -249,6 +249,13 @@ impl EmulatorHandle {
         login_flow::grant(&self.state, poll_token, user_id, &server)
     }
 
+    /// The app passwords that currently authenticate as `user_id`, sorted: what Settings →
+    /// Security → Devices & sessions would list. Lets tests check a revocation even for a
+    /// password they never saw (one a Login Flow issued and the server revoked).
+    pub fn app_passwords(&self, user_id: &str) -> Vec<String> {
+        control::app_passwords_of(&self.state, user_id)
+    }
+
     /// Serves `html` as the page at `url` to Cookbook's recipe import, instead of fetching it
     /// (tests import from made-up addresses; the app refuses loopback and IP hosts).
     pub fn register_web_page(&self, url: &str, html: &str) {
@@ -375,6 +382,10 @@ fn router(state: AppState) -> Router {
         .route(
             "/__emulator/login-flow/{poll_token}/grant",
             post(control::grant_login_flow),
+        )
+        .route(
+            "/__emulator/users/{user_id}/app-passwords",
+            get(control::list_app_passwords),
         )
         .fallback(|| async { not_found_page() })
         // Nextcloud puts no size limit on request bodies (uploads, chunks); axum's 2 MB would.

@@ -979,6 +979,35 @@ async fn http_login_flow_grant_endpoint() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let granted: Value = r.json().await.unwrap();
+    let password = granted["appPassword"].as_str().unwrap().to_string();
+
+    // The user's app passwords, over HTTP and in-process, until Nextcloud revokes one.
+    let handle = emu.handle();
+    let listed = || async {
+        let v: Value = c
+            .get(format!("{base}/__emulator/users/alice/app-passwords"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["app_passwords"].clone()
+    };
+    assert!(handle.app_passwords("alice").contains(&password));
+    assert_eq!(listed().await, json!(handle.app_passwords("alice")));
+    assert!(handle.app_passwords("nobody").is_empty());
+    let r = c
+        .delete(format!("{base}/ocs/v2.php/core/apppassword"))
+        .basic_auth("alice", Some(&password))
+        .header("OCS-APIRequest", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!handle.app_passwords("alice").contains(&password));
+    assert_eq!(listed().await, json!(handle.app_passwords("alice")));
     emu.shutdown().await;
 }
 

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
@@ -26,7 +27,8 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::NextcloudMcp;
 use crate::auth::MultiUser;
-use crate::db::AuditEvent;
+use crate::auth::provisioning::{Disposal, Grant, ProvisionError};
+use crate::db::{AuditEvent, Origin};
 
 /// Attempts per user per window on the app-password routes.
 pub const RATE_LIMIT: i64 = 5;
@@ -286,7 +288,7 @@ impl AuthFailures {
     const ANSWERS: [(u16, &'static str); 6] = [
         (
             400,
-            "The password is not shaped like an app password (`^[A-Za-z0-9-]{20,256}$`), or the body is invalid.",
+            "The password is not shaped like an app password (`^[A-Za-z0-9-]{20,256}$`), or the body or query is invalid.",
         ),
         (
             401,
@@ -562,12 +564,17 @@ struct StoredBody {
 
 /// Store the caller's app password (the Basic password)
 ///
-/// Optionally restricted to `scopes` and under the Nextcloud login name `username`.
+/// Optionally restricted to `scopes` and under the Nextcloud login name `username`. The
+/// password is stored as handed over: the caller keeps owning it, so deleting or replacing it
+/// later only forgets it here (unless DELETE asks `revoke=true`). A password this server had
+/// obtained for the user through a Login Flow and that this one replaces is revoked in
+/// Nextcloud. The first provisioning binds `user_id` to its Nextcloud account.
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/app-password", operation_id = "storeAppPassword",
     params(UserId), security(("appPassword" = [])),
     request_body(content = Option<StoreRequest>, content_type = "application/json"),
     responses(
         (status = 200, description = "Stored (replacing any earlier one).", body = StoredBody),
+        (status = 409, description = "`user_id` is bound to another Nextcloud account (the one that first gave this server access to it); nothing was stored.", body = ErrorBody),
         AuthFailures,
     ))]
 async fn store_app_password(
@@ -596,21 +603,42 @@ async fn store_app_password(
     };
     let scopes = ok.and_then(|r| r.scopes);
     let login = login_name.unwrap_or_else(|| user_id.clone());
-    let store = &api.multi.store;
-    if let Err(e) = store
-        .put_app_password(&user_id, &login, &password, scopes.as_deref())
-        .await
-    {
-        return store_failure(e);
-    }
     let shown = scopes.clone().unwrap_or_else(crate::apps::all_scopes);
-    store
-        .audit(
-            AuditEvent::Provisioned,
-            &user_id,
-            Some(&format!("api; scopes={}", shown.join(" "))),
-        )
-        .await;
+    let detail = format!("api; scopes={}", shown.join(" "));
+    // Handed over: the caller keeps owning it, so it is only forgotten when deleted or
+    // replaced; a password this server had obtained for the user and this one replaces is
+    // revoked. `authenticate` proved the password is `user_id`'s own account.
+    let grant = Grant {
+        user_id: &user_id,
+        login_name: &login,
+        password: &password,
+        scopes: scopes.as_deref(),
+        origin: Origin::Api,
+        account: Some(&user_id),
+        required_account: None,
+        flow: None,
+        event: AuditEvent::Provisioned,
+        detail: &detail,
+    };
+    match api.multi.provisioning.provision(grant).await {
+        Ok(_) => {}
+        Err(ProvisionError::WrongAccount { expected, .. }) => {
+            return failure(
+                StatusCode::CONFLICT,
+                format!(
+                    "{user_id} is bound to the Nextcloud account {expected}, which first gave this server access; a password of {user_id} is not stored for it"
+                ),
+            );
+        }
+        Err(ProvisionError::Store(e)) => return store_failure(e),
+        Err(e) => {
+            tracing::error!(error = %e, "app-password API: provisioning failed");
+            return failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the app password could not be stored; try again later",
+            );
+        }
+    }
     tracing::info!(user_id = %user_id, "app password stored through the API");
     axum::Json(StoredBody {
         success: true,
@@ -659,28 +687,61 @@ struct DeletedBody {
     success: bool,
     user_id: String,
     deleted: bool,
-    /// Whether Nextcloud revoked the stored password (`DELETE /ocs/v2.php/core/apppassword`).
+    /// Whether the stored password was revoked in Nextcloud (`DELETE
+    /// /ocs/v2.php/core/apppassword`): always tried for a password this server obtained, for a
+    /// handed-over one only with `revoke=true`.
     revoked: bool,
     message: &'static str,
 }
 
-/// Delete the stored app password and revoke it in Nextcloud
+/// The query of `DELETE .../app-password`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RevokeQuery {
+    /// `true`: revoke the stored password in Nextcloud even if it was handed over through
+    /// POST. Default `false`.
+    revoke: Option<bool>,
+}
+
+/// Delete the stored app password (revoked in Nextcloud if this server obtained it, or on request)
 ///
-/// The user's OAuth grants at the built-in authorization server end too.
+/// A password this server obtained itself (Login Flow: the `nc_auth_*` tools or the built-in
+/// authorization server) is revoked in Nextcloud as well. One handed over through POST is only
+/// forgotten here and stays valid in Nextcloud, since whoever handed it over owns it, unless
+/// `revoke=true` is given. The user's grants at the built-in authorization server end too.
 #[utoipa::path(delete, path = "/api/v1/users/{user_id}/app-password", operation_id = "deleteAppPassword",
-    params(UserId), security(("appPassword" = [])),
+    params(UserId, RevokeQuery), security(("appPassword" = [])),
     responses((status = 200, description = "Deleted (or nothing was stored).", body = DeletedBody), AuthFailures))]
 async fn delete_app_password(
     State(api): State<ApiState>,
     Path(UserId { user_id }): Path<UserId>,
+    query: Result<Query<RevokeQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(resp) = authenticate(&api, &headers, &user_id, None, Count::FailuresOnly, None).await
+    // A bad query is answered only once the caller is known to be allowed to ask.
+    let (revoke, body_error) = match query {
+        Ok(Query(q)) => (q.revoke.unwrap_or(false), None),
+        Err(_) => (false, Some(BadBody::new("`revoke` must be true or false"))),
+    };
+    if let Err(resp) = authenticate(
+        &api,
+        &headers,
+        &user_id,
+        None,
+        Count::FailuresOnly,
+        body_error,
+    )
+    .await
     {
         return resp;
     }
     let store = &api.multi.store;
-    let removed = match store.delete_app_password(&user_id).await {
+    let removed = match api
+        .multi
+        .provisioning
+        .remove(&user_id, revoke, "api delete")
+        .await
+    {
         Ok(r) => r,
         Err(e) => return store_failure(e),
     };
@@ -695,49 +756,26 @@ async fn delete_app_password(
     if let Err(e) = store.delete_browser_sessions(&user_id).await {
         return store_failure(e);
     }
-    let Some(old) = removed else {
-        return axum::Json(DeletedBody {
-            success: true,
-            user_id,
-            deleted: false,
-            revoked: false,
-            message: "no app password was stored",
-        })
-        .into_response();
+    let (deleted, revoked, message) = match removed {
+        None => (false, false, "no app password was stored"),
+        Some(Disposal::Revoked) => (true, true, "app password deleted and revoked in Nextcloud"),
+        Some(Disposal::RevocationFailed) => (
+            true,
+            false,
+            "app password deleted; revoking it in Nextcloud failed, remove it under Settings → Security",
+        ),
+        Some(Disposal::Forgotten) => (
+            true,
+            false,
+            "app password forgotten; it was handed to this server, so it stays valid in Nextcloud (add ?revoke=true to revoke it as well)",
+        ),
     };
-    let revoked = match api
-        .nextcloud
-        .user(old.credentials())
-        .revoke_app_password()
-        .await
-    {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot revoke a deleted app password in Nextcloud");
-            false
-        }
-    };
-    store
-        .audit(
-            AuditEvent::Revoked,
-            &user_id,
-            Some(if revoked {
-                "api delete; revoked in Nextcloud"
-            } else {
-                "api delete; Nextcloud revocation failed"
-            }),
-        )
-        .await;
     axum::Json(DeletedBody {
         success: true,
         user_id,
-        deleted: true,
+        deleted,
         revoked,
-        message: if revoked {
-            "app password deleted and revoked in Nextcloud"
-        } else {
-            "app password deleted; revoking it in Nextcloud failed, remove it under Settings → Security"
-        },
+        message,
     })
     .into_response()
 }

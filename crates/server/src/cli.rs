@@ -205,6 +205,15 @@ pub struct RunArgs {
     /// OAuth client secret for introspecting the external issuer's opaque tokens
     #[arg(long, env = "OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = secret)]
     pub oidc_client_secret: Option<Secret>,
+    /// Claim of the external issuer's tokens that names the caller's Nextcloud user id (needs
+    /// OIDC_DISCOVERY_URL) [default: `sub`]
+    #[arg(long, env = "NEXTCLOUD_MCP_OIDC_USER_CLAIM", value_parser = claim)]
+    pub oidc_user_claim: Option<String>,
+    /// With an external issuer: the first Nextcloud login that provisions a caller must be by
+    /// the user the token's claim names (later ones always must match the first; see
+    /// docs/authentication.md)
+    #[arg(long, env = "NEXTCLOUD_MCP_OIDC_REQUIRE_USER_MATCH")]
+    pub oidc_require_user_match: bool,
     /// Public URL of this server's MCP endpoint: the audience tokens must name, and the
     /// resource of its metadata [default: `http://<host>:<port>/mcp`]
     #[arg(long, env = "NEXTCLOUD_MCP_SERVER_URL", value_parser = http_url)]
@@ -370,6 +379,14 @@ fn app_id(raw: &str) -> Result<String, String> {
         ));
     }
     Ok(id.to_string())
+}
+
+/// A token claim's name (trimmed, not empty).
+fn claim(raw: &str) -> Result<String, String> {
+    match raw.trim() {
+        "" => Err("is empty: name a token claim such as sub or preferred_username".into()),
+        name => Ok(name.to_string()),
+    }
 }
 
 fn auth_token(raw: &str) -> Result<Secret, String> {

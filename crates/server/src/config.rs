@@ -192,6 +192,13 @@ pub struct AuthSettings {
     pub public_url: Option<url::Url>,
     /// Client credentials for RFC 7662 introspection of opaque tokens.
     pub oidc_client: Option<(String, Secret)>,
+    /// The claim of an external issuer's tokens that names the caller (their user id here and,
+    /// normally, in Nextcloud); `sub` unless configured.
+    pub oidc_user_claim: String,
+    /// With an external issuer: the first provisioning must be granted by the Nextcloud user
+    /// the claim names. (With the built-in authorization server the caller *is* the Nextcloud
+    /// user who logged in, so this always holds.)
+    pub oidc_require_user_match: bool,
     pub audit_retention: Duration,
 }
 
@@ -204,6 +211,12 @@ impl AuthSettings {
     /// server, and people sign in with their Nextcloud account through Login Flow v2.
     pub fn builtin_authorization_server(&self) -> bool {
         self.mode == DeploymentMode::LoginFlow && !self.external_issuer
+    }
+
+    /// Whether a bearer caller's user id must equal the Nextcloud account that grants their
+    /// first app password (later grants must always equal the first).
+    pub fn caller_is_nextcloud_user(&self) -> bool {
+        self.builtin_authorization_server() || self.oidc_require_user_match
     }
 }
 
@@ -304,6 +317,8 @@ impl Config {
             oidc_discovery_url,
             oidc_client_id,
             oidc_client_secret,
+            oidc_user_claim,
+            oidc_require_user_match,
             server_url,
             public_url,
             audit_retention_days,
@@ -402,6 +417,8 @@ impl Config {
             public_url,
             oidc_client_id: oidc_client_id.filter(|v| !v.trim().is_empty()),
             oidc_client_secret,
+            oidc_user_claim,
+            oidc_require_user_match,
             audit_retention_days,
         })?;
 
@@ -438,6 +455,8 @@ struct AuthInputs<'a> {
     public_url: Option<url::Url>,
     oidc_client_id: Option<String>,
     oidc_client_secret: Option<Secret>,
+    oidc_user_claim: Option<String>,
+    oidc_require_user_match: bool,
     audit_retention_days: u32,
 }
 
@@ -491,6 +510,12 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
             "OIDC_CLIENT_ID / OIDC_CLIENT_SECRET are for introspection at an external issuer: set OIDC_DISCOVERY_URL too, or unset them to use the built-in authorization server",
         ));
     }
+    if !external_issuer && (i.oidc_user_claim.is_some() || i.oidc_require_user_match) {
+        return Err(err(
+            "NEXTCLOUD_MCP_OIDC_USER_CLAIM / NEXTCLOUD_MCP_OIDC_REQUIRE_USER_MATCH are about an external issuer's tokens: set OIDC_DISCOVERY_URL too (the built-in authorization server's callers are always the Nextcloud user who logged in)",
+        ));
+    }
+    let oidc_user_claim = i.oidc_user_claim.unwrap_or_else(|| "sub".into());
     let oidc_discovery_url = match i.oidc_discovery_url {
         Some(url) => url,
         None => url::Url::parse(&format!(
@@ -527,6 +552,8 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
                 ));
             }
         },
+        oidc_user_claim,
+        oidc_require_user_match: i.oidc_require_user_match,
         audit_retention: Duration::from_secs(u64::from(i.audit_retention_days) * 86_400),
     })
 }
@@ -839,6 +866,52 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("OIDC_DISCOVERY_URL"), "{e}");
+    }
+
+    #[test]
+    fn the_user_claim_belongs_to_an_external_issuer() {
+        const EXTERNAL: &str =
+            "--oidc-discovery-url=https://idp.example.com/.well-known/openid-configuration";
+        // Defaults: the caller is `sub`, and the first login binds whichever account grants it.
+        let c = multi(None, &[EXTERNAL]).unwrap();
+        assert_eq!(c.auth.oidc_user_claim, "sub");
+        assert!(!c.auth.oidc_require_user_match);
+        assert!(!c.auth.caller_is_nextcloud_user());
+        let c = multi(
+            None,
+            &[
+                EXTERNAL,
+                "--oidc-user-claim=preferred_username",
+                "--oidc-require-user-match",
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.auth.oidc_user_claim, "preferred_username");
+        assert!(c.auth.caller_is_nextcloud_user());
+        // From the file too.
+        let args = run_args_with_file(
+            &[
+                "--nextcloud-host=https://cloud.example.com",
+                "--transport=streamable-http",
+                &format!("--token-encryption-key={KEY}"),
+                "--token-storage-db=/var/lib/nextcloud-mcp/tokens.db",
+                EXTERNAL,
+            ],
+            "oidc_user_claim = \"email\"\noidc_require_user_match = true\n",
+        )
+        .unwrap();
+        let c = Config::resolve(args).unwrap();
+        assert_eq!(c.auth.oidc_user_claim, "email");
+        assert!(c.auth.oidc_require_user_match);
+        // The built-in authorization server's callers are Nextcloud users by construction.
+        let c = multi(None, &[]).unwrap();
+        assert!(c.auth.caller_is_nextcloud_user());
+        for flag in ["--oidc-user-claim=email", "--oidc-require-user-match"] {
+            let e = multi(None, &[flag]).unwrap_err();
+            assert!(e.contains("OIDC_DISCOVERY_URL"), "{e}");
+        }
+        let e = refused(&[EXTERNAL.to_string(), "--oidc-user-claim= ".into()]);
+        assert!(e.contains("NEXTCLOUD_MCP_OIDC_USER_CLAIM"), "{e}");
     }
 
     #[test]

@@ -108,12 +108,14 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
         auth::oauth::Verifier::new(
             config.auth.oidc_discovery_url.clone(),
             &config.auth.resource_url,
+            &config.auth.oidc_user_claim,
             config.auth.oidc_client.clone(),
             config.nextcloud.verify_ssl,
         )
     });
     let multi = std::sync::Arc::new(auth::MultiUser {
         settings: config.auth.clone(),
+        provisioning: auth::provisioning::Provisioning::new(store.clone(), nextcloud.clone()),
         store,
         verifier,
         authorization_server,

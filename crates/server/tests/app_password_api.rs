@@ -1,13 +1,16 @@
 //! The app-password REST API (`/api/v1/users/{user_id}/...`) end to end against the emulator:
-//! every status code (200, 400, 401, 403, 404, 429, 500, 502), the live password check, the
-//! sliding-window rate limit and what counts towards it, revocation in Nextcloud on DELETE,
-//! and the OpenAPI document. On SQLite and PostgreSQL.
+//! every status code (200, 400, 401, 403, 404, 409, 429, 500, 502), the live password check,
+//! the sliding-window rate limit and what counts towards it, what DELETE and replacement do in
+//! Nextcloud (a handed-over password is only forgotten unless `?revoke=true`; one this server
+//! obtained is revoked), and the OpenAPI document. On SQLite and PostgreSQL.
 
 mod common;
 mod multi_common;
 
 use common::TestNextcloud;
-use multi_common::{Server, TestDb, start_server};
+use multi_common::{
+    Server, TestDb, browser_login, call_any, out, start_issuer, start_server, token,
+};
 use nextcloud_emulator::Faults;
 use nextcloud_mcp::cli::DeploymentMode;
 use reqwest::StatusCode;
@@ -21,6 +24,7 @@ const DAVE_APP: &str = "Ddddd-Bbbbb-Ccccc-Ddddd-Eeeee";
 const ERIN_APP: &str = "Eeeee-Bbbbb-Ccccc-Ddddd-Eeeee";
 const FRANK_APP: &str = "Fffff-Bbbbb-Ccccc-Ddddd-Eeeee";
 const HENRY_APP: &str = "Hhhhh-Bbbbb-Ccccc-Ddddd-Eeeee";
+const HENRY_APP2: &str = "Hhhhh-Bbbbb-Ccccc-Ddddd-Fffff";
 
 async fn emulator() -> Option<TestNextcloud> {
     let mut users = vec![
@@ -35,6 +39,7 @@ async fn emulator() -> Option<TestNextcloud> {
         b = b
             .user_with_login("henry", "henry@example.com", "henry-login-password-012345")
             .app_password("henry", HENRY_APP)
+            .app_password("henry", HENRY_APP2)
             .app_password("alice", ALICE_APP2);
         for (user, app) in users.drain(..) {
             if user != "alice" {
@@ -349,6 +354,39 @@ async fn api(db: TestDb) {
     let henry = store.app_password("henry").await.unwrap().unwrap();
     assert_eq!(henry.login_name, "henry@example.com");
     assert!(henry.scopes.is_none());
+    assert_eq!(henry.origin, nextcloud_mcp::db::Origin::Api);
+    // Replacing a handed-over password forgets the old one; it stays valid in Nextcloud.
+    let (s, _, v) = api
+        .pw(
+            Method::POST,
+            "henry",
+            Some(&basic("henry", HENRY_APP2)),
+            Some(json!({"username": "henry@example.com"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        store
+            .app_password("henry")
+            .await
+            .unwrap()
+            .unwrap()
+            .password
+            .expose(),
+        HENRY_APP2
+    );
+    assert!(works(&nc, "henry@example.com", HENRY_APP).await);
+    assert!(emu.app_passwords("henry").contains(&HENRY_APP.to_string()));
+    assert_eq!(
+        store
+            .audit_entries("henry")
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .event,
+        "forgotten"
+    );
 
     // PATCH scopes: 200, 400, 404.
     let scopes_path = "/api/v1/users/alice/scopes";
@@ -400,12 +438,67 @@ async fn api(db: TestDb) {
     assert!(events.contains(&"provisioned".to_string()));
     assert!(events.contains(&"scopes_changed".to_string()));
 
-    // DELETE: forgets the stored password and revokes it in Nextcloud.
+    // DELETE of a handed-over password: forgotten here, still valid in Nextcloud (whoever
+    // handed it over owns it).
     assert!(works(&nc, "alice", ALICE_APP).await);
     let (s, _, v) = api
         .pw(
             Method::DELETE,
             "alice",
+            Some(&basic("alice", ALICE_APP2)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["success"], true);
+    assert_eq!(v["deleted"], true);
+    assert_eq!(v["revoked"], false);
+    assert!(
+        v["message"].as_str().unwrap().contains("revoke=true"),
+        "{v}"
+    );
+    assert!(store.app_password("alice").await.unwrap().is_none());
+    assert!(
+        works(&nc, "alice", ALICE_APP).await,
+        "still valid in Nextcloud"
+    );
+    assert!(emu.app_passwords("alice").contains(&ALICE_APP.to_string()));
+    let last = store.audit_entries("alice").await.unwrap().pop().unwrap();
+    assert_eq!(last.event, "forgotten");
+    let (s, _, v) = api
+        .pw(
+            Method::DELETE,
+            "alice",
+            Some(&basic("alice", ALICE_APP2)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["deleted"], false);
+    // `?revoke=true`: the owner asks for it to be revoked in Nextcloud as well.
+    let (s, _, v) = api
+        .pw(
+            Method::POST,
+            "alice",
+            Some(&basic("alice", ALICE_APP)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _, v) = api
+        .send(
+            Method::DELETE,
+            "/api/v1/users/alice/app-password?revoke=maybe",
+            Some(&basic("alice", ALICE_APP2)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(store.app_password("alice").await.unwrap().is_some());
+    let (s, _, v) = api
+        .send(
+            Method::DELETE,
+            "/api/v1/users/alice/app-password?revoke=true",
             Some(&basic("alice", ALICE_APP2)),
             None,
         )
@@ -418,17 +511,8 @@ async fn api(db: TestDb) {
         !works(&nc, "alice", ALICE_APP).await,
         "revoked in Nextcloud"
     );
+    assert!(!emu.app_passwords("alice").contains(&ALICE_APP.to_string()));
     assert!(works(&nc, "alice", ALICE_APP2).await);
-    let (s, _, v) = api
-        .pw(
-            Method::DELETE,
-            "alice",
-            Some(&basic("alice", ALICE_APP2)),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200);
-    assert_eq!(v["deleted"], false);
     let last = store.audit_entries("alice").await.unwrap().pop().unwrap();
     assert_eq!(last.event, "revoked");
 
@@ -511,5 +595,131 @@ async fn app_password_api_sqlite() {
 async fn app_password_api_postgres() {
     if let Some(db) = TestDb::postgres().await {
         api(db).await;
+    }
+}
+
+/// Passwords this server obtained (Login Flow) are revoked when the REST API replaces or
+/// deletes them; a handed-over one that a Login Flow replaces is only forgotten.
+async fn obtained_and_handed_over(db: TestDb) {
+    let nc = TestNextcloud::start_with(|b| b.app_password("alice", ALICE_APP)).await;
+    let Some(emu) = nc.emulator() else {
+        println!("skipped: needs the emulator (its Login Flow v2 page is driven by the test)");
+        return db.cleanup().await;
+    };
+    let issuer = start_issuer().await;
+    let srv = start_server(
+        &nc.base_url,
+        DeploymentMode::LoginFlow,
+        Some(&issuer),
+        &db,
+        None,
+    )
+    .await;
+    let api = Api::new(&srv);
+    let store = &srv.multi.store;
+    let tok = token(&issuer, &srv.mcp_url, "alice", "notes.read files.read", 600);
+    let client =
+        common::connect_http(&srv.mcp_url, common::Transport::HttpSession, Some(&tok)).await;
+    let login = |args: Value| {
+        let client = &client;
+        async move {
+            let tool = if args.get("add_scopes").is_some() {
+                "nc_auth_update_scopes"
+            } else {
+                "nc_auth_provision_access"
+            };
+            let o = out(&call_any(client, tool, args).await);
+            assert!(
+                browser_login(
+                    o["login_url"].as_str().unwrap(),
+                    "alice",
+                    common::EMU_PASSWORD
+                )
+                .await
+            );
+            let o = out(&call_any(client, "nc_auth_check_status", json!({})).await);
+            assert_eq!(o["status"], "provisioned", "{o}");
+        }
+    };
+
+    // Obtained by a Login Flow, then replaced through POST: revoked in Nextcloud.
+    login(json!({"scopes": ["notes.read"]})).await;
+    let obtained = store.app_password("alice").await.unwrap().unwrap();
+    assert_eq!(obtained.origin, nextcloud_mcp::db::Origin::LoginFlow);
+    assert!(
+        emu.app_passwords("alice")
+            .contains(&obtained.password.expose().to_string())
+    );
+    let (s, _, v) = api
+        .pw(
+            Method::POST,
+            "alice",
+            Some(&basic("alice", ALICE_APP)),
+            Some(json!({"scopes": ["notes.read"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(!works(&nc, "alice", obtained.password.expose()).await);
+    assert!(
+        !emu.app_passwords("alice")
+            .contains(&obtained.password.expose().to_string())
+    );
+
+    // Handed over, then replaced by a Login Flow: forgotten only.
+    login(json!({"add_scopes": ["files.read"]})).await;
+    let second = store.app_password("alice").await.unwrap().unwrap();
+    assert_eq!(second.origin, nextcloud_mcp::db::Origin::LoginFlow);
+    assert!(works(&nc, "alice", ALICE_APP).await);
+    assert!(emu.app_passwords("alice").contains(&ALICE_APP.to_string()));
+
+    // Obtained, then deleted through the API (no `revoke`): revoked in Nextcloud.
+    let (s, _, v) = api
+        .pw(
+            Method::DELETE,
+            "alice",
+            Some(&basic("alice", ALICE_APP)),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["deleted"], true);
+    assert_eq!(v["revoked"], true, "{v}");
+    assert!(!works(&nc, "alice", second.password.expose()).await);
+    assert!(
+        !emu.app_passwords("alice")
+            .contains(&second.password.expose().to_string())
+    );
+    assert!(works(&nc, "alice", ALICE_APP).await);
+    let events: Vec<String> = store
+        .audit_entries("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "provisioned",
+            "provisioned",
+            "revoked",
+            "scopes_changed",
+            "forgotten",
+            "revoked"
+        ]
+    );
+    let _ = client.cancel().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn obtained_and_handed_over_sqlite() {
+    obtained_and_handed_over(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn obtained_and_handed_over_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        obtained_and_handed_over(db).await;
     }
 }

@@ -9,7 +9,7 @@ mod multi_common;
 use common::{EMU_PASSWORD, EMU_USER, TestNextcloud, Transport, connect_http, text_of};
 use multi_common::{
     Elicitor, Server, TestDb, browser_login, call_any, connect_eliciting, out, start_issuer,
-    start_server, token,
+    start_server, start_server_with, token, token_with,
 };
 use nextcloud_emulator::Faults;
 use nextcloud_mcp::cli::DeploymentMode;
@@ -722,4 +722,204 @@ async fn restart_postgres() {
     if let Some(db) = TestDb::postgres().await {
         restart(db).await;
     }
+}
+
+/// Someone else opens a user's login link and grants it: the login is refused with a message
+/// naming both accounts, the app password it produced is revoked in Nextcloud at once, and the
+/// user's own access, scopes and binding stay as they were.
+async fn someone_else_grants_the_login(db: TestDb) {
+    let Some(nc) = emulator().await else {
+        return db.cleanup().await;
+    };
+    let emu = nc.emulator().unwrap();
+    let issuer = start_issuer().await;
+    let srv = start_server(
+        &nc.base_url,
+        DeploymentMode::LoginFlow,
+        Some(&issuer),
+        &db,
+        None,
+    )
+    .await;
+    let store = &srv.multi.store;
+    let tok = token(
+        &issuer,
+        &srv.mcp_url,
+        EMU_USER,
+        "notes.read files.read",
+        600,
+    );
+    let client = connect_http(&srv.mcp_url, Transport::HttpSession, Some(&tok)).await;
+
+    // The first provisioning, by alice herself, binds her identity to her account.
+    let o = out(&call_any(
+        &client,
+        "nc_auth_provision_access",
+        json!({"scopes": ["notes.read"]}),
+    )
+    .await);
+    assert!(browser_login(o["login_url"].as_str().unwrap(), EMU_USER, EMU_PASSWORD).await);
+    let o = out(&call_any(&client, "nc_auth_check_status", json!({})).await);
+    assert_eq!(o["status"], "provisioned", "{o}");
+    let first = store.app_password(EMU_USER).await.unwrap().unwrap();
+    assert_eq!(
+        store.account_binding(EMU_USER).await.unwrap().as_deref(),
+        Some(EMU_USER)
+    );
+
+    // Bob opens alice's scope-change link and logs in there as himself.
+    let o = out(&call_any(
+        &client,
+        "nc_auth_update_scopes",
+        json!({"add_scopes": ["files.read"]}),
+    )
+    .await);
+    assert_eq!(o["status"], "login_required", "{o}");
+    let bobs_before = emu.app_passwords(BOB.0);
+    assert!(browser_login(o["login_url"].as_str().unwrap(), BOB.0, BOB.1).await);
+    assert_eq!(emu.app_passwords(BOB.0).len(), bobs_before.len() + 1);
+    let r = call_any(&client, "nc_auth_check_status", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    let o = out(&r);
+    assert_eq!(o["status"], "error", "{o}");
+    assert_eq!(o["success"], false);
+    let msg = text_of(&r);
+    assert!(
+        msg.contains("Refused") && msg.contains("`bob`") && msg.contains("`alice`"),
+        "{msg}"
+    );
+    assert!(msg.contains("was revoked"), "{msg}");
+    // Bob's fresh app password is gone from Nextcloud; alice's access is untouched.
+    assert_eq!(emu.app_passwords(BOB.0), bobs_before);
+    let now = store.app_password(EMU_USER).await.unwrap().unwrap();
+    assert_eq!(now.password.expose(), first.password.expose());
+    assert_eq!(now.scopes, first.scopes);
+    assert!(works(&nc, &now.login_name, now.password.expose()).await);
+    assert!(store.pending_login(EMU_USER).await.unwrap().is_none());
+    let entries = store.audit_entries(EMU_USER).await.unwrap();
+    let refused = entries.last().unwrap();
+    assert_eq!(refused.event, AuditEvent::Refused.as_str());
+    assert!(
+        refused.detail.as_deref().unwrap().contains("bob"),
+        "{refused:?}"
+    );
+    let o = out(&call_any(&client, "nc_auth_check_status", json!({})).await);
+    assert_eq!(o["status"], "provisioned", "{o}");
+    assert_eq!(strings(&o["scopes"]), ["notes.read"]);
+
+    // Alice herself can still change her scopes.
+    let o = out(&call_any(
+        &client,
+        "nc_auth_update_scopes",
+        json!({"add_scopes": ["files.read"]}),
+    )
+    .await);
+    assert!(browser_login(o["login_url"].as_str().unwrap(), EMU_USER, EMU_PASSWORD).await);
+    let o = out(&call_any(&client, "nc_auth_check_status", json!({})).await);
+    assert_eq!(o["status"], "provisioned", "{o}");
+    assert_eq!(strings(&o["scopes"]), ["files.read", "notes.read"]);
+    assert!(!works(&nc, &first.login_name, first.password.expose()).await);
+    let _ = client.cancel().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn someone_else_grants_the_login_sqlite() {
+    someone_else_grants_the_login(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn someone_else_grants_the_login_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        someone_else_grants_the_login(db).await;
+    }
+}
+
+/// NEXTCLOUD_MCP_OIDC_USER_CLAIM names the Nextcloud user in the token, and with
+/// NEXTCLOUD_MCP_OIDC_REQUIRE_USER_MATCH even the first login must be that user's own.
+#[tokio::test]
+async fn the_first_login_must_be_the_claimed_user() {
+    let Some(nc) = emulator().await else { return };
+    let emu = nc.emulator().unwrap();
+    let db = TestDb::sqlite();
+    let issuer = start_issuer().await;
+    let srv = start_server_with(
+        &nc.base_url,
+        DeploymentMode::LoginFlow,
+        Some(&issuer),
+        &db,
+        None,
+        |args| {
+            args.oidc_user_claim = Some("preferred_username".into());
+            args.oidc_require_user_match = true;
+        },
+    )
+    .await;
+    let store = &srv.multi.store;
+    let claims =
+        json!({"sub": "3f0c2a9e-carol", "preferred_username": CAROL.0, "scope": "notes.read"});
+    let tok = token_with(&issuer, &srv.mcp_url, claims, 600);
+    let client = connect_http(&srv.mcp_url, Transport::HttpSession, Some(&tok)).await;
+    let o = out(&call_any(&client, "nc_auth_check_status", json!({})).await);
+    assert_eq!(o["user_id"], CAROL.0, "{o}");
+
+    // Bob grants carol's very first login: refused, revoked, nothing stored or bound.
+    let o = out(&call_any(&client, "nc_auth_provision_access", json!({})).await);
+    let bobs_before = emu.app_passwords(BOB.0);
+    assert!(browser_login(o["login_url"].as_str().unwrap(), BOB.0, BOB.1).await);
+    let r = call_any(&client, "nc_auth_check_status", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    let msg = text_of(&r);
+    assert!(msg.contains("`bob`") && msg.contains("`carol`"), "{msg}");
+    assert_eq!(emu.app_passwords(BOB.0), bobs_before);
+    assert!(store.app_password(CAROL.0).await.unwrap().is_none());
+    assert!(store.account_binding(CAROL.0).await.unwrap().is_none());
+    assert!(store.pending_login(CAROL.0).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .audit_entries(CAROL.0)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .event,
+        "refused"
+    );
+
+    // Carol's own login works.
+    let o = out(&call_any(&client, "nc_auth_provision_access", json!({})).await);
+    assert!(browser_login(o["login_url"].as_str().unwrap(), CAROL.0, CAROL.1).await);
+    let o = out(&call_any(&client, "nc_auth_check_status", json!({})).await);
+    assert_eq!(o["status"], "provisioned", "{o}");
+    assert_eq!(
+        store.account_binding(CAROL.0).await.unwrap().as_deref(),
+        Some(CAROL.0)
+    );
+    common::call_ok(&client, "nc_notes_search_notes", json!({"query": "x"})).await;
+    let _ = client.cancel().await;
+
+    // A token without the claim names nobody: refused like any invalid token.
+    let nameless = token_with(
+        &issuer,
+        &srv.mcp_url,
+        json!({"sub": "3f0c2a9e-carol", "scope": "notes.read"}),
+        600,
+    );
+    let status = reqwest::Client::new()
+        .post(&srv.mcp_url)
+        .bearer_auth(nameless)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    db.cleanup().await;
 }

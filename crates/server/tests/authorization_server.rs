@@ -1302,6 +1302,67 @@ async fn app_password_api_delete_ends_oauth_grants() {
     assert!(html.contains("Sign in with Nextcloud"), "{html}");
 }
 
+/// With the built-in authorization server the caller *is* the Nextcloud user who logged in: a
+/// scope change through the `nc_auth_*` tools that someone else grants in Nextcloud is refused,
+/// and the app password it produced is revoked at once.
+#[tokio::test]
+async fn tools_refuse_a_login_by_another_account() {
+    const BOB: (&str, &str) = ("bob", "bob-login-password-0123456789");
+    let nc = TestNextcloud::start_with(|b| b.user(BOB.0, BOB.1)).await;
+    if !needs_emulator(&nc) {
+        return;
+    }
+    let emu = nc.emulator().unwrap();
+    let srv = start_server(&nc, None).await;
+    let client_id = register_public(&srv.base, "Assistant").await;
+    let mut browser = Browser::new();
+    let req = AuthRequest::new(&srv, &client_id);
+    let code = authorize_fully(&mut browser, &srv, &req, &["notes.read"]).await;
+    let (status, tokens) = exchange(&srv, &req, &code).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let multi = srv.server.state().multi.clone().unwrap();
+    let first = multi.store.app_password(EMU_USER).await.unwrap().unwrap();
+    assert_eq!(first.origin, nextcloud_mcp::db::Origin::AuthorizationServer);
+    assert_eq!(
+        multi
+            .store
+            .account_binding(EMU_USER)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(EMU_USER)
+    );
+
+    let client = connect_http(&srv.mcp_url, Transport::HttpSession, Some(access)).await;
+    let r = call(
+        &client,
+        "nc_auth_update_scopes",
+        json!({"remove_scopes": ["deck.write"]}),
+    )
+    .await;
+    let o = r.structured_content.clone().unwrap();
+    assert_eq!(o["status"], "login_required", "{o}");
+    let bobs_before = emu.app_passwords(BOB.0);
+    let done = nextcloud_login(o["login_url"].as_str().unwrap(), BOB.0, BOB.1).await;
+    assert!(done.contains("Account connected"), "{done}");
+    let r = call(&client, "nc_auth_check_status", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    let msg = text_of(&r);
+    assert!(msg.contains("`bob`") && msg.contains("`alice`"), "{msg}");
+    assert_eq!(
+        emu.app_passwords(BOB.0),
+        bobs_before,
+        "bob's new password revoked"
+    );
+    let now = multi.store.app_password(EMU_USER).await.unwrap().unwrap();
+    assert_eq!(now.password.expose(), first.password.expose());
+    assert_eq!(now.scopes, first.scopes);
+    // Alice's client keeps working with her own access.
+    call_ok(&client, "nc_notes_search_notes", json!({"query": "x"})).await;
+    let _ = client.cancel().await;
+}
+
 /// Node, the npm packages `needs` (in `PLAYWRIGHT_DIR`, default `.ci/.cache/browser-node/
 /// node_modules`, where `.ci/run` installs them) and Chromium (`CHROMIUM`, default
 /// `/usr/bin/chromium`); `None` (the test prints `skipped:`) when one is missing, except

@@ -4,12 +4,28 @@
 use std::time::Duration;
 
 use nextcloud_mcp::db::crypto::{Key, KeyRing};
-use nextcloud_mcp::db::{AuditEvent, FlowPurpose, Store};
+use nextcloud_mcp::db::{AuditEvent, FlowPurpose, NewAppPassword, Origin, Provisioned, Store};
 use sqlx::Connection;
 
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const KEY2: &str = "6b6579322d6b6579322d6b6579322d6b6579322d6b6579322d6b6579322d6b65";
 const APP_PASSWORD: &str = "Abcde-Fghij-Klmno-Pqrst-Uvwxy";
+
+/// An app password to store; `origin` as the REST API hands them over.
+fn new<'a>(
+    user_id: &'a str,
+    login_name: &'a str,
+    password: &'a str,
+    scopes: Option<&'a [String]>,
+) -> NewAppPassword<'a> {
+    NewAppPassword {
+        user_id,
+        login_name,
+        password,
+        scopes,
+        origin: Origin::Api,
+    }
+}
 
 fn ring() -> KeyRing {
     KeyRing::new(Key::parse(KEY).unwrap(), vec![])
@@ -108,7 +124,12 @@ async fn exercise(url: &str) {
     assert!(store.app_password("alice").await.unwrap().is_none());
     let scopes = vec!["notes.read".to_string()];
     let prev = store
-        .put_app_password("alice", "alice@example.com", APP_PASSWORD, Some(&scopes))
+        .put_app_password(&new(
+            "alice",
+            "alice@example.com",
+            APP_PASSWORD,
+            Some(&scopes),
+        ))
         .await
         .unwrap();
     assert!(prev.is_none());
@@ -116,15 +137,24 @@ async fn exercise(url: &str) {
     assert_eq!(got.password.expose(), APP_PASSWORD);
     assert_eq!(got.login_name, "alice@example.com");
     assert_eq!(got.scopes.as_deref(), Some(&scopes[..]));
+    assert_eq!(got.origin, Origin::Api);
     assert!(!format!("{got:?}").contains(APP_PASSWORD));
 
     // Replacing returns the old password (to revoke it); NULL scopes = unrestricted.
     let prev = store
-        .put_app_password("alice", "alice", "second-app-password-000000", None)
+        .put_app_password(&NewAppPassword {
+            origin: Origin::LoginFlow,
+            ..new("alice", "alice", "second-app-password-000000", None)
+        })
         .await
         .unwrap()
         .expect("previous");
     assert_eq!(prev.password.expose(), APP_PASSWORD);
+    assert_eq!(prev.origin, Origin::Api);
+    assert_eq!(
+        store.app_password("alice").await.unwrap().unwrap().origin,
+        Origin::LoginFlow
+    );
     assert!(
         store
             .app_password("alice")
@@ -153,13 +183,128 @@ async fn exercise(url: &str) {
     assert_eq!(flow.poll_token.expose(), "poll-token-secret");
     assert!(!flow.is_expired());
     assert_eq!(flow.purpose, FlowPurpose::Provision);
-    store
-        .complete_login(&flow, "bob", "bob-app-password-0000000000")
-        .await
-        .unwrap();
+    let bob_new = NewAppPassword {
+        origin: Origin::LoginFlow,
+        ..new(
+            "bob",
+            "bob",
+            "bob-app-password-0000000000",
+            flow.requested_scopes.as_deref(),
+        )
+    };
+    let done = store.provision(&bob_new, "bob", Some(&flow)).await.unwrap();
+    assert!(
+        matches!(done, Provisioned::Stored { previous: None }),
+        "{done:?}"
+    );
     assert!(store.pending_login("bob").await.unwrap().is_none());
     let bob = store.app_password("bob").await.unwrap().unwrap();
     assert_eq!(bob.scopes.as_deref(), Some(&scopes[..]));
+    assert_eq!(bob.origin, Origin::LoginFlow);
+    // The flow is consumed: completing it again stores nothing.
+    let again_done = store.provision(&bob_new, "bob", Some(&flow)).await.unwrap();
+    assert!(
+        matches!(again_done, Provisioned::Superseded),
+        "{again_done:?}"
+    );
+
+    // Binding: bob is bound to the Nextcloud account that first granted his password; a
+    // grant by another account is refused and changes nothing (and consumes its flow).
+    assert_eq!(
+        store.account_binding("bob").await.unwrap().as_deref(),
+        Some("bob")
+    );
+    store
+        .put_pending_login(
+            "bob",
+            "poll-token-2",
+            "https://cloud.example.com/login/v2/poll",
+            "https://cloud.example.com/login/v2/flow/y",
+            None,
+            FlowPurpose::UpdateScopes,
+        )
+        .await
+        .unwrap();
+    let flow2 = store.pending_login("bob").await.unwrap().unwrap();
+    let by_mallory = new("bob", "mallory", "mallory-app-password-00000", None);
+    let refused = store
+        .provision(&by_mallory, "mallory", Some(&flow2))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&refused, Provisioned::BoundElsewhere { account } if account == "bob"),
+        "{refused:?}"
+    );
+    assert!(store.pending_login("bob").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .app_password("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .password
+            .expose(),
+        "bob-app-password-0000000000"
+    );
+    // Re-provisioning by the bound account replaces and returns the old password.
+    let replaced = store
+        .provision(
+            &new("bob", "bob", "bob-app-password-1111111111", None),
+            "bob",
+            None,
+        )
+        .await
+        .unwrap();
+    let Provisioned::Stored {
+        previous: Some(old),
+    } = replaced
+    else {
+        panic!("{replaced:?}")
+    };
+    assert_eq!(old.password.expose(), "bob-app-password-0000000000");
+    assert_eq!(old.origin, Origin::LoginFlow);
+    // Put back what the key-rotation checks below expect.
+    store.provision(&bob_new, "bob", None).await.unwrap();
+
+    // Concurrent first provisionings of one identity by different accounts: exactly one
+    // binds, the others are refused, and the stored password is the binder's.
+    let mut tasks = Vec::new();
+    for i in 0..6u32 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let account = format!("account-{i}");
+            let password = format!("race-password-{i}-00000000000");
+            let outcome = s
+                .provision(&new("race", &account, &password, None), &account, None)
+                .await
+                .unwrap();
+            (account, outcome)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (account, outcome) = t.await.unwrap();
+        match outcome {
+            Provisioned::Stored { .. } => winners.push(account),
+            Provisioned::BoundElsewhere { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let bound = store.account_binding("race").await.unwrap().unwrap();
+    assert!(
+        winners.iter().all(|w| *w == bound),
+        "{winners:?} vs {bound}"
+    );
+    assert!(!winners.is_empty());
+    assert_eq!(
+        store
+            .app_password("race")
+            .await
+            .unwrap()
+            .unwrap()
+            .login_name,
+        bound
+    );
 
     // Concurrency: simultaneous writes for one user leave one consistent row.
     let mut tasks = Vec::new();
@@ -170,12 +315,12 @@ async fn exercise(url: &str) {
                 "notes.{}",
                 if i.is_multiple_of(2) { "read" } else { "write" }
             )];
-            s.put_app_password(
+            s.put_app_password(&new(
                 "carol",
                 "carol",
                 &format!("carol-password-{i:02}-0000000"),
                 Some(&scopes),
-            )
+            ))
             .await
             .unwrap();
         }));
@@ -258,6 +403,19 @@ async fn exercise(url: &str) {
         .expect("deleted");
     assert_eq!(gone.user_id, "bob");
     assert!(only_new.app_password("bob").await.unwrap().is_none());
+    // The binding outlives the password: the identity is not free for another account.
+    let refused = only_new
+        .provision(
+            &new("bob", "mallory", "mallory-app-password-00000", None),
+            "mallory",
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(refused, Provisioned::BoundElsewhere { .. }),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -292,7 +450,7 @@ async fn restart_keeps_credentials_sqlite() {
     {
         let store = Store::open_url(&url, ring()).await.unwrap();
         store
-            .put_app_password("alice", "alice", APP_PASSWORD, None)
+            .put_app_password(&new("alice", "alice", APP_PASSWORD, None))
             .await
             .unwrap();
         store
@@ -329,7 +487,7 @@ async fn restart_keeps_credentials_postgres() {
     {
         let store = Store::open_url(&pg.url(), ring()).await.unwrap();
         store
-            .put_app_password("alice", "alice", APP_PASSWORD, None)
+            .put_app_password(&new("alice", "alice", APP_PASSWORD, None))
             .await
             .unwrap();
         store

@@ -216,12 +216,13 @@ async fn login_flow_bearer_tokens_and_scopes() {
     let multi = srv.server.state().multi.clone().unwrap();
     multi
         .store
-        .put_app_password(
-            "alice",
-            &nc.username,
-            &nc.password,
-            Some(&["notes.read".to_string()]),
-        )
+        .put_app_password(&nextcloud_mcp::db::NewAppPassword {
+            user_id: "alice",
+            login_name: &nc.username,
+            password: &nc.password,
+            scopes: Some(&["notes.read".to_string()]),
+            origin: nextcloud_mcp::db::Origin::Api,
+        })
         .await
         .unwrap();
     let tools = client.list_all_tools().await.unwrap();

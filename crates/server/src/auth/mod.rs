@@ -4,6 +4,7 @@
 
 pub mod authorization_server;
 pub mod oauth;
+pub mod provisioning;
 
 use std::collections::BTreeSet;
 
@@ -45,6 +46,8 @@ impl Caller {
 pub struct MultiUser {
     pub settings: AuthSettings,
     pub store: Store,
+    /// Stores, replaces and removes app passwords (every path that provisions uses it).
+    pub provisioning: provisioning::Provisioning,
     /// Bearer-token verifier (`login_flow` with an external issuer).
     pub verifier: Option<oauth::Verifier>,
     /// The built-in authorization server (`login_flow` without an external issuer).

@@ -1,7 +1,8 @@
 //! OAuth 2.0 resource server (`login_flow` mode): bearer tokens are JWTs checked against the
 //! issuer's JWKS (signature, issuer, expiry, audience = this server's resource URL) or, when
 //! opaque, RFC 7662 introspection. Results are cached, bounded in size and never past the
-//! token's expiry. Tokens are keyed in the cache by their SHA-256, never stored in clear.
+//! token's expiry. Tokens are keyed in the cache by their SHA-256, never stored in clear. The
+//! caller's user id is the claim `NEXTCLOUD_MCP_OIDC_USER_CLAIM` names (`sub` by default).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,25 +33,40 @@ struct Discovery {
 
 #[derive(Debug, Deserialize)]
 struct Claims {
-    sub: String,
     exp: u64,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
     scp: Option<Vec<String>>,
+    /// The rest, among them the claim that names the user (`sub` by default).
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Introspection {
     active: bool,
     #[serde(default)]
-    sub: Option<String>,
-    #[serde(default)]
     exp: Option<u64>,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
     aud: Option<serde_json::Value>,
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The value of the claim naming the user: a non-empty string, or why the token is refused.
+fn user_claim(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<String, TokenError> {
+    match claims.get(name).and_then(serde_json::Value::as_str) {
+        Some(user) if !user.is_empty() => Ok(user.to_string()),
+        _ => Err(TokenError::Invalid(format!(
+            "the token has no `{name}` claim naming the Nextcloud user"
+        ))),
+    }
 }
 
 const CACHE_CAP: usize = 10_000;
@@ -61,6 +77,8 @@ const METADATA_TTL: Duration = Duration::from_secs(3600);
 pub struct Verifier {
     discovery_url: url::Url,
     audiences: Vec<String>,
+    /// The claim whose value is the caller's user id.
+    user_claim: String,
     client: Option<(String, crate::config::Secret)>,
     http: reqwest::Client,
     discovery: tokio::sync::Mutex<Option<(Instant, Discovery)>>,
@@ -69,11 +87,12 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// `resource` is this server's MCP URL, the audience tokens must carry; `client` the
-    /// credentials for introspecting opaque tokens.
+    /// `resource` is this server's MCP URL, the audience tokens must carry; `user_claim` the
+    /// claim naming the caller; `client` the credentials for introspecting opaque tokens.
     pub fn new(
         discovery_url: url::Url,
         resource: &url::Url,
+        user_claim: &str,
         client: Option<(String, crate::config::Secret)>,
         verify_tls: bool,
     ) -> Self {
@@ -87,6 +106,7 @@ impl Verifier {
         Self {
             discovery_url,
             audiences,
+            user_claim: user_claim.to_string(),
             client,
             http,
             discovery: Default::default(),
@@ -194,9 +214,9 @@ impl Verifier {
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&self.audiences);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.leeway = 30;
-        caller_from_jwt(token, &key, &validation)
+        caller_from_jwt(token, &key, &validation, &self.user_claim)
     }
 
     async fn introspect(&self, token: &str) -> Result<(Caller, u64), TokenError> {
@@ -250,9 +270,7 @@ impl Verifier {
                 ));
             }
         }
-        let sub = info
-            .sub
-            .ok_or_else(|| TokenError::Invalid("introspection returned no subject".into()))?;
+        let user_id = user_claim(&info.other, &self.user_claim)?;
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let exp = info.exp.unwrap_or(now + 60);
         if exp <= now {
@@ -260,7 +278,7 @@ impl Verifier {
         }
         Ok((
             Caller::Bearer {
-                user_id: sub,
+                user_id,
                 scopes: parse_scope_claim(info.scope.as_deref().unwrap_or("")),
             },
             exp,
@@ -269,12 +287,14 @@ impl Verifier {
 }
 
 /// Checks a JWT's signature and claims against a key and rules, and names its caller (the
-/// `sub` claim) with the scopes of its `scope` or `scp` claim. Separate from fetching the
-/// issuer's keys so that it can be fuzzed and tested without an issuer.
+/// `user_claim` claim, `sub` by default) with the scopes of its `scope` or `scp` claim.
+/// Separate from fetching the issuer's keys so that it can be fuzzed and tested without an
+/// issuer.
 pub fn caller_from_jwt(
     token: &str,
     key: &DecodingKey,
     validation: &Validation,
+    user_claim: &str,
 ) -> Result<(Caller, u64), TokenError> {
     let data =
         decode::<Claims>(token, key, validation).map_err(|e| TokenError::Invalid(e.to_string()))?;
@@ -286,7 +306,7 @@ pub fn caller_from_jwt(
     };
     Ok((
         Caller::Bearer {
-            user_id: c.sub,
+            user_id: self::user_claim(&c.other, user_claim)?,
             scopes,
         },
         c.exp,

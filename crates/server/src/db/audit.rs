@@ -1,4 +1,5 @@
-//! `audit_log`: who was provisioned, changed scopes, was revoked or failed to authenticate.
+//! `audit_log`: who was provisioned, changed scopes, was revoked or forgotten, was refused (a
+//! login by another account) or failed to authenticate.
 //! Never holds a secret; entries older than the retention are deleted by the cleanup task.
 
 use super::{Store, StoreError, db_err, now};
@@ -8,6 +9,11 @@ pub enum AuditEvent {
     Provisioned,
     ScopesChanged,
     Revoked,
+    /// A stored password was deleted or replaced here but, not being this server's, left
+    /// valid in Nextcloud.
+    Forgotten,
+    /// A provisioning was refused: the login came from another Nextcloud account.
+    Refused,
     AuthFailed,
 }
 
@@ -17,6 +23,8 @@ impl AuditEvent {
             Self::Provisioned => "provisioned",
             Self::ScopesChanged => "scopes_changed",
             Self::Revoked => "revoked",
+            Self::Forgotten => "forgotten",
+            Self::Refused => "refused",
             Self::AuthFailed => "auth_failed",
         }
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{JsonList, Store, StoreError, StoredAppPassword, db_err, now, scopes_to_db};
+use super::{JsonList, Store, StoreError, db_err, now, scopes_to_db};
 use crate::config::Secret;
 
 /// How long a started flow may be completed.
@@ -47,15 +47,6 @@ pub struct PendingLogin {
     pub purpose: FlowPurpose,
     pub created_at: i64,
     pub expires_at: i64,
-}
-
-/// The outcome of [`Store::complete_login`].
-#[derive(Debug)]
-pub enum Completion {
-    /// Stored; `previous` is the password it replaced.
-    Stored { previous: Option<StoredAppPassword> },
-    /// Another request completed or replaced this flow first; nothing was stored.
-    Superseded,
 }
 
 impl PendingLogin {
@@ -161,44 +152,6 @@ impl Store {
             .await
             .map_err(db_err("delete login flow"))?;
         Ok(())
-    }
-
-    /// Completes a flow in one transaction: deletes its session, stores the new app password
-    /// with the flow's scopes, and returns the password it replaced (to revoke in Nextcloud).
-    ///
-    /// Deleting the session first serialises concurrent completions: only the transaction
-    /// that removed the row stores its password; the others get [`Completion::Superseded`]
-    /// (the flow was completed or replaced meanwhile) and must discard theirs.
-    pub async fn complete_login(
-        &self,
-        flow: &PendingLogin,
-        login_name: &str,
-        app_password: &str,
-    ) -> Result<Completion, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(db_err("begin"))?;
-        let deleted =
-            sqlx::query("DELETE FROM login_flow_sessions WHERE user_id = $1 AND login_url = $2")
-                .bind(&flow.user_id)
-                .bind(&flow.login_url)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err("delete login flow"))?;
-        if deleted.rows_affected() == 0 {
-            tx.rollback().await.map_err(db_err("rollback"))?;
-            return Ok(Completion::Superseded);
-        }
-        let previous = super::app_password::locked_previous(&mut tx, self, &flow.user_id).await?;
-        super::app_password::upsert(
-            &mut tx,
-            self,
-            &flow.user_id,
-            login_name,
-            app_password,
-            flow.requested_scopes.as_deref(),
-        )
-        .await?;
-        tx.commit().await.map_err(db_err("commit"))?;
-        Ok(Completion::Stored { previous })
     }
 
     pub(super) async fn delete_expired_logins(&self, now: i64) -> Result<u64, StoreError> {

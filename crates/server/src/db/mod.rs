@@ -1,6 +1,7 @@
-//! The credential store of the multi-user modes: app passwords, pending Login Flow v2
-//! sessions, rate-limit attempts and the audit log, in SQLite (embedded default) or
-//! PostgreSQL (shared by replicas). One file per stored entity holds its queries.
+//! The credential store of the multi-user modes: app passwords and the accounts users are
+//! bound to, pending Login Flow v2 sessions, rate-limit attempts and the audit log, in SQLite
+//! (embedded default) or PostgreSQL (shared by replicas). One file per stored entity holds its
+//! queries.
 //!
 //! Queries are plain `sqlx::query` strings in SQL both engines accept (`$1` placeholders,
 //! `ON CONFLICT`), run through sqlx's `Any` driver, so nothing needs a database at build time.
@@ -25,10 +26,10 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Decode, Type, ValueRef};
 
 use crate::config::StoreLocation;
-pub use app_password::StoredAppPassword;
+pub use app_password::{NewAppPassword, Origin, Provisioned, StoredAppPassword};
 pub use audit::AuditEvent;
 use crypto::KeyRing;
-pub use login_flow::{Completion, FlowPurpose, PendingLogin};
+pub use login_flow::{FlowPurpose, PendingLogin};
 
 /// A store failure; messages name the operation, never a secret or the connection URL.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,13 @@ pub fn migrator() -> Migrator {
             Cow::Borrowed(include_str!(
                 "../../migrations/0002_authorization_server.sql"
             )),
+            false,
+        ),
+        Migration::new(
+            3,
+            Cow::Borrowed("provisioning"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../../migrations/0003_provisioning.sql")),
             false,
         ),
     ];

@@ -52,12 +52,21 @@ pub async fn start_issuer() -> String {
 
 /// A JWT for `sub` with `scope`, signed by the test key.
 pub fn token(issuer: &str, audience: &str, sub: &str, scope: &str, ttl: i64) -> String {
+    token_with(issuer, audience, json!({"sub": sub, "scope": scope}), ttl)
+}
+
+/// A JWT with these claims (plus `iss`, `aud`, `exp`, `iat`), signed by the test key.
+pub fn token_with(issuer: &str, audience: &str, claims: serde_json::Value, ttl: i64) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("test-key".into());
     let now = chrono::Utc::now().timestamp();
+    let mut body = json!({"iss": issuer, "aud": audience, "exp": now + ttl, "iat": now});
+    for (k, v) in claims.as_object().expect("claims object") {
+        body[k] = v.clone();
+    }
     encode(
         &header,
-        &json!({"iss": issuer, "aud": audience, "sub": sub, "scope": scope, "exp": now + ttl, "iat": now}),
+        &body,
         &EncodingKey::from_rsa_pem(TEST_KEY_PEM.as_bytes()).unwrap(),
     )
     .unwrap()
@@ -176,6 +185,18 @@ pub async fn start_server(
     db: &TestDb,
     public_url: Option<&str>,
 ) -> Server {
+    start_server_with(nextcloud_host, mode, issuer, db, public_url, |_| {}).await
+}
+
+/// As [`start_server`], with `tweak` applied to the settings last.
+pub async fn start_server_with(
+    nextcloud_host: &str,
+    mode: DeploymentMode,
+    issuer: Option<&str>,
+    db: &TestDb,
+    public_url: Option<&str>,
+    tweak: impl FnOnce(&mut RunArgs),
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut flags = vec![
@@ -195,7 +216,9 @@ pub async fn start_server(
     if let Some(url) = public_url {
         flags.push(format!("--public-url={url}"));
     }
-    let config = Config::resolve(RunArgs::from_flags(flags).expect("flags")).expect("config");
+    let mut args = RunArgs::from_flags(flags).expect("flags");
+    tweak(&mut args);
+    let config = Config::resolve(args).expect("config");
     let server = nextcloud_mcp::build_multi_user_server(&config)
         .await
         .expect("server");

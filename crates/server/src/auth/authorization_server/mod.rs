@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::Caller;
 use super::oauth::TokenError;
+use super::provisioning::Provisioning;
 use crate::db::Store;
 
 /// Authorization codes are single use and live this long.
@@ -54,6 +55,8 @@ pub struct AuthorizationServer {
     resource: String,
     store: Store,
     nextcloud: nextcloud::Nextcloud,
+    /// Stores the app passwords its logins obtain (and revokes them when clients disconnect).
+    provisioning: Provisioning,
     /// Nextcloud as browsers reach it (login links), when it differs from NEXTCLOUD_HOST.
     public_url: Option<url::Url>,
     secure_cookies: bool,
@@ -102,6 +105,7 @@ impl AuthorizationServer {
         Self {
             issuer: issuer_for(resource),
             resource: resource.as_str().to_string(),
+            provisioning: Provisioning::new(store.clone(), nextcloud.clone()),
             store,
             nextcloud,
             public_url,

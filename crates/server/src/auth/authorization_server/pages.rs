@@ -19,8 +19,9 @@ use axum_extra::extract::{Form, FormRejection};
 
 use super::register::{ClientError, redirect_uri_allowed};
 use super::{AuthorizationServer, CODE_TTL, LOGIN_TTL, SESSION_TTL, hash, random_secret};
-use crate::db::AuditEvent;
+use crate::auth::provisioning::Grant;
 use crate::db::oauth::{AuthCode, AuthorizationStatus, OAuthClient, PendingAuthorization};
+use crate::db::{AuditEvent, Origin};
 
 const CSRF_COOKIE: &str = "ncmcp_csrf";
 const SESSION_COOKIE: &str = "ncmcp_session";
@@ -846,39 +847,33 @@ pub async fn progress(
             return fail("Nextcloud did not accept the access it had just granted");
         }
     };
-    match server
-        .store
-        .put_app_password(&user_id, &creds.login_name, &creds.app_password, None)
-        .await
-    {
-        Ok(Some(previous)) if previous.password.expose() != creds.app_password => {
-            // The new password replaces the old one for every client; Nextcloud forgets it.
-            let old = server.nextcloud.user(previous.credentials());
-            if let Err(e) = old.revoke_app_password().await {
-                tracing::info!(error = %e, "cannot revoke the replaced app password");
-            }
+    // The person is who logged in, so the grant is theirs by construction; the service still
+    // keeps the user id bound to that account and revokes the password it replaces (for every
+    // client) when this server had obtained it.
+    let detail = format!(
+        "Login Flow via the authorization server for client {}",
+        if sign_in_only {
+            "(sign-in)"
+        } else {
+            &request.client_id
         }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store the app password");
-            return fail("the server could not store your Nextcloud access");
-        }
+    );
+    let grant = Grant {
+        user_id: &user_id,
+        login_name: &creds.login_name,
+        password: &creds.app_password,
+        scopes: None,
+        origin: Origin::AuthorizationServer,
+        account: Some(&user_id),
+        required_account: Some(&user_id),
+        flow: None,
+        event: AuditEvent::Provisioned,
+        detail: &detail,
+    };
+    if let Err(e) = server.provisioning.provision(grant).await {
+        tracing::error!(error = %e, "cannot store the app password");
+        return fail("the server could not store your Nextcloud access");
     }
-    server
-        .store
-        .audit(
-            AuditEvent::Provisioned,
-            &user_id,
-            Some(&format!(
-                "Login Flow via the authorization server for client {}",
-                if sign_in_only {
-                    "(sign-in)"
-                } else {
-                    &request.client_id
-                }
-            )),
-        )
-        .await;
     let resp = if sign_in_only {
         see_other(&server.path("/oauth/connections"))
     } else {

@@ -11,7 +11,6 @@ use serde_json::json;
 
 use super::register::{ClientError, oauth_error};
 use super::{ACCESS_TTL, AuthorizationServer, REFRESH_TTL, hash, pkce_matches, random_secret};
-use crate::db::AuditEvent;
 use crate::db::oauth::{CodeRedemption, OAuthClient, RefreshOutcome};
 
 /// The form of a token or revocation request (RFC 6749 §4.1.3 and §6, RFC 7009 §2.1).
@@ -159,7 +158,7 @@ impl AuthorizationServer {
     }
 
     /// After a grant ended at its person's request: when it was their last connected client,
-    /// the app password is revoked in Nextcloud and forgotten here.
+    /// the app password is forgotten here (and revoked in Nextcloud if this server obtained it).
     pub(super) async fn after_disconnect(&self, user_id: &str) {
         match self.store.grants_of_user(user_id).await {
             Ok(left) if left.is_empty() => {}
@@ -169,22 +168,14 @@ impl AuthorizationServer {
                 return;
             }
         }
-        match self.store.delete_app_password(user_id).await {
-            Ok(Some(stored)) => {
-                let user = self.nextcloud.user(stored.credentials());
-                if let Err(e) = user.revoke_app_password().await {
-                    tracing::warn!(error = %e, "cannot revoke the app password in Nextcloud");
-                }
-                self.store
-                    .audit(
-                        AuditEvent::Revoked,
-                        user_id,
-                        Some("last OAuth client disconnected; app password revoked"),
-                    )
-                    .await;
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot delete the app password"),
+        // Revoked in Nextcloud when this server obtained it; one handed over through the
+        // REST API is only forgotten.
+        if let Err(e) = self
+            .provisioning
+            .remove(user_id, false, "last OAuth client disconnected")
+            .await
+        {
+            tracing::warn!(error = %e, "cannot delete the app password");
         }
         if let Err(e) = self.store.delete_browser_sessions(user_id).await {
             tracing::warn!(error = %e, "cannot end browser sessions");

@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::apps;
+use crate::auth::provisioning::{Disposal, Grant, ProvisionError};
 use crate::auth::{Caller, MultiUser};
-use crate::db::{AuditEvent, Completion, FlowPurpose, PendingLogin};
+use crate::db::{AuditEvent, FlowPurpose, Origin, PendingLogin};
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::now;
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -534,53 +535,54 @@ impl NextcloudMcp {
             }
             Ok(Some(creds)) => creds,
         };
-        let completion = match store
-            .complete_login(&flow, &creds.login_name, &creds.app_password)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot store an app password");
-                self.revoke(&creds.login_name, &creds.app_password, user_id, "unstored")
-                    .await;
-                return status_error(Some(user_id), STORE_UNAVAILABLE.into());
-            }
+        let scopes = scope_list(flow.requested_scopes.as_deref());
+        let detail = format!("scopes={}", scopes.join(" "));
+        let required = multi.settings.caller_is_nextcloud_user().then_some(user_id);
+        let grant = Grant {
+            user_id,
+            login_name: &creds.login_name,
+            password: &creds.app_password,
+            scopes: flow.requested_scopes.as_deref(),
+            origin: Origin::LoginFlow,
+            account: None,
+            required_account: required,
+            flow: Some(&flow),
+            event: match flow.purpose {
+                FlowPurpose::UpdateScopes => AuditEvent::ScopesChanged,
+                FlowPurpose::Provision => AuditEvent::Provisioned,
+            },
+            detail: &detail,
         };
-        let previous = match completion {
-            Completion::Superseded => {
-                // A newer flow replaced this one: its password is not ours to keep.
-                self.revoke(
-                    &creds.login_name,
-                    &creds.app_password,
-                    user_id,
-                    "superseded",
-                )
-                .await;
+        let stored = match multi.provisioning.provision(grant).await {
+            Ok(stored) => stored,
+            Err(ProvisionError::Superseded) => {
                 return match store.pending_login(user_id).await {
                     Ok(Some(newer)) => pending_answer(user_id, &newer),
                     _ => self.stored_status(multi, user_id, None).await,
                 };
             }
-            Completion::Stored { previous } => previous,
-        };
-        let scopes = scope_list(flow.requested_scopes.as_deref());
-        let detail = format!("scopes={}", scopes.join(" "));
-        let mut note = String::new();
-        let event = match flow.purpose {
-            FlowPurpose::UpdateScopes => AuditEvent::ScopesChanged,
-            FlowPurpose::Provision => AuditEvent::Provisioned,
-        };
-        store.audit(event, user_id, Some(&detail)).await;
-        if let Some(old) = previous
-            && old.password.expose() != creds.app_password
-        {
-            let revoked = self
-                .revoke(&old.login_name, old.password.expose(), user_id, "replaced")
-                .await;
-            if !revoked {
-                note = " The previous app password could not be revoked in Nextcloud; remove it under Settings → Security → Devices & sessions.".into();
+            Err(e @ ProvisionError::WrongAccount { .. }) => {
+                return status_error(Some(user_id), e.to_string());
             }
-        }
+            Err(ProvisionError::Unverified(e)) => {
+                return status_error(
+                    Some(user_id),
+                    format!(
+                        "Nextcloud did not confirm the access it had just granted ({e}); nothing was stored. Start the login again."
+                    ),
+                );
+            }
+            Err(ProvisionError::Store(e)) => {
+                tracing::error!(error = %e, "cannot store an app password");
+                return status_error(Some(user_id), STORE_UNAVAILABLE.into());
+            }
+        };
+        let note = match stored.replaced {
+            Some(Disposal::RevocationFailed) => {
+                " The previous app password could not be revoked in Nextcloud; remove it under Settings → Security → Devices & sessions."
+            }
+            _ => "",
+        };
         let out = StatusOut {
             success: true,
             timestamp: now(),
@@ -595,29 +597,6 @@ impl NextcloudMcp {
             username: Some(creds.login_name.clone()),
         };
         respond(&out, &out.message, false)
-    }
-
-    /// Revokes an app password in Nextcloud (and audits it); whether that worked.
-    async fn revoke(&self, login: &str, password: &str, user_id: &str, why: &str) -> bool {
-        let user = self
-            .state()
-            .nextcloud
-            .user(nextcloud::Credentials::new(login, password));
-        match user.revoke_app_password().await {
-            Ok(()) => {
-                if let Some(multi) = self.multi() {
-                    multi
-                        .store
-                        .audit(AuditEvent::Revoked, user_id, Some(why))
-                        .await;
-                }
-                true
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, reason = why, "cannot revoke an app password");
-                false
-            }
-        }
     }
 
     /// `provisioned` from the stored password, else `not_initiated` with `why`.
@@ -690,7 +669,7 @@ fn pending_answer(user_id: &str, flow: &PendingLogin) -> CallToolResponse {
 
 /// Serialises status checks of one user within this process, so that a check racing with
 /// another one's completion waits for it instead of reporting a stale `pending`. (Across
-/// replicas the completion itself stays atomic; see [`crate::db::Store::complete_login`].)
+/// replicas the completion itself stays atomic; see [`crate::db::Store::provision`].)
 fn user_lock(user_id: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock, Weak};
