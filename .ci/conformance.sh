@@ -7,8 +7,10 @@
 #   .ci/conformance.sh 2026-07-28      # one revision
 #
 # Node 22 and the suite are installed, at pinned versions, into .ci/.cache (gitignored).
-# The server runs with --conformance-fixtures against the Nextcloud emulator (crates/emulator)
-# so that the suite's resources/read of a listed resource reaches a real backend.
+# The server is `nextcloud-mcp-conformance` (crates/conformance: the product's handler plus the
+# suite's fixtures, which the product binary does not carry), run against the Nextcloud
+# emulator (crates/emulator) so that the suite's resources/read of a listed resource reaches a
+# real backend.
 # Results (one checks.json per scenario) are kept in .ci/.cache/conformance-results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,8 +49,13 @@ SUITE=$TOOLS/node_modules/@modelcontextprotocol/conformance/dist/index.js
 conformance() { "$NODE" "$SUITE" "$@"; }
 
 # --- build and start emulator + server ------------------------------------------------------
-echo "== cargo build -p nextcloud-mcp -p nextcloud-emulator"
-cargo build --quiet -p nextcloud-mcp -p nextcloud-emulator
+# Built as `cargo test --workspace` builds them (same mode, same unified features: the two
+# binaries come with their packages' integration tests), so after .ci/run's test step this
+# compiles nothing. A plain `cargo build -p ...` would resolve other features (tokio without
+# the tests' `test-util` and `process`, rmcp without its client side) and rebuild nearly every
+# dependency a second time.
+echo "== cargo test --workspace --no-run --test fixtures --test emulator (nextcloud-mcp-conformance, nextcloud-emulator)"
+cargo test --quiet --workspace --no-run --test fixtures --test emulator
 BIN=$CARGO_TARGET_DIR/debug
 
 LOGS=$CACHE/conformance-logs
@@ -93,10 +100,10 @@ PORT=$(free_port)
 # by default the server accepts no browser Origin at all, so allow exactly the loopback one.
 MCP_ALLOWED_ORIGINS="http://127.0.0.1:$PORT,http://localhost:$PORT" \
   NEXTCLOUD_HOST=$NC_URL NEXTCLOUD_USERNAME=$NC_USER NEXTCLOUD_PASSWORD=$NC_PASSWORD \
-  "$BIN/nextcloud-mcp" run --transport streamable-http --host 127.0.0.1 --port "$PORT" \
-  --conformance-fixtures >"$LOGS/server.log" 2>&1 &
+  "$BIN/nextcloud-mcp-conformance" run --transport streamable-http --host 127.0.0.1 \
+  --port "$PORT" >"$LOGS/server.log" 2>&1 &
 PIDS+=($!)
-wait_for "http://127.0.0.1:$PORT/health/live" 30 "nextcloud-mcp"
+wait_for "http://127.0.0.1:$PORT/health/live" 30 "nextcloud-mcp-conformance"
 URL=http://127.0.0.1:$PORT/mcp
 echo "== server at $URL (Nextcloud emulator at $NC_URL)"
 

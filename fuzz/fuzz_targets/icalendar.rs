@@ -4,7 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use nextcloud::calendar::{ICalendar, Tz, When, occurrences};
+use nextcloud::calendar::{Event, ICalendar, Todo, Tz, When, occurrences};
 use nextcloud::ical::Document;
 
 fuzz_target!(|data: &[u8]| {
@@ -26,6 +26,9 @@ fuzz_target!(|data: &[u8]| {
         }
         let from = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap();
         let to = Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).unwrap();
-        let _ = occurrences(&doc, kind, from, to, Tz::UTC);
+        for occ in occurrences(&doc, kind, from, to, Tz::UTC) {
+            let _ = Event::read(&doc, occ.span, Some(&occ), Tz::UTC);
+        }
     }
+    let _ = (Event::of(&doc, Tz::UTC), Todo::of(&doc, Tz::UTC));
 });

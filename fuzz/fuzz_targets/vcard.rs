@@ -16,5 +16,6 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = doc.get(span, "FN");
     }
+    let _ = nextcloud::contacts::Contact::read(&doc, true);
     let _ = calcard::vcard::VCard::parse(doc.to_text());
 });

@@ -115,7 +115,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Seeds every user with sample notes (categories, unicode, an image attachment).
+    /// Seeds every user with sample data for every app: notes (categories, unicode, an image
+    /// attachment), recipes, calendars with recurring events and tasks, contacts, a Deck board,
+    /// a table, files and a public share (see [`sample`]).
     pub fn sample_data(mut self) -> Self {
         self.sample_data = true;
         self
@@ -171,9 +173,6 @@ impl EmulatorBuilder {
         if let Ok(mut u) = state.inner.dav_upstream.lock() {
             *u = self.dav_upstream.clone();
         }
-        if self.sample_data {
-            sample::seed(&state);
-        }
         let listener = TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
@@ -181,6 +180,14 @@ impl EmulatorBuilder {
             *b = base_url.clone();
         }
         let router = router(state.clone());
+        if self.sample_data {
+            sample::seed(&state);
+            for (id, login, password) in &self.users {
+                sample::seed_through_api(&router, &state, id, login, password)
+                    .await
+                    .map_err(std::io::Error::other)?;
+            }
+        }
         let task = tokio::spawn(serve(listener, router, state.clone()));
         tracing::info!(%base_url, "nextcloud emulator listening");
         Ok(RunningEmulator {

@@ -103,6 +103,8 @@ pub struct World {
     pub files_meta: crate::dav::files_meta::FilesMeta,
     /// Chunked uploads in progress (`/remote.php/dav/uploads/`).
     pub uploads: crate::dav::uploads::Uploads,
+    /// Calendars and address books of the built-in CalDAV/CardDAV server.
+    pub groupware: crate::dav::groupware::Groupware,
 }
 
 impl World {

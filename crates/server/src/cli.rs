@@ -40,6 +40,7 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Start a built-in Nextcloud emulator with sample data plus the server, to try every
     /// tool without a Nextcloud.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo(DemoArgs),
     /// Re-encrypt every stored secret under the current TOKEN_ENCRYPTION_KEY, so keys listed
     /// in TOKEN_ENCRYPTION_OLD_KEYS can be retired afterwards.
@@ -253,10 +254,6 @@ pub struct RunArgs {
     /// a fifth faster (docs/BENCHMARKS.md) [default: 1 for stdio, one per core for HTTP]
     #[arg(long, env = "TOKIO_WORKER_THREADS")]
     pub worker_threads: Option<NonZeroUsize>,
-
-    /// Serve the MCP conformance suite's `test_*` fixtures (for protocol testing only)
-    #[arg(long, hide = true)]
-    pub conformance_fixtures: bool,
 }
 
 /// Logging, shared by `run`, `rotate-keys` and `demo`.

@@ -231,7 +231,6 @@ pub struct Config {
     pub log: LogArgs,
     /// Async worker threads: `None` = one for stdio (one client), one per core for HTTP.
     pub worker_threads: Option<usize>,
-    pub conformance_fixtures: bool,
     pub auth: AuthSettings,
     /// Default zone of calendar tools: local times without a `timezone` argument are in it,
     /// and answers use it.
@@ -330,7 +329,6 @@ impl Config {
             excluded_tags: _,
             log,
             worker_threads,
-            conformance_fixtures,
         } = args;
 
         let base_url = nextcloud_host.ok_or_else(|| {
@@ -431,7 +429,6 @@ impl Config {
             http,
             log,
             worker_threads: worker_threads.map(usize::from),
-            conformance_fixtures,
             auth,
             timezone,
             files,
@@ -803,7 +800,6 @@ mod tests {
             ("read_only = \"yes\"\n", "`read_only`"),
             ("enable_app = [\"notez\"]\n", "notez"),
             ("config = \"other.toml\"\n", "`config`"),
-            ("conformance_fixtures = true\n", "`conformance_fixtures`"),
             ("port = \n", "test.toml"),
         ] {
             let e = run_args_with_file(SINGLE, file).unwrap_err().to_string();

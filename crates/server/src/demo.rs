@@ -1,5 +1,6 @@
 //! `nextcloud-mcp demo`: a Nextcloud emulator with sample data plus the server on HTTP, so
-//! every tool can be tried on a fresh machine without a Nextcloud.
+//! every tool can be tried on a fresh machine without a Nextcloud. Only with the `demo` cargo
+//! feature: the emulator is not linked into the shipped binary.
 
 use std::net::SocketAddr;
 

@@ -12,8 +12,8 @@ pub mod apps;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod conformance;
 pub mod db;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod logging;
 pub mod mcp;
@@ -31,6 +31,15 @@ use tokio_util::sync::CancellationToken;
 
 /// Builds the server from a resolved configuration and serves it until shutdown.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_with(config, |server| server).await
+}
+
+/// As [`run`], serving `wrap(server)`: a handler that adds to the product's (the conformance
+/// crate's fixtures) is served the same way, without the product carrying it.
+pub async fn run_with<H>(config: Config, wrap: impl FnOnce(NextcloudMcp) -> H) -> anyhow::Result<()>
+where
+    H: rmcp::ServerHandler + Clone + AsRef<NextcloudMcp>,
+{
     let server = if config.auth.is_multi_user() {
         let server = build_multi_user_server(&config).await?;
         if let Some(multi) = &server.state().multi {
@@ -48,6 +57,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // once the server has gone quiet after it.
     memory::trim();
     memory::spawn_idle_trim(memory::QUIET_PERIOD);
+    let server = wrap(server);
     match config.transport {
         cli::Transport::Stdio => transport::stdio::serve(server).await,
         cli::Transport::StreamableHttp => {
@@ -68,19 +78,9 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
         .credentials()
         .context("this deployment mode serves many users: build it with build_multi_user_server")?;
     let user = nextcloud.user(credentials);
-    let extra = if config.conformance_fixtures {
-        conformance::tools()
-    } else {
-        Default::default()
-    };
-    let server = NextcloudMcp::with_extra_tools(nextcloud, user, &config.selection, extra)?
+    Ok(NextcloudMcp::new(nextcloud, user, &config.selection)?
         .with_file_settings(config.files.clone())
-        .with_timezone(config.timezone.clone());
-    Ok(if config.conformance_fixtures {
-        server.with_conformance_fixtures()
-    } else {
-        server
-    })
+        .with_timezone(config.timezone.clone()))
 }
 
 /// The MCP handler for `multi_user_basic` / `login_flow`: opens (and migrates) the credential
@@ -120,13 +120,8 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
         verifier,
         authorization_server,
     });
-    let extra = if config.conformance_fixtures {
-        conformance::tools()
-    } else {
-        Default::default()
-    };
     Ok(
-        NextcloudMcp::multi_user(nextcloud, multi, &config.selection, extra)?
+        NextcloudMcp::multi_user(nextcloud, multi, &config.selection)?
             .with_file_settings(config.files.clone())
             .with_timezone(config.timezone.clone()),
     )

@@ -1,4 +1,4 @@
-use nextcloud_mcp::cli::{Cli, Command, Transport};
+use nextcloud_mcp::cli::{Cli, Command, DemoArgs, Transport};
 use nextcloud_mcp::config::Config;
 use nextcloud_mcp::settings::{self, SettingsError};
 
@@ -41,11 +41,26 @@ fn start(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
-        Command::Demo(args) => runtime(None, false)?.block_on(async {
-            nextcloud_mcp::logging::init(&args.log);
-            nextcloud_mcp::demo::run(args).await
-        }),
+        Command::Demo(args) => demo(args),
     }
+}
+
+/// `nextcloud-mcp demo`: the emulator with sample data plus the server.
+#[cfg(feature = "demo")]
+fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    runtime(None, false)?.block_on(async {
+        nextcloud_mcp::logging::init(&args.log);
+        nextcloud_mcp::demo::run(args).await
+    })
+}
+
+/// Builds without the emulator (the default, what is shipped) say how to get the demo.
+#[cfg(not(feature = "demo"))]
+fn demo(_args: DemoArgs) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this build has no demo: it is built only with the `demo` cargo feature, which adds \
+         the Nextcloud emulator. From the source tree, run: cargo run --release --features demo -- demo"
+    )
 }
 
 /// The async runtime. A process serving one client (stdio: one desktop app) gets a single

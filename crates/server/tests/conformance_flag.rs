@@ -1,27 +1,25 @@
-//! The conformance suite's fixtures (`test_*` tools, prompts, `test://` resources) are served
-//! only with the hidden `--conformance-fixtures` flag, never by default.
+//! The product carries none of the conformance suite's fixtures (`test_*` tools, prompts,
+//! `test://` resources): they live in the `nextcloud-mcp-conformance` crate (whose own tests
+//! check that it serves them), and `nextcloud-mcp` has no switch that would turn them on.
 //!
 //! In-process over a duplex pipe, against an unreachable Nextcloud: listing needs no Nextcloud
-//! (capabilities that cannot be fetched hide nothing) and no fixture calls one.
+//! (capabilities that cannot be fetched hide nothing).
 
 use nextcloud_mcp::cli::RunArgs;
 use nextcloud_mcp::config::Config;
 use nextcloud_mcp::{NextcloudMcp, build_server};
-use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
+use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 
-fn server(conformance_fixtures: bool) -> NextcloudMcp {
-    let mut flags = vec![
+fn server() -> NextcloudMcp {
+    let args = RunArgs::from_flags([
         // Nothing listens on the discard port: any Nextcloud call fails at once.
         "--nextcloud-host=http://127.0.0.1:9",
         "--nextcloud-username=alice",
         "--nextcloud-password=alice-app-password-0123456789",
-    ];
-    if conformance_fixtures {
-        flags.push("--conformance-fixtures");
-    }
-    let args = RunArgs::from_flags(flags).expect("valid flags");
+    ])
+    .expect("valid flags");
     let config = Config::resolve(args).expect("valid configuration");
     build_server(&config).expect("server builds")
 }
@@ -42,7 +40,7 @@ fn is_fixture_tool(name: &str) -> bool {
 
 #[tokio::test]
 async fn no_fixtures_by_default() {
-    let client = connect(server(false)).await;
+    let client = connect(server()).await;
 
     let tools = client.list_all_tools().await.expect("tools/list");
     assert!(!tools.is_empty(), "the Nextcloud tools are listed");
@@ -71,43 +69,22 @@ async fn no_fixtures_by_default() {
     let _ = client.cancel().await;
 }
 
-#[tokio::test]
-async fn fixtures_with_the_flag() {
-    let client = connect(server(true)).await;
-
-    let tools = client.list_all_tools().await.expect("tools/list");
-    let names: Vec<_> = tools.iter().map(|t| t.name.as_ref()).collect();
-    for expected in [
-        "test_simple_text",
-        "test_tool_with_progress",
-        "test_input_required_result_elicitation",
-        "json_schema_2020_12_tool",
-    ] {
-        assert!(
-            names.contains(&expected),
-            "{expected} missing from {names:?}"
-        );
-    }
+/// The hidden flag that used to switch the fixtures on is gone: the product refuses it as an
+/// unknown argument instead of starting.
+#[test]
+fn the_product_refuses_the_old_fixtures_flag() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nextcloud-mcp"))
+        .args(["run", "--conformance-fixtures"])
+        .env("NEXTCLOUD_HOST", "http://127.0.0.1:9")
+        .env("NEXTCLOUD_USERNAME", "alice")
+        .env("NEXTCLOUD_PASSWORD", "alice-app-password-0123456789")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("nextcloud-mcp runs");
+    assert!(!out.status.success(), "the flag was accepted");
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        names.iter().any(|n| n.starts_with("nc_")),
-        "the Nextcloud tools are still served"
+        stderr.contains("--conformance-fixtures"),
+        "the error names the flag: {stderr}"
     );
-
-    let result = client
-        .call_tool(CallToolRequestParams::new("test_simple_text"))
-        .await
-        .expect("tools/call");
-    let text = result.content[0].as_text().expect("text content");
-    assert_eq!(text.text, "This is a simple text response for testing.");
-
-    let prompts = client.list_all_prompts().await.expect("prompts/list");
-    assert!(prompts.iter().any(|p| p.name == "test_simple_prompt"));
-
-    let read = client
-        .read_resource(ReadResourceRequestParams::new("test://static-text"))
-        .await
-        .expect("resources/read");
-    assert_eq!(read.contents.len(), 1);
-
-    let _ = client.cancel().await;
 }

@@ -276,7 +276,10 @@ async fn resolution_is_cached_and_fails_closed() {
     // A fresh server whose tag lookup fails must not show anything.
     let server =
         f.nc.server(&Default::default())
-            .with_excluded_tags(vec![f.tag.clone()]);
+            .with_file_settings(nextcloud_mcp::config::FileSettings {
+                excluded_tags: vec![f.tag.clone()],
+                ..Default::default()
+            });
     let url = spawn_http(server, &Default::default()).await;
     let fresh = connect_http(&url, Transport::HttpSession, None).await;
     emu.set_faults(Faults {

@@ -1,11 +1,13 @@
 //! WebDAV under `/remote.php/dav/` (files, principals) and the legacy `/remote.php/webdav/`.
-//! Files are the same per-user tree the Notes app writes. The `files` issue extends
-//! [`files`]; CalDAV/CardDAV get their own submodules.
+//! Files are the same per-user tree the Notes app writes. Calendars and address books are
+//! forwarded to a real CalDAV/CardDAV server when one is configured ([`proxy`]), else served by
+//! the built-in one ([`groupware`]).
 
 pub mod comments;
 pub mod files;
 pub mod files_meta;
 pub mod files_query;
+pub mod groupware;
 pub mod principal;
 pub mod proxy;
 pub mod schedule;
@@ -131,15 +133,30 @@ pub async fn dav(
             )
         }
         Some("calendars")
-            if method == Method::POST
-                && segments.len() == 3
-                && segments[2] == "outbox"
-                && state.inner.dav_upstream.lock().is_ok_and(|u| u.is_some()) =>
+            if method == Method::POST && segments.len() == 3 && segments[2] == "outbox" =>
         {
             schedule::outbox_post(&state, &auth, &segments[1], &headers, &body).await
         }
-        Some(kind @ ("calendars" | "addressbooks")) => {
+        Some(kind @ ("calendars" | "addressbooks"))
+            if state.inner.dav_upstream.lock().is_ok_and(|u| u.is_some()) =>
+        {
             proxy::calendars_and_contacts(&state, &auth, kind, &method, &uri, &headers, body).await
+        }
+        Some(kind @ ("calendars" | "addressbooks")) => {
+            let kind = if kind == "calendars" {
+                groupware::Kind::Calendars
+            } else {
+                groupware::Kind::AddressBooks
+            };
+            groupware::handle(
+                &state,
+                &auth,
+                kind,
+                &method,
+                &headers,
+                &body,
+                &segments[1..],
+            )
         }
         Some(
             kind @ ("comments" | "trashbin" | "versions" | "systemtags" | "systemtags-relations"),

@@ -155,8 +155,6 @@ pub fn principals(
     };
     let href = principal_href(&user);
     let user_id = user.clone();
-    // Scheduling lives with the calendars, which are only there with a CalDAV server behind.
-    let with_calendars = state.inner.dav_upstream.lock().is_ok_and(|u| u.is_some());
     let extra = move |name: &PropName| -> Option<PropValue> {
         if name.ns == NS_DAV {
             match name.name.as_str() {
@@ -177,7 +175,7 @@ pub fn principals(
                 encode_path(&user_id)
             )));
         }
-        if name.ns == "urn:ietf:params:xml:ns:caldav" && with_calendars {
+        if name.ns == "urn:ietf:params:xml:ns:caldav" {
             match name.name.as_str() {
                 "schedule-outbox-URL" | "schedule-inbox-URL" => {
                     let which = if name.name == "schedule-outbox-URL" {

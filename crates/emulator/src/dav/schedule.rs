@@ -1,7 +1,8 @@
 //! CalDAV scheduling free-busy (`POST /remote.php/dav/calendars/{user}/outbox/`), answered
 //! as Sabre's `Schedule\Plugin::outboxRequest` does in Nextcloud: each `ATTENDEE` address is
 //! looked up among the users' e-mail addresses and their busy time is read from their
-//! calendars (on the CalDAV server the emulator forwards to) with a time-range query.
+//! calendars: with a time-range query on the CalDAV server the emulator forwards to, or from
+//! the built-in one's store.
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
@@ -507,7 +508,7 @@ pub async fn outbox_post(
                     );
                 }
             },
-            None => Vec::new(),
+            None => merge(super::groupware::busy_of(state, &user, start, end)),
         };
         let mut ics = format!(
             "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Sabre//Sabre VObject 4.5.6//EN\nCALSCALE:GREGORIAN\nMETHOD:REPLY\nBEGIN:VFREEBUSY\nDTSTART:{}\nDTEND:{}\nDTSTAMP:{}\n",

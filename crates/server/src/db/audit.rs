@@ -30,7 +30,8 @@ impl AuditEvent {
     }
 }
 
-/// One audit entry as read back.
+/// One audit entry as read back (tests only: cargo feature `test-hooks`).
+#[cfg(feature = "test-hooks")]
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditEntry {
     pub at: i64,
@@ -62,7 +63,9 @@ impl Store {
         }
     }
 
-    /// A user's entries, oldest first.
+    /// A user's entries, oldest first. Only tests read the log back through the server (cargo
+    /// feature `test-hooks`); operators query the `audit_log` table.
+    #[cfg(feature = "test-hooks")]
     pub async fn audit_entries(&self, user_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         sqlx::query_as(
             "SELECT at, event, user_id, detail FROM audit_log WHERE user_id = $1 ORDER BY at, id",

@@ -17,15 +17,7 @@ use rmcp::model::{
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
-// Conformance fixtures only (see the delegating handlers at the end of `impl ServerHandler`).
-#[allow(deprecated)] // logging/setLevel: deprecated by SEP-2577, still in both revisions
-use rmcp::model::{
-    CompleteRequestMethod, CompleteRequestParams, CompleteResult, GetPromptRequestMethod,
-    GetPromptRequestParams, GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
-    SetLevelRequestMethod, SetLevelRequestParams, SubscribeRequestMethod, SubscribeRequestParams,
-    SubscriptionFilter, UnsubscribeRequestMethod, UnsubscribeRequestParams,
-};
-use rmcp::service::{RequestContext, SubscriptionContext};
+use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::apps;
@@ -46,8 +38,6 @@ pub struct ServerState {
     pub multi: Option<Arc<MultiUser>>,
     pub tools: ToolRouter<NextcloudMcp>,
     pub notes_index: NotesIndex,
-    /// The conformance suite's fixture resources and prompts (`--conformance-fixtures`).
-    pub fixtures: Option<crate::conformance::Fixtures>,
     /// `EXCLUDED_TAGS`: files the file and sharing tools must not see.
     pub file_guard: crate::tools::files::guard::TagGuard,
     /// Caps and chunking of the file tools.
@@ -69,17 +59,7 @@ impl NextcloudMcp {
         user: NextcloudUser,
         selection: &ToolSelection,
     ) -> Result<Self, SelectionError> {
-        Self::with_extra_tools(nextcloud, user, selection, ToolRouter::new())
-    }
-
-    /// As [`NextcloudMcp::new`], plus tools that are not Nextcloud's (conformance fixtures).
-    pub fn with_extra_tools(
-        nextcloud: Nextcloud,
-        user: NextcloudUser,
-        selection: &ToolSelection,
-        extra: ToolRouter<NextcloudMcp>,
-    ) -> Result<Self, SelectionError> {
-        Self::build(nextcloud, Some(user), None, selection, extra)
+        Self::build(nextcloud, Some(user), None, selection)
     }
 
     /// A server for many users (`multi_user_basic` or `login_flow`): each request's caller is
@@ -88,9 +68,8 @@ impl NextcloudMcp {
         nextcloud: Nextcloud,
         multi: Arc<MultiUser>,
         selection: &ToolSelection,
-        extra: ToolRouter<NextcloudMcp>,
     ) -> Result<Self, SelectionError> {
-        Self::build(nextcloud, None, Some(multi), selection, extra)
+        Self::build(nextcloud, None, Some(multi), selection)
     }
 
     fn build(
@@ -98,7 +77,6 @@ impl NextcloudMcp {
         user: Option<NextcloudUser>,
         multi: Option<Arc<MultiUser>>,
         selection: &ToolSelection,
-        extra: ToolRouter<NextcloudMcp>,
     ) -> Result<Self, SelectionError> {
         let mut tools = selection::apply(crate::tools::catalogue(), selection)?;
         // The provisioning tools only make sense when users provision by Login Flow.
@@ -112,7 +90,6 @@ impl NextcloudMcp {
                 }
             }
         }
-        tools.merge(extra);
         schema::normalise(&mut tools);
         Ok(Self {
             state: Arc::new(ServerState {
@@ -121,32 +98,11 @@ impl NextcloudMcp {
                 multi,
                 tools,
                 notes_index: NotesIndex::default(),
-                fixtures: None,
                 file_guard: Default::default(),
                 files: Default::default(),
                 timezone: Default::default(),
             }),
         })
-    }
-
-    /// Serves the conformance suite's fixture resources and prompts too.
-    pub fn with_conformance_fixtures(mut self) -> Self {
-        if let Some(state) = Arc::get_mut(&mut self.state) {
-            state.fixtures = Some(crate::conformance::Fixtures::default());
-        }
-        self
-    }
-
-    /// Hides files carrying these system tags from the file and sharing tools (what
-    /// `EXCLUDED_TAGS` configures), for embedders and tests.
-    pub fn with_excluded_tags(mut self, names: Vec<String>) -> Self {
-        if let Some(state) = Arc::get_mut(&mut self.state) {
-            state.file_guard = crate::tools::files::guard::TagGuard::new(
-                names,
-                crate::tools::files::guard::DEFAULT_TTL,
-            );
-        }
-        self
     }
 
     /// Uses these file-tool limits instead of the defaults.
@@ -327,16 +283,20 @@ impl Access {
     }
 }
 
+/// What the transports need of a handler that wraps this one (as the conformance crate's does):
+/// the server state behind it, for limits, authentication and scope checks.
+impl AsRef<NextcloudMcp> for NextcloudMcp {
+    fn as_ref(&self) -> &NextcloudMcp {
+        self
+    }
+}
+
 impl ServerHandler for NextcloudMcp {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = if self.state.fixtures.is_some() {
-            crate::conformance::Fixtures::capabilities()
-        } else {
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .build()
-        };
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .build();
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new("nextcloud-mcp", env!("CARGO_PKG_VERSION"))
@@ -436,11 +396,7 @@ impl ServerHandler for NextcloudMcp {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let mut items = resources::list();
-        if let Some(f) = &self.state.fixtures {
-            items.extend(f.resources());
-        }
-        Ok(ListResourcesResult::with_all_items(items))
+        Ok(ListResourcesResult::with_all_items(resources::list()))
     }
 
     async fn list_resource_templates(
@@ -448,11 +404,9 @@ impl ServerHandler for NextcloudMcp {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let mut items = resources::templates();
-        if let Some(f) = &self.state.fixtures {
-            items.extend(f.resource_templates());
-        }
-        Ok(ListResourceTemplatesResult::with_all_items(items))
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
     }
 
     async fn read_resource(
@@ -461,11 +415,6 @@ impl ServerHandler for NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         crate::memory::note_activity();
-        if let Some(f) = &self.state.fixtures
-            && let Some(result) = f.read_resource(&request.uri)
-        {
-            return result.map(Into::into);
-        }
         let mut ctx = ctx;
         let access = self.access(&ctx).await;
         if let (Some(granted), Some(needed)) = (&access.scopes, apps::resource_scope(&request.uri))
@@ -485,108 +434,4 @@ impl ServerHandler for NextcloudMcp {
             .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
         resources::read(&user, &request.uri).await.map(Into::into)
     }
-
-    // ---- Conformance fixtures (`--conformance-fixtures`) --------------------------------
-    // Prompts, completions, logging and subscriptions exist only for the conformance suite:
-    // each handler delegates to `self.state.fixtures` and, without fixtures, answers exactly
-    // as rmcp's defaults do (method not found / no subscriptions).
-
-    async fn list_prompts(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<ListPromptsResult, McpError> {
-        match &self.state.fixtures {
-            Some(f) => Ok(f.list_prompts()),
-            None => Err(McpError::method_not_found::<ListPromptsRequestMethod>()),
-        }
-    }
-
-    async fn get_prompt(
-        &self,
-        request: GetPromptRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<GetPromptResponse, McpError> {
-        match &self.state.fixtures {
-            Some(f) => f.get_prompt(request),
-            None => Err(McpError::method_not_found::<GetPromptRequestMethod>()),
-        }
-    }
-
-    async fn complete(
-        &self,
-        request: CompleteRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<CompleteResult, McpError> {
-        match &self.state.fixtures {
-            Some(f) => f.complete(&request),
-            None => Err(McpError::method_not_found::<CompleteRequestMethod>()),
-        }
-    }
-
-    #[allow(deprecated)]
-    async fn set_level(
-        &self,
-        request: SetLevelRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => {
-                f.set_level(request.level);
-                Ok(())
-            }
-            None => Err(McpError::method_not_found::<SetLevelRequestMethod>()),
-        }
-    }
-
-    #[allow(deprecated)] // resources/subscribe is the 2025-11-25 mechanism
-    async fn subscribe(
-        &self,
-        request: SubscribeRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => {
-                f.subscribe(&request.uri);
-                Ok(())
-            }
-            None => Err(McpError::method_not_found::<SubscribeRequestMethod>()),
-        }
-    }
-
-    #[allow(deprecated)]
-    async fn unsubscribe(
-        &self,
-        request: UnsubscribeRequestParams,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => {
-                f.unsubscribe(&request.uri);
-                Ok(())
-            }
-            None => Err(McpError::method_not_found::<UnsubscribeRequestMethod>()),
-        }
-    }
-
-    fn accepted_subscription_filter(
-        &self,
-        requested: &SubscriptionFilter,
-    ) -> Option<SubscriptionFilter> {
-        self.state
-            .fixtures
-            .as_ref()
-            .and_then(|f| f.accepted_subscription_filter(requested))
-    }
-
-    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        match &self.state.fixtures {
-            Some(f) => f.listen(context).await,
-            None => {
-                context.cancelled().await;
-                Ok(())
-            }
-        }
-    }
-    // ---- end of conformance fixtures ------------------------------------------------------
 }

@@ -15,6 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -24,13 +25,17 @@ use crate::auth::{Caller, MultiUser};
 use crate::cli::DeploymentMode;
 use crate::config::{HttpSettings, Secret};
 
-/// Serves until `shutdown` resolves.
-pub async fn serve(
-    server: NextcloudMcp,
+/// Serves until `shutdown` resolves. `server` is the product's handler or one wrapping it
+/// (see [`crate::run_with`]).
+pub async fn serve<H>(
+    server: H,
     settings: &HttpSettings,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    H: ServerHandler + Clone + AsRef<NextcloudMcp>,
+{
     let cancel = CancellationToken::new();
     let app = router(server, settings, cancel.child_token());
     let addr = listener.local_addr()?;
@@ -57,7 +62,11 @@ pub async fn serve(
 }
 
 /// The axum application: `/mcp` plus `/health/live`.
-pub fn router(server: NextcloudMcp, settings: &HttpSettings, cancel: CancellationToken) -> Router {
+pub fn router<H>(handler: H, settings: &HttpSettings, cancel: CancellationToken) -> Router
+where
+    H: ServerHandler + Clone + AsRef<NextcloudMcp>,
+{
+    let server = handler.as_ref().clone();
     // A stateless (2026-07-28) request whose handler answers at once gets a plain JSON body
     // instead of a one-event SSE stream: less work on both sides. Handlers that send progress
     // or elicitation first still get a stream.
@@ -84,7 +93,6 @@ pub fn router(server: NextcloudMcp, settings: &HttpSettings, cancel: Cancellatio
         config.with_allowed_origins(settings.allowed_origins.clone())
     };
     let multi = server.state().multi.clone();
-    let handler = server.clone();
     let service = StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),

@@ -1,6 +1,8 @@
 //! A Nextcloud with real CalDAV/CardDAV behind it: the configured real Nextcloud when
 //! NEXTCLOUD_HOST is set, else the emulator forwarding calendars and address books to a
 //! Radicale started here on a free loopback port (installed with pip if missing).
+//! `EMULATOR_DAV=builtin` runs the same tests against the emulator's own CalDAV/CardDAV
+//! server instead of Radicale (the one the demo uses).
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -293,6 +295,19 @@ impl DavBackend {
         if std::env::var("NEXTCLOUD_HOST").is_ok() {
             return Self {
                 nc: TestNextcloud::start().await,
+                _radicale: None,
+                recorder: None,
+            };
+        }
+        if std::env::var("EMULATOR_DAV").is_ok_and(|v| v == "builtin") {
+            let nc = TestNextcloud::start_with(|b| {
+                b.email(crate::common::EMU_USER, EMU_USER_EMAIL)
+                    .user(SECOND_USER, SECOND_PASSWORD)
+                    .email(SECOND_USER, SECOND_USER_EMAIL)
+            })
+            .await;
+            return Self {
+                nc,
                 _radicale: None,
                 recorder: None,
             };

@@ -15,12 +15,12 @@
 mod metadata;
 mod pages;
 mod register;
-
-pub use register::{ClientError, client_from_metadata_document};
+mod test_hooks;
 mod token;
 
+pub use register::{ClientError, client_from_metadata_document};
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -60,8 +60,8 @@ pub struct AuthorizationServer {
     /// Nextcloud as browsers reach it (login links), when it differs from NEXTCLOUD_HOST.
     public_url: Option<url::Url>,
     secure_cookies: bool,
-    clock_offset: AtomicI64,
-    allow_private_metadata_hosts: AtomicBool,
+    /// Test-only switches; empty unless the `test-hooks` cargo feature is on.
+    hooks: test_hooks::TestHooks,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -110,8 +110,7 @@ impl AuthorizationServer {
             nextcloud,
             public_url,
             secure_cookies: resource.scheme() == "https",
-            clock_offset: AtomicI64::new(0),
-            allow_private_metadata_hosts: AtomicBool::new(false),
+            hooks: Default::default(),
         }
     }
 
@@ -135,21 +134,7 @@ impl AuthorizationServer {
 
     /// Now, in Unix seconds, as this server sees it.
     pub fn now(&self) -> i64 {
-        chrono::Utc::now().timestamp() + self.clock_offset.load(Ordering::Relaxed)
-    }
-
-    /// Test hook: moves this server's clock forward, to expire codes, tokens and flows.
-    #[doc(hidden)]
-    pub fn advance_clock(&self, secs: i64) {
-        self.clock_offset.fetch_add(secs, Ordering::Relaxed);
-    }
-
-    /// Test hook: lets Client ID Metadata Documents be fetched from loopback/private hosts
-    /// over http (refused otherwise, so a client id cannot make this server probe its network).
-    #[doc(hidden)]
-    pub fn allow_private_metadata_hosts(&self) {
-        self.allow_private_metadata_hosts
-            .store(true, Ordering::Relaxed);
+        chrono::Utc::now().timestamp() + self.hooks.clock_offset()
     }
 
     /// Whether `resource` names this server (RFC 8707), ignoring a trailing slash.

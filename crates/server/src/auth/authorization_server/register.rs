@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -294,8 +293,7 @@ impl AuthorizationServer {
     /// Whether a client id is a Client ID Metadata Document URL.
     fn is_metadata_url(&self, client_id: &str) -> bool {
         client_id.starts_with("https://")
-            || (client_id.starts_with("http://")
-                && self.allow_private_metadata_hosts.load(Ordering::Relaxed))
+            || (client_id.starts_with("http://") && self.hooks.private_metadata_hosts_allowed())
     }
 
     /// The client `client_id` names: registered, or described by a metadata document.
@@ -345,7 +343,7 @@ impl AuthorizationServer {
             .await
             .map_err(|e| bad(format!("cannot resolve its host ({e})")))?
             .collect();
-        let allow_private = self.allow_private_metadata_hosts.load(Ordering::Relaxed);
+        let allow_private = self.hooks.private_metadata_hosts_allowed();
         if addrs.is_empty() || (!allow_private && addrs.iter().any(|a| !is_public(a.ip()))) {
             return Err(bad(
                 "its host does not resolve to public addresses only".into()

@@ -28,7 +28,7 @@ use crate::auth::provisioning::{Disposal, Grant, ProvisionError};
 use crate::auth::{Caller, MultiUser};
 use crate::db::{AuditEvent, FlowPurpose, Origin, PendingLogin};
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::now;
+use crate::tools::common::{Envelope, NoArgs};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 pub fn router() -> rmcp::handler::server::router::tool::ToolRouter<NextcloudMcp> {
@@ -46,21 +46,15 @@ const ELICITATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ProvisionArgs {
-    /// Scopes to grant, e.g. ["notes.read", "calendar.write"] (the colon form `notes:read` is
-    /// accepted too). Omitted or empty: every scope.
+    /// E.g. ["notes.read", "calendar.write"]; omitted or empty: every scope.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-pub struct NoArgs {}
-
-#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct UpdateScopesArgs {
-    /// Scopes to add to the current grant.
     #[serde(default)]
     pub add_scopes: Option<Vec<String>>,
-    /// Scopes to remove from the current grant.
     #[serde(default)]
     pub remove_scopes: Option<Vec<String>>,
 }
@@ -83,8 +77,6 @@ pub enum ProvisionStatus {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ProvisionOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status: ProvisionStatus,
     pub message: String,
     /// The Nextcloud login page to open in a browser.
@@ -108,8 +100,6 @@ pub enum AccessStatus {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StatusOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status: AccessStatus,
     pub message: String,
     pub user_id: Option<String>,
@@ -135,8 +125,6 @@ pub enum UpdateStatus {
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateScopesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status: UpdateStatus,
     pub message: String,
     pub login_url: Option<String>,
@@ -145,9 +133,10 @@ pub struct UpdateScopesOut {
     pub new_scopes: Option<Vec<String>>,
 }
 
-/// A completed answer: structured output plus, for errors, the message as text.
-fn respond<T: Serialize>(out: &T, message: &str, error: bool) -> CallToolResponse {
-    let value = serde_json::to_value(out).expect("outputs serialize");
+/// A completed answer: structured output in the common envelope plus, for errors, the
+/// message as text.
+fn respond<T: Serialize>(success: bool, out: &T, message: &str, error: bool) -> CallToolResponse {
+    let value = serde_json::to_value(Envelope::new(success, out)).expect("outputs serialize");
     if error {
         let mut result = CallToolResult::structured_error(value);
         result.content = vec![ContentBlock::text(message.to_string())];
@@ -159,34 +148,28 @@ fn respond<T: Serialize>(out: &T, message: &str, error: bool) -> CallToolRespons
 
 fn provision_error(user_id: Option<&str>, message: String) -> CallToolResponse {
     let out = ProvisionOut {
-        success: false,
-        timestamp: now(),
         status: ProvisionStatus::Error,
         message,
         login_url: None,
         user_id: user_id.map(str::to_string),
         requested_scopes: None,
     };
-    respond(&out, &out.message, true)
+    respond(false, &out, &out.message, true)
 }
 
 fn status_error(user_id: Option<&str>, message: String) -> CallToolResponse {
     let out = StatusOut {
-        success: false,
-        timestamp: now(),
         status: AccessStatus::Error,
         message,
         user_id: user_id.map(str::to_string),
         scopes: None,
         username: None,
     };
-    respond(&out, &out.message, true)
+    respond(false, &out, &out.message, true)
 }
 
 fn update_error(user_id: Option<&str>, message: String) -> CallToolResponse {
     let out = UpdateScopesOut {
-        success: false,
-        timestamp: now(),
         status: UpdateStatus::Error,
         message,
         login_url: None,
@@ -194,7 +177,7 @@ fn update_error(user_id: Option<&str>, message: String) -> CallToolResponse {
         previous_scopes: None,
         new_scopes: None,
     };
-    respond(&out, &out.message, true)
+    respond(false, &out, &out.message, true)
 }
 
 const STORE_UNAVAILABLE: &str = "The server's credential store is unavailable; try again shortly.";
@@ -438,15 +421,13 @@ impl NextcloudMcp {
             }
         };
         let out = ProvisionOut {
-            success,
-            timestamp: now(),
             status,
             message,
             login_url: Some(started.login_url.clone()),
             user_id: Some(started.user_id.clone()),
             requested_scopes: Some(scopes),
         };
-        respond(&out, &out.message, false)
+        respond(success, &out, &out.message, false)
     }
 
     async fn update_outcome(
@@ -490,8 +471,6 @@ impl NextcloudMcp {
             }
         };
         let out = UpdateScopesOut {
-            success,
-            timestamp: now(),
             status,
             message,
             login_url: Some(started.login_url.clone()),
@@ -499,7 +478,7 @@ impl NextcloudMcp {
             previous_scopes: previous,
             new_scopes: Some(new),
         };
-        respond(&out, &out.message, false)
+        respond(success, &out, &out.message, false)
     }
 
     /// Polls the user's pending flow and completes it; the status answer.
@@ -584,8 +563,6 @@ impl NextcloudMcp {
             _ => "",
         };
         let out = StatusOut {
-            success: true,
-            timestamp: now(),
             status: AccessStatus::Provisioned,
             message: format!(
                 "Nextcloud access is set up as {} with scopes: {}.{note}",
@@ -596,7 +573,7 @@ impl NextcloudMcp {
             scopes: Some(scopes),
             username: Some(creds.login_name.clone()),
         };
-        respond(&out, &out.message, false)
+        respond(true, &out, &out.message, false)
     }
 
     /// `provisioned` from the stored password, else `not_initiated` with `why`.
@@ -610,8 +587,6 @@ impl NextcloudMcp {
             Ok(Some(stored)) => {
                 let scopes = scope_list(stored.scopes.as_deref());
                 let out = StatusOut {
-                    success: true,
-                    timestamp: now(),
                     status: AccessStatus::Provisioned,
                     message: format!(
                         "Nextcloud access is set up as {} with scopes: {}.{}",
@@ -623,12 +598,10 @@ impl NextcloudMcp {
                     scopes: Some(scopes),
                     username: Some(stored.login_name.clone()),
                 };
-                respond(&out, &out.message, false)
+                respond(true, &out, &out.message, false)
             }
             Ok(None) => {
                 let out = StatusOut {
-                    success: true,
-                    timestamp: now(),
                     status: AccessStatus::NotInitiated,
                     message: format!(
                         "{}Call `nc_auth_provision_access` to give this server access to your Nextcloud.",
@@ -640,7 +613,7 @@ impl NextcloudMcp {
                     scopes: None,
                     username: None,
                 };
-                respond(&out, &out.message, false)
+                respond(true, &out, &out.message, false)
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read an app password");
@@ -653,8 +626,6 @@ impl NextcloudMcp {
 fn pending_answer(user_id: &str, flow: &PendingLogin) -> CallToolResponse {
     let minutes = ((flow.expires_at - crate::db::now()).max(0) + 59) / 60;
     let out = StatusOut {
-        success: true,
-        timestamp: now(),
         status: AccessStatus::Pending,
         message: format!(
             "The Nextcloud login is not finished yet. Log in at {} (valid for about {minutes} more minutes), then call `nc_auth_check_status` again.",
@@ -664,7 +635,7 @@ fn pending_answer(user_id: &str, flow: &PendingLogin) -> CallToolResponse {
         scopes: None,
         username: None,
     };
-    respond(&out, &out.message, false)
+    respond(true, &out, &out.message, false)
 }
 
 /// Serialises status checks of one user within this process, so that a check racing with
@@ -702,8 +673,8 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_auth_provision_access",
         title = "Connect your Nextcloud",
-        description = "Give this server access to your Nextcloud: starts a Nextcloud login (Login Flow v2) for the scopes you choose and returns the login link to open in a browser; afterwards call nc_auth_check_status. Needed once before any other Nextcloud tool works.",
-        output_schema = schema_for_output::<ProvisionOut>()
+        description = "Connect this server to your Nextcloud: returns a login link to open in a browser, then call nc_auth_check_status. Needed once before the other tools work.",
+        output_schema = schema_for_output::<Envelope<ProvisionOut>>()
     )]
     async fn nc_auth_provision_access(
         &self,
@@ -737,8 +708,6 @@ impl NextcloudMcp {
             Ok(Some(stored)) => {
                 let scopes = scope_list(stored.scopes.as_deref());
                 let out = ProvisionOut {
-                    success: true,
-                    timestamp: now(),
                     status: ProvisionStatus::AlreadyProvisioned,
                     message: format!(
                         "Nextcloud access is already set up for {user_id} (as {}) with scopes: {}. Use `nc_auth_update_scopes` to change them.",
@@ -749,7 +718,7 @@ impl NextcloudMcp {
                     user_id: Some(user_id),
                     requested_scopes: Some(scopes),
                 };
-                return respond(&out, &out.message, false);
+                return respond(true, &out, &out.message, false);
             }
             Ok(None) => {}
             Err(e) => {
@@ -791,8 +760,8 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_auth_check_status",
         title = "Check your Nextcloud connection",
-        description = "Report whether this server has access to your Nextcloud. If a login started by nc_auth_provision_access or nc_auth_update_scopes is pending, checks whether it was completed and, if so, stores the new access (statuses: provisioned, pending, not_initiated, error).",
-        output_schema = schema_for_output::<StatusOut>()
+        description = "Check whether this server has access to your Nextcloud, and finish a login started by nc_auth_provision_access or nc_auth_update_scopes.",
+        output_schema = schema_for_output::<Envelope<StatusOut>>()
     )]
     async fn nc_auth_check_status(
         &self,
@@ -828,8 +797,8 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_auth_update_scopes",
         title = "Change your Nextcloud scopes",
-        description = "Add or remove scopes of your Nextcloud access (e.g. add_scopes [\"calendar.write\"]). Starts a new Nextcloud login for the new set; once it is completed (nc_auth_check_status) the new app password replaces the old one, which is then revoked in Nextcloud.",
-        output_schema = schema_for_output::<UpdateScopesOut>()
+        description = "Grant or withdraw scopes (e.g. calendar.write): starts a new Nextcloud login; once nc_auth_check_status sees it done, the new access replaces the old.",
+        output_schema = schema_for_output::<Envelope<UpdateScopesOut>>()
     )]
     async fn nc_auth_update_scopes(
         &self,
@@ -904,8 +873,6 @@ impl NextcloudMcp {
         }
         if new == previous {
             let out = UpdateScopesOut {
-                success: true,
-                timestamp: now(),
                 status: UpdateStatus::Unchanged,
                 message: format!(
                     "Your access already has exactly these scopes ({}); nothing to change.",
@@ -916,7 +883,7 @@ impl NextcloudMcp {
                 previous_scopes: Some(previous),
                 new_scopes: Some(new),
             };
-            return respond(&out, &out.message, false);
+            return respond(true, &out, &out.message, false);
         }
         let started = match self
             .start_flow(&multi, &user_id, Some(&new), FlowPurpose::UpdateScopes)

@@ -7,37 +7,27 @@ use serde::{Deserialize, Serialize};
 use super::{RecipeOut, RecipeSummary, recipe_out};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
-
-#[derive(Debug, Deserialize, JsonSchema)]
 pub struct RecipeIdArgs {
-    /// Id of the recipe (from nc_cookbook_list_recipes or a search).
     pub recipe_id: u64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecipesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub recipes: Vec<RecipeSummary>,
     pub total_count: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchArgs {
-    /// Words to look for in recipe names, categories and keywords; a recipe matching any
-    /// word is found.
     pub query: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchOut {
-    pub success: bool,
-    pub timestamp: String,
     pub query: String,
     pub recipes: Vec<RecipeSummary>,
     pub total_found: usize,
@@ -52,8 +42,6 @@ pub struct CountedName {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CategoriesOut {
-    pub success: bool,
-    pub timestamp: String,
     /// Categories by name; `*` counts the recipes without a category.
     pub categories: Vec<CountedName>,
     pub total_count: usize,
@@ -61,15 +49,12 @@ pub struct CategoriesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CategoryArgs {
-    /// Category name as listed by nc_cookbook_list_categories; `*` for recipes without a
-    /// category.
+    /// `*` for recipes without one.
     pub category: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CategoryRecipesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub category: String,
     pub recipes: Vec<RecipeSummary>,
     pub total_count: usize,
@@ -77,22 +62,17 @@ pub struct CategoryRecipesOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct KeywordsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub keywords: Vec<CountedName>,
     pub total_count: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct KeywordsArgs {
-    /// Keywords a recipe must all carry (case does not matter).
     pub keywords: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct KeywordRecipesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub keywords: Vec<String>,
     pub recipes: Vec<RecipeSummary>,
     pub total_count: usize,
@@ -150,13 +130,13 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_recipes",
         title = "List recipes",
-        description = "List every recipe in your Nextcloud Cookbook, sorted by name: id, name, category and keywords. Use nc_cookbook_get_recipe for ingredients and steps."
+        description = "List all your recipes by name with category and keywords; nc_cookbook_get_recipe gives ingredients and steps."
     )]
     async fn nc_cookbook_list_recipes(
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipesOut>, ToolError> {
+    ) -> Result<Json<Envelope<RecipesOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let recipes: Vec<RecipeSummary> = user
             .cookbook()
@@ -165,18 +145,16 @@ impl NextcloudMcp {
             .into_iter()
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(RecipesOut {
-            success: true,
-            timestamp: now(),
+        answer(RecipesOut {
             total_count: recipes.len(),
             recipes,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_get_recipe",
         title = "Show a recipe",
-        description = "Show one recipe in full: description, servings, ISO 8601 preparation/cooking/total times, ingredients, steps, tools, category, keywords, nutrition and source URL."
+        description = "Show a whole recipe: ingredients, steps, servings, times, category, keywords, nutrition and source."
     )]
     async fn nc_cookbook_get_recipe(
         &self,
@@ -195,20 +173,18 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_search_recipes",
         title = "Search recipes",
-        description = "Find recipes whose name, category or keywords contain any of the given words (case-insensitive)."
+        description = "Find recipes by words in their name, category or keywords (any word matches)."
     )]
     async fn nc_cookbook_search_recipes(
         &self,
         Parameters(args): Parameters<SearchArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
-        let query = args.query.trim();
-        if query.is_empty() {
-            return Err(ToolError::invalid(
-                "query",
-                "expected at least one word to search for (use nc_cookbook_list_recipes for all)",
-            ));
-        }
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
+        let query = non_empty(
+            "query",
+            &args.query,
+            "expected at least one word to search for (use nc_cookbook_list_recipes for all)",
+        )?;
         let user = self.user(&ctx)?;
         let recipes: Vec<RecipeSummary> = user
             .cookbook()
@@ -217,25 +193,23 @@ impl NextcloudMcp {
             .into_iter()
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(SearchOut {
-            success: true,
-            timestamp: now(),
+        answer(SearchOut {
             query: query.to_string(),
             total_found: recipes.len(),
             recipes,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_list_categories",
         title = "List recipe categories",
-        description = "List the recipe categories with how many recipes each has; `*` stands for recipes without a category."
+        description = "List the recipe categories with how many recipes each has (`*`: no category)."
     )]
     async fn nc_cookbook_list_categories(
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CategoriesOut>, ToolError> {
+    ) -> Result<Json<Envelope<CategoriesOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let categories: Vec<CountedName> = user
             .cookbook()
@@ -249,31 +223,27 @@ impl NextcloudMcp {
                 recipe_count: c.recipe_count,
             })
             .collect();
-        Ok(Json(CategoriesOut {
-            success: true,
-            timestamp: now(),
+        answer(CategoriesOut {
             total_count: categories.len(),
             categories,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_get_recipes_in_category",
         title = "Recipes in a category",
-        description = "List the recipes of one category (exact name, as nc_cookbook_list_categories gives it); `*` lists recipes without a category."
+        description = "List the recipes of one category (`*` for those without one)."
     )]
     async fn nc_cookbook_get_recipes_in_category(
         &self,
         Parameters(args): Parameters<CategoryArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CategoryRecipesOut>, ToolError> {
-        let category = args.category.trim();
-        if category.is_empty() {
-            return Err(ToolError::invalid(
-                "category",
-                "expected a category name, or `*` for recipes without a category",
-            ));
-        }
+    ) -> Result<Json<Envelope<CategoryRecipesOut>>, ToolError> {
+        let category = non_empty(
+            "category",
+            &args.category,
+            "expected a category name, or `*` for recipes without a category",
+        )?;
         let user = self.user(&ctx)?;
         let recipes: Vec<RecipeSummary> = user
             .cookbook()
@@ -282,25 +252,23 @@ impl NextcloudMcp {
             .into_iter()
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(CategoryRecipesOut {
-            success: true,
-            timestamp: now(),
+        answer(CategoryRecipesOut {
             category: category.to_string(),
             total_count: recipes.len(),
             recipes,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_list_keywords",
         title = "List recipe keywords",
-        description = "List the keywords used on your recipes with how many recipes carry each."
+        description = "List the keywords used on recipes with how many recipes have each."
     )]
     async fn nc_cookbook_list_keywords(
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<KeywordsOut>, ToolError> {
+    ) -> Result<Json<Envelope<KeywordsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let keywords: Vec<CountedName> = user
             .cookbook()
@@ -313,24 +281,22 @@ impl NextcloudMcp {
                 recipe_count: k.recipe_count,
             })
             .collect();
-        Ok(Json(KeywordsOut {
-            success: true,
-            timestamp: now(),
+        answer(KeywordsOut {
             total_count: keywords.len(),
             keywords,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_get_recipes_with_keywords",
         title = "Recipes with keywords",
-        description = "List the recipes that carry all of the given keywords."
+        description = "List the recipes that have all the given keywords."
     )]
     async fn nc_cookbook_get_recipes_with_keywords(
         &self,
         Parameters(args): Parameters<KeywordsArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<KeywordRecipesOut>, ToolError> {
+    ) -> Result<Json<Envelope<KeywordRecipesOut>>, ToolError> {
         let wanted: Vec<String> = args
             .keywords
             .iter()
@@ -361,12 +327,10 @@ impl NextcloudMcp {
             })
             .map(RecipeSummary::from)
             .collect();
-        Ok(Json(KeywordRecipesOut {
-            success: true,
-            timestamp: now(),
+        answer(KeywordRecipesOut {
             keywords: wanted,
             total_count: recipes.len(),
             recipes,
-        }))
+        })
     }
 }

@@ -9,99 +9,90 @@ use super::read::RecipeIdArgs;
 use super::{RecipeOut, recipe_out, recipe_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer, at_least, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::cookbook::{ConfigChange, normalize_duration, split_keywords};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ImportArgs {
-    /// Address (http or https) of a web page with a recipe in schema.org format, as most
-    /// recipe sites publish.
     pub url: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ImportOut {
-    pub success: bool,
-    pub timestamp: String,
     pub recipe_id: u64,
     pub recipe: RecipeOut,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateArgs {
-    /// Name of the recipe; no other recipe may have it.
+    /// Must be unique.
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// Ingredients, one per entry, e.g. `200 g flour`.
+    /// One per entry, e.g. `200 g flour`.
     #[serde(default)]
     pub ingredients: Option<Vec<String>>,
-    /// Steps, in order, one per entry.
+    /// Steps in order.
     #[serde(default)]
     pub instructions: Option<Vec<String>>,
-    /// Where the recipe comes from (http or https).
+    /// Where it comes from.
     #[serde(default)]
     pub url: Option<String>,
-    /// Preparation time as an ISO 8601 duration, e.g. `PT20M` or `PT1H30M`.
+    /// ISO 8601, e.g. `PT1H30M`.
     #[serde(default)]
     pub prep_time: Option<String>,
-    /// Cooking time as an ISO 8601 duration.
+    /// ISO 8601.
     #[serde(default)]
     pub cook_time: Option<String>,
-    /// Total time as an ISO 8601 duration.
+    /// ISO 8601.
     #[serde(default)]
     pub total_time: Option<String>,
-    /// Number of servings.
+    /// Servings.
     #[serde(default)]
     pub recipe_yield: Option<i64>,
     #[serde(default)]
     pub category: Option<String>,
-    /// Comma-separated keywords, e.g. `vegetarian,quick`.
+    /// Comma-separated.
     #[serde(default)]
     pub keywords: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateArgs {
-    /// Id of the recipe to change.
     pub recipe_id: u64,
-    /// New name (no other recipe may have it).
+    /// Must be unique.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// Replaces the ingredient list.
     #[serde(default)]
     pub ingredients: Option<Vec<String>>,
-    /// Replaces the steps.
     #[serde(default)]
     pub instructions: Option<Vec<String>>,
     #[serde(default)]
     pub url: Option<String>,
-    /// ISO 8601 duration, e.g. `PT20M`; an empty string removes it.
+    /// ISO 8601, e.g. `PT20M`.
     #[serde(default)]
     pub prep_time: Option<String>,
-    /// ISO 8601 duration; an empty string removes it.
+    /// ISO 8601.
     #[serde(default)]
     pub cook_time: Option<String>,
-    /// ISO 8601 duration; an empty string removes it.
+    /// ISO 8601.
     #[serde(default)]
     pub total_time: Option<String>,
+    /// Servings.
     #[serde(default)]
     pub recipe_yield: Option<i64>,
-    /// New category; an empty string removes it.
     #[serde(default)]
     pub category: Option<String>,
-    /// Comma-separated keywords; replaces the current ones (an empty string removes all).
+    /// Comma-separated; replaces them all.
     #[serde(default)]
     pub keywords: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecipeWritten {
-    pub success: bool,
-    pub timestamp: String,
     pub id: u64,
     pub name: String,
     /// Recipe fields this call set.
@@ -111,16 +102,12 @@ pub struct RecipeWritten {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct StatusOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RecipeDeleted {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub deleted_id: u64,
@@ -129,14 +116,12 @@ pub struct RecipeDeleted {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConfigArgs {
-    /// Folder in your files that holds the recipes, e.g. `/Recipes`. Recipes in the old
-    /// folder stay there but are no longer listed.
+    /// E.g. `/Recipes`.
     #[serde(default)]
     pub folder: Option<String>,
-    /// Minutes between automatic rescans of the recipe folder (at least 1).
+    /// Minutes between rescans.
     #[serde(default)]
     pub update_interval: Option<i64>,
-    /// Whether printed recipes include the image.
     #[serde(default)]
     pub print_image: Option<bool>,
 }
@@ -151,8 +136,6 @@ pub struct ConfigOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ConfigSet {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub config: ConfigOut,
@@ -210,10 +193,7 @@ impl Fields<'_> {
     fn to_json(&self) -> Result<Map<String, Value>, ToolError> {
         let mut out = Map::new();
         if let Some(name) = self.name {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(ToolError::invalid("name", "expected a non-empty name"));
-            }
+            let name = non_empty("name", name, "expected a non-empty name")?;
             out.insert("name".into(), json!(name));
         }
         if let Some(d) = self.description {
@@ -243,13 +223,7 @@ impl Fields<'_> {
             }
         }
         if let Some(y) = self.recipe_yield {
-            if y < 1 {
-                return Err(ToolError::invalid(
-                    "recipe_yield",
-                    format!("expected a number of servings of at least 1, got {y}"),
-                ));
-            }
-            out.insert("recipeYield".into(), json!(y));
+            out.insert("recipeYield".into(), json!(at_least("recipe_yield", y, 1)?));
         }
         if let Some(c) = self.category {
             let c = c.trim();
@@ -318,13 +292,13 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_import_recipe",
         title = "Import a recipe from the web",
-        description = "Have Cookbook download a recipe page (http/https) and save the schema.org recipe it finds there as a new recipe. Fails if the page has no recipe or a recipe with the same name exists."
+        description = "Save a recipe from a web page into Cookbook, given the page's address (most recipe sites work)."
     )]
     async fn nc_cookbook_import_recipe(
         &self,
         Parameters(args): Parameters<ImportArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ImportOut>, ToolError> {
+    ) -> Result<Json<Envelope<ImportOut>>, ToolError> {
         let url = http_url("url", &args.url)?;
         let user = self.user(&ctx)?;
         let recipe = user.cookbook().import(&url).await?;
@@ -333,24 +307,22 @@ impl NextcloudMcp {
                 "the imported recipe has no id".into(),
             ))
         })?;
-        Ok(Json(ImportOut {
-            success: true,
-            timestamp: now(),
+        answer(ImportOut {
             recipe_id: id,
             recipe: recipe_out(user.client().base_url(), &recipe, id),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_create_recipe",
         title = "Create a recipe",
-        description = "Add a recipe to Cookbook: name (unique), description, ingredients, steps, servings, category, comma-separated keywords, source URL and ISO 8601 durations such as `PT1H30M`."
+        description = "Write a new recipe: name, ingredients, steps, servings, times, category and keywords. To save one from a website use nc_cookbook_import_recipe."
     )]
     async fn nc_cookbook_create_recipe(
         &self,
         Parameters(args): Parameters<CreateArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipeWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RecipeWritten>>, ToolError> {
         let fields = Fields {
             name: Some(&args.name),
             description: args.description.as_deref(),
@@ -370,26 +342,24 @@ impl NextcloudMcp {
         body.insert("@context".into(), json!("http://schema.org"));
         body.insert("@type".into(), json!("Recipe"));
         let id = user.cookbook().create(&body).await?;
-        Ok(Json(RecipeWritten {
-            success: true,
-            timestamp: now(),
+        answer(RecipeWritten {
             id,
             name: args.name.trim().to_string(),
             changed: changed_names(&fields),
             web_url: recipe_url(user.client().base_url(), id),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_update_recipe",
         title = "Change a recipe",
-        description = "Change fields of a recipe; fields you leave out keep their values (the recipe is read, changed and written back whole). Lists you give replace the old lists; an empty string clears a text field or duration. Durations in ISO 8601, e.g. `PT45M`."
+        description = "Change some fields of a recipe; the rest stays. Lists you give replace the old ones and \"\" clears a text field or time."
     )]
     async fn nc_cookbook_update_recipe(
         &self,
         Parameters(args): Parameters<UpdateArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipeWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RecipeWritten>>, ToolError> {
         let fields = Fields {
             name: args.name.as_deref(),
             description: args.description.as_deref(),
@@ -417,35 +387,31 @@ impl NextcloudMcp {
             recipe.0.insert(k.clone(), v.clone());
         }
         let id = cookbook.update(args.recipe_id, &recipe.0).await?;
-        Ok(Json(RecipeWritten {
-            success: true,
-            timestamp: now(),
+        answer(RecipeWritten {
             id,
             name: recipe.str("name").to_string(),
             changed: changed_names(&fields),
             web_url: recipe_url(user.client().base_url(), id),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_delete_recipe",
         title = "Delete a recipe",
-        description = "Delete a recipe and its folder (with its image) from Cookbook."
+        description = "Delete a recipe with its image."
     )]
     async fn nc_cookbook_delete_recipe(
         &self,
         Parameters(args): Parameters<RecipeIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RecipeDeleted>, ToolError> {
+    ) -> Result<Json<Envelope<RecipeDeleted>>, ToolError> {
         let user = self.user(&ctx)?;
         let cookbook = user.cookbook();
         // Cookbook reports success for ids it does not have; look first so a wrong id is
         // reported as such.
         let recipe = cookbook.get(args.recipe_id).await?;
         let message = cookbook.delete(args.recipe_id).await?;
-        Ok(Json(RecipeDeleted {
-            success: true,
-            timestamp: now(),
+        answer(RecipeDeleted {
             status_code: 200,
             message: if message.is_empty() {
                 format!("Recipe {} was deleted.", args.recipe_id)
@@ -454,19 +420,19 @@ impl NextcloudMcp {
             },
             deleted_id: args.recipe_id,
             name: recipe.str("name").to_string(),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_set_config",
         title = "Change Cookbook settings",
-        description = "Change Cookbook's settings: the folder holding your recipes, how often (minutes) it is rescanned, and whether printouts show the image. Returns the settings now in force."
+        description = "Change Cookbook's settings: the recipe folder, the rescan interval in minutes and whether printouts show the image."
     )]
     async fn nc_cookbook_set_config(
         &self,
         Parameters(args): Parameters<ConfigArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ConfigSet>, ToolError> {
+    ) -> Result<Json<Envelope<ConfigSet>>, ToolError> {
         if args.folder.is_none() && args.update_interval.is_none() && args.print_image.is_none() {
             return Err(ToolError::invalid(
                 "folder",
@@ -491,13 +457,7 @@ impl NextcloudMcp {
             None => None,
         };
         let update_interval = match args.update_interval {
-            Some(i) if i < 1 => {
-                return Err(ToolError::invalid(
-                    "update_interval",
-                    format!("expected at least 1 minute, got {i}"),
-                ));
-            }
-            Some(i) => Some(i as u64),
+            Some(i) => Some(at_least("update_interval", i, 1)? as u64),
             None => None,
         };
         let user = self.user(&ctx)?;
@@ -510,9 +470,7 @@ impl NextcloudMcp {
             })
             .await?;
         let config = cookbook.config().await?;
-        Ok(Json(ConfigSet {
-            success: true,
-            timestamp: now(),
+        answer(ConfigSet {
             status_code: 200,
             message,
             config: ConfigOut {
@@ -520,26 +478,24 @@ impl NextcloudMcp {
                 update_interval: config.update_interval,
                 print_image: config.print_image,
             },
-        }))
+        })
     }
 
     #[tool(
         name = "nc_cookbook_reindex",
         title = "Rescan recipes",
-        description = "Have Cookbook rebuild its recipe index from the recipe folder, e.g. after recipe files were added or edited outside the app."
+        description = "Rescan the recipe folder, e.g. after recipe files were changed outside Cookbook."
     )]
     async fn nc_cookbook_reindex(
         &self,
-        Parameters(_args): Parameters<super::read::NoArgs>,
+        Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<StatusOut>, ToolError> {
+    ) -> Result<Json<Envelope<StatusOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let message = user.cookbook().reindex().await?;
-        Ok(Json(StatusOut {
-            success: true,
-            timestamp: now(),
+        answer(StatusOut {
             status_code: 200,
             message,
-        }))
+        })
     }
 }

@@ -1,32 +1,23 @@
-//! Deck app tools: `deck_*`, one file per family. Listings are compact by default
+//! Deck app tools: `deck_*`. Reads in `read/`, changes in `write/`, one file per kind of thing
+//! (`deck_create_card` is in `write/cards.rs`, `deck_get_card_comments` in `read/comments.rs`).
+//! Listings are compact by default
 //! (`detail = summary`, open cards only, short description previews) so that a board with
 //! hundreds of cards does not flood the model's context; `detail = full` and the filters
 //! give more when asked.
 
-pub(super) mod assignments;
-pub(super) mod attachments;
-pub(super) mod boards;
-pub(super) mod cards;
-pub(super) mod comments;
-pub(super) mod labels;
-pub(super) mod stacks;
+pub(super) mod read;
+pub(super) mod write;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::now;
+use crate::tools::common::given;
 use nextcloud::deck::{Card, Label, Stack};
 
 pub fn router() -> ToolRouter<NextcloudMcp> {
-    NextcloudMcp::deck_boards_router()
-        + NextcloudMcp::deck_stacks_router()
-        + NextcloudMcp::deck_cards_router()
-        + NextcloudMcp::deck_labels_router()
-        + NextcloudMcp::deck_assignments_router()
-        + NextcloudMcp::deck_comments_router()
-        + NextcloudMcp::deck_attachments_router()
+    read::router() + write::router()
 }
 
 fn board_url(base: &str, board_id: u64) -> String {
@@ -39,27 +30,31 @@ fn card_url(base: &str, board_id: u64, card_id: u64) -> String {
 
 /// How much of each card to return.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum Detail {
-    /// Title, position, due date, done flag, label titles, assignees, description preview.
+    // Title, position, due date, done flag, label titles, assignees, description preview.
     #[default]
     Summary,
-    /// Everything, with the description (cut to `description_max_length` if given).
+    // Everything, with the description (cut to `description_max_length` if given).
     Full,
 }
 
 /// Which cards to include.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum CardStatus {
-    /// Every card, archived ones too.
+    // Every card, archived ones too.
     All,
-    /// Not archived and not done.
+    // Not archived and not done.
     #[default]
     Open,
-    /// Marked done, not archived.
+    // Marked done, not archived.
     Done,
-    /// Archived only.
+    // Archived only.
     Archived,
 }
 
@@ -269,8 +264,6 @@ impl From<&Label> for LabelOut {
 /// What a change to a card returns.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CardChanged {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub card_id: u64,
@@ -285,8 +278,6 @@ pub struct CardChanged {
 impl CardChanged {
     fn new(base: &str, board_id: u64, card: Option<&Card>, ids: (u64, u64), msg: String) -> Self {
         Self {
-            success: true,
-            timestamp: now(),
             status_code: 200,
             message: msg,
             card_id: ids.1,
@@ -301,8 +292,6 @@ impl CardChanged {
 /// Status plus message for stack, label and comment changes.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Changed {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -322,8 +311,6 @@ pub struct Changed {
 impl Changed {
     fn ok(message: String) -> Self {
         Self {
-            success: true,
-            timestamp: now(),
             status_code: 200,
             message,
             stack_id: None,
@@ -339,22 +326,22 @@ impl Changed {
 /// Arguments every card listing takes.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CardFilterArgs {
-    /// `summary` (default: compact cards with a description preview) or `full`.
+    /// `full` adds whole descriptions and every field.
     #[serde(default)]
     pub detail: Detail,
-    /// `open` (default), `done`, `archived` or `all`.
+    /// `open` (not done, not archived) is the default.
     #[serde(default)]
     pub status: CardStatus,
-    /// Only cards with this label (title, case-insensitive, or label id).
+    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// Only cards assigned to this user (user id or display name).
+    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
-    /// With `detail = full`: cut descriptions to this many characters.
+    /// With detail=full: cut descriptions to this length.
     #[serde(default)]
     pub description_max_length: Option<usize>,
-    /// With `detail = summary`: characters of description preview (default 140, 0 for none).
+    /// With detail=summary: preview length, 0 for none.
     #[serde(default = "default_preview")]
     pub description_preview_length: usize,
 }
@@ -364,8 +351,8 @@ impl CardFilterArgs {
         CardView {
             detail: self.detail,
             status: self.status,
-            label: self.label.clone().filter(|s| !s.trim().is_empty()),
-            assigned_to: self.assigned_to.clone().filter(|s| !s.trim().is_empty()),
+            label: given(self.label.clone()),
+            assigned_to: given(self.assigned_to.clone()),
             description_max_length: self.description_max_length,
             description_preview_length: self.description_preview_length,
         }

@@ -17,9 +17,7 @@ use nextcloud::files::FileInfo;
 
 pub fn router() -> ToolRouter<NextcloudMcp> {
     guard::guarded(
-        NextcloudMcp::files_read_router()
-            + NextcloudMcp::files_write_router()
-            + NextcloudMcp::files_meta_router(),
+        NextcloudMcp::files_read_router() + NextcloudMcp::files_write_router() + meta::router(),
     )
 }
 

@@ -8,21 +8,19 @@ use serde::{Deserialize, Serialize};
 use super::{FileEntry, extract, file_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer, given, in_range, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::files::SearchQuery;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListDirectoryArgs {
-    /// Folder to list, relative to your home folder ("" or "/" for the home folder itself).
+    /// "" for your home folder.
     #[serde(default)]
     pub path: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListDirectoryOut {
-    pub success: bool,
-    pub timestamp: String,
     /// The folder listed, normalised.
     pub path: String,
     /// Folders first, then files, each by name.
@@ -36,36 +34,36 @@ pub struct ListDirectoryOut {
 
 /// How to treat documents when reading.
 #[derive(Debug, Default, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 #[serde(rename_all = "lowercase")]
 pub enum ParseDocument {
-    /// Text as text, documents (PDF, DOCX, ODT, XLSX, ...) as their extracted text, anything else as base64 (below the size cap).
+    // Text as text, documents (PDF, DOCX, ODT, XLSX, ...) as their extracted text, anything else as base64 (below the size cap).
     #[default]
     Auto,
-    /// As `auto` (spreadsheets already come back as Markdown tables).
+    // As `auto` (spreadsheets already come back as Markdown tables).
     Markdown,
-    /// The bytes as they are, no extraction: text as text, anything else as base64.
+    // The bytes as they are, no extraction: text as text, anything else as base64.
     Raw,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadFileArgs {
-    /// File to read, relative to your home folder (e.g. `Documents/todo.md`).
+    /// Relative to your home folder, e.g. `Documents/todo.md`.
     pub path: String,
-    /// `auto` (default), `markdown` or `raw`.
+    /// `auto` extracts the text of documents; `raw` gives the bytes as they are.
     #[serde(default)]
     pub parse_document: ParseDocument,
-    /// First PDF page to return (1-based); ignored for other files.
+    /// First PDF page, from 1.
     #[serde(default)]
     pub page_start: Option<i64>,
-    /// Last PDF page to return (inclusive); ignored for other files.
+    /// Last PDF page, included.
     #[serde(default)]
     pub page_end: Option<i64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ReadFileOut {
-    pub success: bool,
-    pub timestamp: String,
     pub path: String,
     /// The content: text, or base64 when `encoding` is `base64`; absent when too large.
     pub content: Option<String>,
@@ -100,53 +98,52 @@ pub struct ReadFileOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchFilesArgs {
-    /// Folder to search below, relative to your home folder ("" searches everywhere).
+    /// Folder to search below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Name pattern: `*` and `?` are wildcards (`*.pdf`); without them, names containing it match. Case-insensitive.
+    /// `*` and `?` are wildcards; else any part of the name.
     #[serde(default)]
     pub name_pattern: Option<String>,
-    /// MIME type such as `application/pdf`, or a family such as `image/*`.
+    /// E.g. `application/pdf` or `image/*`.
     #[serde(default)]
     pub mime_type: Option<String>,
-    /// Only files and folders marked as favourites.
     #[serde(default)]
     pub only_favorites: bool,
-    /// Most results to return (1-1000, default 100), most recently changed first.
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct FindByNameArgs {
-    /// Name pattern: `*` and `?` are wildcards (`report*.docx`); without them, names containing it match. Case-insensitive.
+    /// `*` and `?` are wildcards; else any part of the name.
     pub pattern: String,
-    /// Folder to search below ("" searches everywhere).
+    /// Folder to search below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Most results to return (1-1000, default 100).
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct FindByTypeArgs {
-    /// MIME type such as `application/pdf`, or a family such as `image/*`.
+    /// E.g. `application/pdf` or `image/*`.
     pub mime_type: String,
-    /// Folder to search below ("" searches everywhere).
+    /// Folder to search below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Most results to return (1-1000, default 100).
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListFavoritesArgs {
-    /// Folder to look below ("" for everywhere).
+    /// Folder to look below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// Most results to return (1-1000, default 100).
+    /// 1-1000 (default 100).
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -162,8 +159,6 @@ pub struct FiltersApplied {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchOut {
-    pub success: bool,
-    pub timestamp: String,
     pub results: Vec<FileEntry>,
     /// Number of results returned.
     pub total_found: usize,
@@ -175,14 +170,8 @@ pub struct SearchOut {
 const DEFAULT_LIMIT: u32 = 100;
 
 fn limit_arg(limit: Option<i64>) -> Result<u32, ToolError> {
-    match limit {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=1000).contains(&n) => Ok(n as u32),
-        Some(n) => Err(ToolError::invalid(
-            "limit",
-            format!("expected a number from 1 to 1000, got {n}"),
-        )),
-    }
+    let limit = in_range("limit", limit.unwrap_or(DEFAULT_LIMIT.into()), 1..=1000)?;
+    Ok(limit as u32)
 }
 
 fn scope_arg(scope: &str) -> Result<String, ToolError> {
@@ -257,8 +246,6 @@ impl NextcloudMcp {
             .map(FileEntry::from)
             .collect();
         Ok(SearchOut {
-            success: true,
-            timestamp: now(),
             total_found: results.len(),
             results,
             scope: query.scope,
@@ -318,13 +305,13 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_directory",
         title = "List a folder",
-        description = "List the files and folders directly inside a Nextcloud folder (not recursive), with id, size, last change, ETag, type and favourite flag. Paths are relative to the user's home folder; \"\" lists the home folder."
+        description = "List what is directly inside a folder (not recursive): names, types, sizes, last changes and ETags. Paths are relative to your home folder."
     )]
     async fn nc_webdav_list_directory(
         &self,
         Parameters(args): Parameters<ListDirectoryArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ListDirectoryOut>, ToolError> {
+    ) -> Result<Json<Envelope<ListDirectoryOut>>, ToolError> {
         let path = nextcloud::files::normalize_path("path", &args.path)?;
         let user = self.user(&ctx)?;
         let files: Vec<FileEntry> = user
@@ -335,28 +322,26 @@ impl NextcloudMcp {
             .map(FileEntry::from)
             .collect();
         let directories_count = files.iter().filter(|f| f.kind == "directory").count();
-        Ok(Json(ListDirectoryOut {
-            success: true,
-            timestamp: now(),
+        answer(ListDirectoryOut {
             path,
             total_count: files.len(),
             directories_count,
             files_count: files.len() - directories_count,
             total_size: files.iter().map(|f| f.size).sum(),
             files,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_webdav_read_file",
         title = "Read a file",
-        description = "Read a file from Nextcloud. Text files (plain text, Markdown, CSV, JSON, code, ...) come back as text in any charset. The text of PDF, Word (DOCX), OpenDocument (ODT, ODP), PowerPoint (PPTX) and spreadsheet files (XLSX, XLS, ODS, as Markdown tables) is extracted; for long PDFs pick pages with page_start/page_end. Other files come back as base64 when small enough, otherwise only their details and a note saying why; parse_document=raw skips extraction. The answer includes the ETag to pass as `if_match` when writing the file back."
+        description = "Read a file: text as text; PDF, Word, OpenDocument, PowerPoint and spreadsheets as extracted text (PDF pages selectable); other small files as base64. Gives the ETag for writing back."
     )]
     async fn nc_webdav_read_file(
         &self,
         Parameters(args): Parameters<ReadFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ReadFileOut>, ToolError> {
+    ) -> Result<Json<Envelope<ReadFileOut>>, ToolError> {
         let path = nextcloud::files::normalize_path("path", &args.path)?;
         if path.is_empty() {
             return Err(ToolError::invalid(
@@ -378,8 +363,6 @@ impl NextcloudMcp {
         let read_cap = settings.read_max_bytes;
         let base = user.client().base_url().to_string();
         let mut out = ReadFileOut {
-            success: true,
-            timestamp: now(),
             url: file_url(&base, info.id),
             path: path.clone(),
             content: None,
@@ -427,7 +410,7 @@ impl NextcloudMcp {
                     "READ"
                 },
             ));
-            return Ok(Json(out));
+            return answer(out);
         }
         // Streamed and cut off at the cap: a file that grew since the listing costs no memory.
         let stream = files.open(&path).await?;
@@ -439,7 +422,7 @@ impl NextcloudMcp {
             out.message = Some(format!(
                 "The file grew beyond {download_cap} bytes while it was read; only its details are shown."
             ));
-            return Ok(Json(out));
+            return answer(out);
         };
         out.size = bytes.len() as u64;
 
@@ -468,7 +451,7 @@ impl NextcloudMcp {
                     out.page_start = doc.pages.map(|p| p.0);
                     out.page_end = doc.pages.map(|p| p.1);
                     out.message = (!notes.is_empty()).then(|| notes.join(" "));
-                    return Ok(Json(out));
+                    return answer(out);
                 }
                 Ok(Err(extract::ExtractError::PageOutOfRange { arg, given, count })) => {
                     return Err(ToolError::invalid(
@@ -492,7 +475,7 @@ impl NextcloudMcp {
                 out.size
             ));
             out.message = Some(notes.join(" "));
-            return Ok(Json(out));
+            return answer(out);
         }
         let textual = is_textual(&out.content_type);
         let raw_text = args.parse_document == ParseDocument::Raw
@@ -522,21 +505,21 @@ impl NextcloudMcp {
             }
         }
         out.message = (!notes.is_empty()).then(|| notes.join(" "));
-        Ok(Json(out))
+        answer(out)
     }
 
     #[tool(
         name = "nc_webdav_search_files",
         title = "Search files",
-        description = "Search files and folders below a folder by name pattern, MIME type and/or favourite flag (all given filters must match), using Nextcloud's server-side file search. Most recently changed first."
+        description = "Search below a folder combining a name pattern, a MIME type and favourites (all must match), newest first. For one criterion the find tools are simpler."
     )]
     async fn nc_webdav_search_files(
         &self,
         Parameters(args): Parameters<SearchFilesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
-        let name = args.name_pattern.filter(|p| !p.trim().is_empty());
-        let mime_type = args.mime_type.filter(|p| !p.trim().is_empty());
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
+        let name = given(args.name_pattern);
+        let mime_type = given(args.mime_type);
         if name.is_none() && mime_type.is_none() && !args.only_favorites {
             return Err(ToolError::invalid(
                 "name_pattern",
@@ -550,44 +533,43 @@ impl NextcloudMcp {
             only_favorites: args.only_favorites,
             limit: Some(limit_arg(args.limit)?),
         };
-        Ok(Json(self.run_search(&ctx, query).await?))
+        answer(self.run_search(&ctx, query).await?)
     }
 
     #[tool(
         name = "nc_webdav_find_by_name",
         title = "Find files by name",
-        description = "Find files and folders whose name matches a pattern (`*` and `?` wildcards; plain text matches names containing it; case-insensitive), below a folder or everywhere."
+        description = "Find files and folders by name, with `*` and `?` wildcards or any part of the name, case-insensitive."
     )]
     async fn nc_webdav_find_by_name(
         &self,
         Parameters(args): Parameters<FindByNameArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
-        if args.pattern.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "pattern",
-                "expected a name or pattern such as `*.pdf`",
-            ));
-        }
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
+        non_empty(
+            "pattern",
+            &args.pattern,
+            "expected a name or pattern such as `*.pdf`",
+        )?;
         let query = SearchQuery {
             scope: scope_arg(&args.scope)?,
             name: Some(args.pattern),
             limit: Some(limit_arg(args.limit)?),
             ..Default::default()
         };
-        Ok(Json(self.run_search(&ctx, query).await?))
+        answer(self.run_search(&ctx, query).await?)
     }
 
     #[tool(
         name = "nc_webdav_find_by_type",
         title = "Find files by type",
-        description = "Find files of a MIME type (`application/pdf`) or a family of types (`image/*`), below a folder or everywhere."
+        description = "Find files of one type, such as `application/pdf`, or a family such as `image/*` for photos."
     )]
     async fn nc_webdav_find_by_type(
         &self,
         Parameters(args): Parameters<FindByTypeArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
         let mime = args.mime_type.trim();
         if mime.is_empty() || (!mime.contains('/') && !mime.contains('%')) {
             return Err(ToolError::invalid(
@@ -601,19 +583,19 @@ impl NextcloudMcp {
             limit: Some(limit_arg(args.limit)?),
             ..Default::default()
         };
-        Ok(Json(self.run_search(&ctx, query).await?))
+        answer(self.run_search(&ctx, query).await?)
     }
 
     #[tool(
         name = "nc_webdav_list_favorites",
         title = "List favourite files",
-        description = "List the files and folders marked as favourites (the star in Nextcloud Files), below a folder or everywhere."
+        description = "List the files and folders you starred as favourites."
     )]
     async fn nc_webdav_list_favorites(
         &self,
         Parameters(args): Parameters<ListFavoritesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchOut>, ToolError> {
+    ) -> Result<Json<Envelope<SearchOut>>, ToolError> {
         let scope = scope_arg(&args.scope)?;
         let limit = limit_arg(args.limit)?;
         let user = self.user(&ctx)?;
@@ -626,9 +608,7 @@ impl NextcloudMcp {
             .map(FileEntry::from)
             .collect();
         results.truncate(limit as usize);
-        Ok(Json(SearchOut {
-            success: true,
-            timestamp: now(),
+        answer(SearchOut {
             total_found: results.len(),
             results,
             scope,
@@ -637,6 +617,6 @@ impl NextcloudMcp {
                 limit,
                 ..Default::default()
             },
-        }))
+        })
     }
 }

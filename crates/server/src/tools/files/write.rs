@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::files::{Uploaded, WriteMode, normalize_path};
 use nextcloud::upload::Progress;
@@ -15,22 +15,20 @@ use rmcp::model::ProgressNotificationParam;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WriteFileArgs {
-    /// Where to write, relative to your home folder (e.g. `Documents/todo.md`). The folder must exist.
+    /// Its folder must exist.
     pub path: String,
-    /// The content: text, or base64 when `content_type` ends in `;base64`.
+    /// Text, or base64 when content_type ends in `;base64`.
     pub content: String,
-    /// MIME type (e.g. `text/markdown`). Add `;base64` (e.g. `image/png;base64`) when `content` is base64-encoded binary.
+    /// E.g. `text/markdown`, or `image/png;base64` for base64 content.
     #[serde(default)]
     pub content_type: Option<String>,
-    /// Omit to create a new file (fails if the file exists). Pass the ETag from nc_webdav_read_file or a listing to replace the file only if nobody changed it since; pass `*` to replace an existing file unconditionally.
+    /// Omit to create a new file; the ETag of your last read to replace it; `*` to replace it regardless.
     #[serde(default)]
     pub if_match: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WriteFileOut {
-    pub success: bool,
-    pub timestamp: String,
     /// 201 when the file was created, 204 when an existing file was replaced.
     pub status_code: u16,
     pub message: String,
@@ -46,14 +44,11 @@ pub struct WriteFileOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PathArgs {
-    /// Path relative to your home folder.
     pub path: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreateDirectoryOut {
-    pub success: bool,
-    pub timestamp: String,
     /// 201 when created, 200 when the folder already existed.
     pub status_code: u16,
     pub message: String,
@@ -63,8 +58,6 @@ pub struct CreateDirectoryOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub path: String,
@@ -72,22 +65,19 @@ pub struct DeleteOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TransferArgs {
-    /// File or folder to move/copy, relative to your home folder.
     pub source_path: String,
-    /// The new path including the name (e.g. `Archive/report.pdf`); its folder must exist.
+    /// The new path with the name; its folder must exist.
     pub destination_path: String,
-    /// Replace an existing destination (default false: an existing destination is an error).
+    /// Replace an existing destination.
     #[serde(default)]
     pub overwrite: bool,
-    /// With overwrite=true: the destination's ETag; it is replaced only if still at that version, else a conflict is reported and nothing changes.
+    /// With overwrite: replace only while the destination has this ETag.
     #[serde(default)]
     pub if_destination_match: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TransferOut {
-    pub success: bool,
-    pub timestamp: String,
     /// 201 when the destination is new, 204 when it replaced an existing item.
     pub status_code: u16,
     pub message: String,
@@ -204,13 +194,13 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_write_file",
         title = "Write a file",
-        description = "Write a file in Nextcloud (text, or base64 with a `;base64` content type). Safe by default: without `if_match` only a NEW file is created. To change an existing file, read it first and pass its ETag as `if_match`; if someone changed it since, nothing is written and a conflict is reported. `if_match: \"*\"` replaces an existing file unconditionally. Returns the new ETag."
+        description = "Create a file, or replace one by passing the ETag of your last read as `if_match` (refused if it changed since; `*` replaces regardless). Text, or base64 with a `;base64` type."
     )]
     async fn nc_webdav_write_file(
         &self,
         Parameters(args): Parameters<WriteFileArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<WriteFileOut>, ToolError> {
+    ) -> Result<Json<Envelope<WriteFileOut>>, ToolError> {
         let path = normalize_path("path", &args.path)?;
         if path.is_empty() {
             return Err(ToolError::invalid(
@@ -287,9 +277,7 @@ impl NextcloudMcp {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(Json(WriteFileOut {
-            success: true,
-            timestamp: now(),
+        answer(WriteFileOut {
             status_code: if uploaded.created { 201 } else { 204 },
             message: if uploaded.created {
                 format!("Created `{path}` ({size} bytes).")
@@ -301,19 +289,19 @@ impl NextcloudMcp {
             created: uploaded.created,
             etag: uploaded.etag,
             chunked,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_webdav_create_directory",
         title = "Create a folder",
-        description = "Create a folder in Nextcloud. Its parent folder must exist (create nested folders one level at a time). Succeeds without change if the folder already exists."
+        description = "Create a folder; its parent folder must exist. Does nothing if the folder is already there."
     )]
     async fn nc_webdav_create_directory(
         &self,
         Parameters(args): Parameters<PathArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<CreateDirectoryOut>, ToolError> {
+    ) -> Result<Json<Envelope<CreateDirectoryOut>>, ToolError> {
         let path = normalize_path("path", &args.path)?;
         if path.is_empty() {
             return Err(ToolError::invalid(
@@ -323,9 +311,7 @@ impl NextcloudMcp {
         }
         let user = self.user(&ctx)?;
         let created = user.files().mkcol(&path).await?;
-        Ok(Json(CreateDirectoryOut {
-            success: true,
-            timestamp: now(),
+        answer(CreateDirectoryOut {
             status_code: if created { 201 } else { 200 },
             message: if created {
                 format!("Created folder `{path}`.")
@@ -334,55 +320,53 @@ impl NextcloudMcp {
             },
             path,
             created,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_webdav_delete_resource",
         title = "Delete a file or folder",
-        description = "Delete a file, or a folder with everything in it. Nextcloud moves it to the trash bin when that app is enabled."
+        description = "Delete a file, or a folder with everything in it (it goes to the trash bin when that is enabled)."
     )]
     async fn nc_webdav_delete_resource(
         &self,
         Parameters(args): Parameters<PathArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<DeleteOut>, ToolError> {
+    ) -> Result<Json<Envelope<DeleteOut>>, ToolError> {
         let path = normalize_path("path", &args.path)?;
         let user = self.user(&ctx)?;
         user.files().delete(&path).await?;
-        Ok(Json(DeleteOut {
-            success: true,
-            timestamp: now(),
+        answer(DeleteOut {
             status_code: 204,
             message: format!("Deleted `{path}`."),
             path,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_webdav_move_resource",
         title = "Move or rename",
-        description = "Move or rename a file or folder. An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag."
+        description = "Move or rename a file or folder. An existing destination is only replaced with overwrite=true (and, with if_destination_match, only if its ETag still matches)."
     )]
     async fn nc_webdav_move_resource(
         &self,
         Parameters(args): Parameters<TransferArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TransferOut>, ToolError> {
-        self.transfer(args, &ctx, false).await.map(Json)
+    ) -> Result<Json<Envelope<TransferOut>>, ToolError> {
+        self.transfer(args, &ctx, false).await.and_then(answer)
     }
 
     #[tool(
         name = "nc_webdav_copy_resource",
         title = "Copy a file or folder",
-        description = "Copy a file or folder (folders with everything in them). An existing destination is an error unless overwrite=true; with if_destination_match the destination is replaced only if it is still the version with that ETag."
+        description = "Copy a file or folder with everything in it. An existing destination is only replaced with overwrite=true (and, with if_destination_match, only if its ETag still matches)."
     )]
     async fn nc_webdav_copy_resource(
         &self,
         Parameters(args): Parameters<TransferArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TransferOut>, ToolError> {
-        self.transfer(args, &ctx, true).await.map(Json)
+    ) -> Result<Json<Envelope<TransferOut>>, ToolError> {
+        self.transfer(args, &ctx, true).await.and_then(answer)
     }
 }
 
@@ -409,8 +393,6 @@ impl NextcloudMcp {
         };
         let verb = if copy { "Copied" } else { "Moved" };
         Ok(TransferOut {
-            success: true,
-            timestamp: now(),
             status_code: done.status,
             message: if done.status == 204 {
                 format!("{verb} `{from}` to `{to}`, replacing what was there.")

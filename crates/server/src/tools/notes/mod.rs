@@ -37,9 +37,6 @@ pub struct NoteSummary {
 /// What a change to a note returns: enough to change it again (the new ETag).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct NoteChanged {
-    pub success: bool,
-    /// When the server answered (RFC 3339, UTC).
-    pub timestamp: String,
     pub id: u64,
     pub title: String,
     pub category: String,
@@ -51,8 +48,6 @@ pub struct NoteChanged {
 impl NoteChanged {
     fn from_note(base_url: &str, note: nextcloud::notes::Note) -> Self {
         Self {
-            success: true,
-            timestamp: super::common::now(),
             url: note_url(base_url, note.id),
             id: note.id,
             title: note.title,

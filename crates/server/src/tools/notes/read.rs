@@ -9,12 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::{NoteSummary, note_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{Envelope, ToolError, answer, now};
+use crate::tools::common::{Envelope, ToolError, answer, in_range, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetNoteArgs {
-    /// Id of the note, as returned by the list and search tools.
     pub note_id: u64,
 }
 
@@ -36,10 +35,10 @@ pub struct NoteOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListNotesArgs {
-    /// Only notes in this category (exact match; "" for notes without a category).
+    /// Only this category; "" for notes without one.
     #[serde(default)]
     pub category: Option<String>,
-    /// Most notes to return, newest first (1-1000).
+    /// 1-1000.
     #[serde(default = "default_list_limit")]
     pub limit: u32,
 }
@@ -58,9 +57,8 @@ pub struct ListNotesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchNotesArgs {
-    /// Words to look for in titles, content and categories.
     pub query: String,
-    /// Most results to return (1-200).
+    /// 1-200.
     #[serde(default = "default_search_limit")]
     pub limit: u32,
 }
@@ -71,8 +69,6 @@ fn default_search_limit() -> u32 {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchNotesOut {
-    pub success: bool,
-    pub timestamp: String,
     /// Best matches first.
     pub results: Vec<NoteSummary>,
     pub query: String,
@@ -81,9 +77,8 @@ pub struct SearchNotesOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetAttachmentArgs {
-    /// Id of the note the file is attached to.
     pub note_id: u64,
-    /// File name of the attachment, as it appears in the note's Markdown (e.g. `photo.png`).
+    /// As the note's Markdown names it, e.g. `photo.png`.
     pub attachment_filename: String,
 }
 
@@ -116,7 +111,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_get_note",
         title = "Read a note",
-        description = "Read one note: its Markdown content, title, category, favourite flag and the ETag needed to update it."
+        description = "Read one note in full: its Markdown text, title, category and the ETag needed to change it."
     )]
     async fn nc_notes_get_note(
         &self,
@@ -141,19 +136,14 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_list_notes",
         title = "List notes",
-        description = "List notes, most recently changed first, optionally only one category. Returns ids and titles, not content: read a note with nc_notes_get_note."
+        description = "List notes, newest first, optionally of one category. Gives ids and titles only: read one with nc_notes_get_note, find one by words with nc_notes_search_notes."
     )]
     async fn nc_notes_list_notes(
         &self,
         Parameters(args): Parameters<ListNotesArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<ListNotesOut>>, ToolError> {
-        if !(1..=1000).contains(&args.limit) {
-            return Err(ToolError::invalid(
-                "limit",
-                format!("expected 1 to 1000, got {}", args.limit),
-            ));
-        }
+        in_range("limit", args.limit, 1..=1000)?;
         let user = self.user(&ctx)?;
         let query = nextcloud::notes::ListQuery {
             category: args.category.clone(),
@@ -192,26 +182,19 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_search_notes",
         title = "Search notes",
-        description = "Full-text search over note titles, content and categories. Notes containing every word rank first; if none does, notes with any of the words are returned. Returns ids and titles, best match first."
+        description = "Find notes by words in their title, text or category, best match first. Gives ids and titles; read one with nc_notes_get_note."
     )]
     async fn nc_notes_search_notes(
         &self,
         Parameters(args): Parameters<SearchNotesArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SearchNotesOut>, ToolError> {
-        let query = args.query.trim();
-        if query.is_empty() {
-            return Err(ToolError::invalid(
-                "query",
-                "expected at least one word to search for",
-            ));
-        }
-        if !(1..=200).contains(&args.limit) {
-            return Err(ToolError::invalid(
-                "limit",
-                format!("expected 1 to 200, got {}", args.limit),
-            ));
-        }
+    ) -> Result<Json<Envelope<SearchNotesOut>>, ToolError> {
+        let query = non_empty(
+            "query",
+            &args.query,
+            "expected at least one word to search for",
+        )?;
+        in_range("limit", args.limit, 1..=200)?;
         let user = self.user(&ctx)?;
         let hits = self
             .state()
@@ -234,19 +217,17 @@ impl NextcloudMcp {
                 modified: None,
             })
             .collect();
-        Ok(Json(SearchNotesOut {
-            success: true,
-            timestamp: now(),
+        answer(SearchNotesOut {
             total_found: results.len(),
             query: args.query,
             results,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_notes_get_attachment",
         title = "Read a note attachment",
-        description = "Fetch a file attached to a note, such as an image pasted into it. Images come back as images, other files as embedded resources."
+        description = "Fetch a file attached to a note, such as a pasted image, by the file name the note's Markdown uses."
     )]
     async fn nc_notes_get_attachment(
         &self,

@@ -7,57 +7,48 @@ use serde::{Deserialize, Serialize};
 use super::NoteChanged;
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::notes::{NewNote, NoteChanges};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateNoteArgs {
-    /// Title of the new note (also its file name in Nextcloud).
     pub title: String,
-    /// Markdown text of the note.
+    /// Markdown.
     pub content: String,
-    /// Category (a folder below the notes folder; `/` nests), or "" for none.
+    /// `/` nests; "" for none.
     #[serde(default)]
     pub category: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateNoteArgs {
-    /// Id of the note to change.
     pub note_id: u64,
-    /// ETag from the last read of the note (nc_notes_get_note). If the note changed since,
-    /// nothing is written and a conflict is reported.
+    /// From your last read of the note.
     pub etag: String,
-    /// New title, or null to keep it.
     #[serde(default)]
     pub title: Option<String>,
-    /// New Markdown content (replaces the whole text), or null to keep it.
+    /// Replaces the whole text.
     #[serde(default)]
     pub content: Option<String>,
-    /// New category, or null to keep it.
     #[serde(default)]
     pub category: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AppendArgs {
-    /// Id of the note to add to.
     pub note_id: u64,
-    /// Markdown to add at the end; it is separated from the existing text by a `---` line.
+    /// Markdown.
     pub content: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DeleteNoteArgs {
-    /// Id of the note to delete.
     pub note_id: u64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteNoteOut {
-    pub success: bool,
-    pub timestamp: String,
     pub status_code: u16,
     pub message: String,
     pub deleted_id: u64,
@@ -100,13 +91,13 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_create_note",
         title = "Create a note",
-        description = "Create a note in the Notes app with a title, Markdown content and an optional category. Returns its id and ETag."
+        description = "Create a note with a title, Markdown text and an optional category. Returns its id and ETag."
     )]
     async fn nc_notes_create_note(
         &self,
         Parameters(args): Parameters<CreateNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<NoteChanged>, ToolError> {
+    ) -> Result<Json<Envelope<NoteChanged>>, ToolError> {
         if args.title.trim().is_empty() && args.content.trim().is_empty() {
             return Err(ToolError::invalid("title", "give a title or some content"));
         }
@@ -120,25 +111,24 @@ impl NextcloudMcp {
                 favorite: false,
             })
             .await?;
-        Ok(Json(NoteChanged::from_note(user.client().base_url(), note)))
+        answer(NoteChanged::from_note(user.client().base_url(), note))
     }
 
     #[tool(
         name = "nc_notes_update_note",
         title = "Update a note",
-        description = "Change a note's title, content and/or category. Needs the ETag from your last read: if someone changed the note since, nothing is overwritten and you are told to read it again. Content replaces the whole text; to add to it use nc_notes_append_content."
+        description = "Replace a note's title, text or category (null keeps a field). Needs the ETag of your last read and refuses if the note changed since; to add text use nc_notes_append_content."
     )]
     async fn nc_notes_update_note(
         &self,
         Parameters(args): Parameters<UpdateNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<NoteChanged>, ToolError> {
-        if args.etag.trim().is_empty() {
-            return Err(ToolError::invalid(
-                "etag",
-                "expected the note's ETag from nc_notes_get_note",
-            ));
-        }
+    ) -> Result<Json<Envelope<NoteChanged>>, ToolError> {
+        non_empty(
+            "etag",
+            &args.etag,
+            "expected the note's ETag from nc_notes_get_note",
+        )?;
         let changes = NoteChanges {
             title: args.title,
             content: args.content,
@@ -156,19 +146,19 @@ impl NextcloudMcp {
             .notes()
             .update(args.note_id, &changes, Some(&args.etag))
             .await?;
-        Ok(Json(NoteChanged::from_note(user.client().base_url(), note)))
+        answer(NoteChanged::from_note(user.client().base_url(), note))
     }
 
     #[tool(
         name = "nc_notes_append_content",
         title = "Append to a note",
-        description = "Add Markdown to the end of a note, below a `---` separator line. Safe against concurrent edits: the other person's text is kept and yours is added after it."
+        description = "Add text at the end of a note, below a `---` line, keeping everything already there; no ETag needed. Good for journals, logs and growing lists."
     )]
     async fn nc_notes_append_content(
         &self,
         Parameters(args): Parameters<AppendArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<NoteChanged>, ToolError> {
+    ) -> Result<Json<Envelope<NoteChanged>>, ToolError> {
         if args.content.is_empty() {
             return Err(ToolError::invalid(
                 "content",
@@ -180,27 +170,25 @@ impl NextcloudMcp {
             .notes()
             .append(args.note_id, &args.content, APPEND_SEPARATOR)
             .await?;
-        Ok(Json(NoteChanged::from_note(user.client().base_url(), note)))
+        answer(NoteChanged::from_note(user.client().base_url(), note))
     }
 
     #[tool(
         name = "nc_notes_delete_note",
         title = "Delete a note",
-        description = "Delete a note (Nextcloud keeps it in the trash bin for a while)."
+        description = "Delete a note (it goes to the Nextcloud trash bin)."
     )]
     async fn nc_notes_delete_note(
         &self,
         Parameters(args): Parameters<DeleteNoteArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<DeleteNoteOut>, ToolError> {
+    ) -> Result<Json<Envelope<DeleteNoteOut>>, ToolError> {
         let user = self.user(&ctx)?;
         user.notes().delete(args.note_id).await?;
-        Ok(Json(DeleteNoteOut {
-            success: true,
-            timestamp: now(),
+        answer(DeleteNoteOut {
             status_code: 200,
             message: format!("Note {} was deleted.", args.note_id),
             deleted_id: args.note_id,
-        }))
+        })
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{ColumnOut, RowOut, row_out, table_url, view_url};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, NoArgs, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::tables::SharePermissions;
 
@@ -31,9 +31,6 @@ fn perms(p: Option<SharePermissions>, shared: bool) -> Option<PermissionsOut> {
         manage: p.manage,
     })
 }
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct NoArgs {}
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ViewRef {
@@ -64,22 +61,17 @@ pub struct TableSummary {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TablesOut {
-    pub success: bool,
-    pub timestamp: String,
     pub tables: Vec<TableSummary>,
     pub total_count: usize,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TableIdArgs {
-    /// Id of the table (from nc_tables_list_tables).
     pub table_id: u64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SchemaOut {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub title: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -93,20 +85,16 @@ pub struct SchemaOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadTableArgs {
-    /// Id of the table.
     pub table_id: u64,
-    /// Most rows to return (default: all).
+    /// Default: all rows.
     #[serde(default)]
     pub limit: Option<u64>,
-    /// Rows to skip first (default 0).
     #[serde(default)]
     pub offset: Option<u64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RowsOut {
-    pub success: bool,
-    pub timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,8 +126,6 @@ pub struct ViewOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ViewsOut {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub views: Vec<ViewOut>,
     pub total_count: usize,
@@ -147,12 +133,10 @@ pub struct ViewsOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadViewArgs {
-    /// Id of the view (from nc_tables_list_views).
     pub view_id: u64,
-    /// Most rows to return (default: all).
+    /// Default: all rows.
     #[serde(default)]
     pub limit: Option<u64>,
-    /// Rows to skip first (default 0).
     #[serde(default)]
     pub offset: Option<u64>,
 }
@@ -212,13 +196,13 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_list_tables",
         title = "List tables",
-        description = "List the Tables tables you own or that are shared with you: id, title, row and column counts, your rights on shared ones, and their views."
+        description = "List your Tables tables (own and shared) with row and column counts, your rights and their saved views."
     )]
     async fn nc_tables_list_tables(
         &self,
         Parameters(_args): Parameters<NoArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TablesOut>, ToolError> {
+    ) -> Result<Json<Envelope<TablesOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let base = user.client().base_url().to_string();
         let tables: Vec<TableSummary> = user
@@ -247,31 +231,27 @@ impl NextcloudMcp {
                     .collect(),
             })
             .collect();
-        Ok(Json(TablesOut {
-            success: true,
-            timestamp: now(),
+        answer(TablesOut {
             total_count: tables.len(),
             tables,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_get_schema",
         title = "Show a table's columns",
-        description = "Show a table's columns: name, type, whether required, allowed options and limits, and what a value must look like. Read this before inserting or updating rows."
+        description = "Show a table's columns, their types, options and limits, and what a value must look like. Read it before adding or changing rows."
     )]
     async fn nc_tables_get_schema(
         &self,
         Parameters(args): Parameters<TableIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SchemaOut>, ToolError> {
+    ) -> Result<Json<Envelope<SchemaOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let table = tables.get(args.table_id).await?;
         let columns = tables.columns(args.table_id).await?;
-        Ok(Json(SchemaOut {
-            success: true,
-            timestamp: now(),
+        answer(SchemaOut {
             table_id: table.id,
             title: table.title,
             description: table.description,
@@ -286,19 +266,19 @@ impl NextcloudMcp {
                 .collect(),
             permissions: perms(table.on_share_permissions, table.is_shared),
             url: table_url(user.client().base_url(), table.id),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_read_table",
         title = "Read a table's rows",
-        description = "Read rows of a table, each as `{column name: value}` (selection labels, checkbox booleans). Use limit/offset to page through large tables; has_more says whether rows follow."
+        description = "Read a table's rows as `{column name: value}`, a page at a time (limit/offset; has_more says whether more follow)."
     )]
     async fn nc_tables_read_table(
         &self,
         Parameters(args): Parameters<ReadTableArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowsOut>, ToolError> {
+    ) -> Result<Json<Envelope<RowsOut>>, ToolError> {
         check_limit(args.limit)?;
         let user = self.user(&ctx)?;
         let tables = user.tables();
@@ -311,9 +291,7 @@ impl NextcloudMcp {
             rows.truncate(l as usize);
         }
         let rows: Vec<RowOut> = rows.iter().map(|r| row_out(r, &columns)).collect();
-        Ok(Json(RowsOut {
-            success: true,
-            timestamp: now(),
+        answer(RowsOut {
             table_id: Some(args.table_id),
             view_id: None,
             columns: columns.iter().map(|c| c.title.clone()).collect(),
@@ -321,19 +299,19 @@ impl NextcloudMcp {
             rows,
             offset: args.offset.unwrap_or(0),
             has_more,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_list_views",
         title = "List a table's views",
-        description = "List the saved views of a table: which columns each shows, its filter and how many rows match."
+        description = "List a table's saved views with their columns, filter and row count."
     )]
     async fn nc_tables_list_views(
         &self,
         Parameters(args): Parameters<TableIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ViewsOut>, ToolError> {
+    ) -> Result<Json<Envelope<ViewsOut>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let views = tables.views(args.table_id).await?;
@@ -360,25 +338,23 @@ impl NextcloudMcp {
                 rows_count: v.rows_count,
             })
             .collect();
-        Ok(Json(ViewsOut {
-            success: true,
-            timestamp: now(),
+        answer(ViewsOut {
             table_id: args.table_id,
             total_count: views.len(),
             views,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_read_view",
         title = "Read a view's rows",
-        description = "Read the rows a saved view shows (its filter applied), with only the view's columns, each row as `{column name: value}`. Pages with limit/offset like nc_tables_read_table."
+        description = "Read the rows a saved view shows (its filter and columns applied), paged like nc_tables_read_table."
     )]
     async fn nc_tables_read_view(
         &self,
         Parameters(args): Parameters<ReadViewArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowsOut>, ToolError> {
+    ) -> Result<Json<Envelope<RowsOut>>, ToolError> {
         check_limit(args.limit)?;
         let user = self.user(&ctx)?;
         let tables = user.tables();
@@ -391,9 +367,7 @@ impl NextcloudMcp {
             rows.truncate(l as usize);
         }
         let rows: Vec<RowOut> = rows.iter().map(|r| row_out(r, &columns)).collect();
-        Ok(Json(RowsOut {
-            success: true,
-            timestamp: now(),
+        answer(RowsOut {
             table_id: None,
             view_id: Some(args.view_id),
             columns: columns.iter().map(|c| c.title.clone()).collect(),
@@ -401,6 +375,6 @@ impl NextcloudMcp {
             rows,
             offset: args.offset.unwrap_or(0),
             has_more,
-        }))
+        })
     }
 }

@@ -8,38 +8,31 @@ use serde_json::{Map, Value};
 use super::{ColumnOut, RowOut, row_out, table_url, to_cells};
 use crate::apps;
 use crate::mcp::NextcloudMcp;
-use crate::tools::common::{ToolError, now};
+use crate::tools::common::{Envelope, ToolError, answer, non_empty};
 use crate::tools::spec::{Effect::*, ToolSpec};
 use nextcloud::tables::NewColumn;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct InsertRowArgs {
-    /// Id of the table.
     pub table_id: u64,
-    /// The new row as `{column name: value}`; see nc_tables_get_schema for what each column
-    /// accepts. Columns left out stay empty.
+    /// `{column name: value}`; see nc_tables_get_schema.
     pub data: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateRowArgs {
-    /// Id of the row (from nc_tables_read_table).
     pub row_id: u64,
-    /// Cells to change as `{column name: value}`; null empties a cell. Other cells keep their
-    /// values.
+    /// `{column name: value}`; null empties a cell.
     pub data: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RowIdArgs {
-    /// Id of the row.
     pub row_id: u64,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RowWritten {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub row_id: u64,
     /// The row as Tables stored it.
@@ -48,8 +41,6 @@ pub struct RowWritten {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RowDeleted {
-    pub success: bool,
-    pub timestamp: String,
     pub message: String,
     pub deleted_id: u64,
     pub table_id: u64,
@@ -57,44 +48,46 @@ pub struct RowDeleted {
 
 /// Column types, named as Tables names them.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+// Inlined: a short enum costs less in every tool schema than a shared definition.
+#[schemars(inline)]
 pub enum ColumnType {
-    /// One line of text.
+    // One line of text.
     #[serde(rename = "text-line", alias = "text")]
     TextLine,
-    /// Formatted, multi-line text (Markdown).
+    // Formatted, multi-line text (Markdown).
     #[serde(rename = "text-rich")]
     TextRich,
-    /// A link.
+    // A link.
     #[serde(rename = "text-link", alias = "link")]
     TextLink,
-    /// A number; `number_decimals` sets how many decimals are kept (default 0).
+    // A number; `number_decimals` sets how many decimals are kept (default 0).
     #[serde(rename = "number")]
     Number,
-    /// A 0–5 star rating.
+    // A 0–5 star rating.
     #[serde(rename = "number-stars")]
     NumberStars,
-    /// A 0–100 progress bar.
+    // A 0–100 progress bar.
     #[serde(rename = "number-progress")]
     NumberProgress,
-    /// One of `options`.
+    // One of `options`.
     #[serde(rename = "selection")]
     Selection,
-    /// Any of `options`.
+    // Any of `options`.
     #[serde(rename = "selection-multi")]
     SelectionMulti,
-    /// A checkbox.
+    // A checkbox.
     #[serde(rename = "selection-check", alias = "checkbox")]
     SelectionCheck,
-    /// Date and time.
+    // Date and time.
     #[serde(rename = "datetime")]
     Datetime,
-    /// A date.
+    // A date.
     #[serde(rename = "datetime-date", alias = "date")]
     DatetimeDate,
-    /// A time of day.
+    // A time of day.
     #[serde(rename = "datetime-time", alias = "time")]
     DatetimeTime,
-    /// Users.
+    // Users.
     #[serde(rename = "usergroup")]
     Usergroup,
 }
@@ -123,35 +116,32 @@ impl ColumnType {
 /// A column to add.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ColumnSpec {
-    /// Column name, unique in the table.
+    /// Unique in the table.
     pub title: String,
-    /// Column type (Tables' names, e.g. `text-line`, `number`, `selection`, `datetime-date`).
+    /// `number-stars` is 0-5, `number-progress` 0-100, `selection-check` a checkbox.
     #[serde(rename = "type")]
     pub kind: ColumnType,
     #[serde(default)]
     pub description: Option<String>,
-    /// Whether every row must have a value.
+    /// Every row must have a value.
     #[serde(default)]
     pub mandatory: bool,
-    /// Option labels, for `selection` and `selection-multi`.
+    /// Labels of a selection column.
     #[serde(default)]
     pub options: Option<Vec<String>>,
-    /// For `number`: smallest allowed value.
     #[serde(default)]
     pub number_min: Option<f64>,
-    /// For `number`: largest allowed value.
     #[serde(default)]
     pub number_max: Option<f64>,
-    /// For `number`: decimals kept (default 0: whole numbers).
+    /// Default 0.
     #[serde(default)]
     pub number_decimals: Option<i64>,
-    /// For `number`: shown before the value, e.g. `€`.
+    /// E.g. `€`.
     #[serde(default)]
     pub number_prefix: Option<String>,
-    /// For `number`: shown after the value, e.g. `kg`.
+    /// E.g. `kg`.
     #[serde(default)]
     pub number_suffix: Option<String>,
-    /// For text types: longest allowed value in characters.
     #[serde(default)]
     pub text_max_length: Option<i64>,
 }
@@ -224,22 +214,18 @@ impl ColumnSpec {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTableArgs {
-    /// Title of the new table.
     pub title: String,
-    /// An emoji shown with the title.
     #[serde(default)]
     pub emoji: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// Columns to create right away, in order.
+    /// Columns to create, in order.
     #[serde(default)]
     pub columns: Vec<ColumnSpec>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TableCreated {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub title: String,
     pub columns: Vec<ColumnOut>,
@@ -248,7 +234,6 @@ pub struct TableCreated {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AddColumnArgs {
-    /// Id of the table.
     pub table_id: u64,
     #[serde(flatten)]
     pub column: ColumnSpec,
@@ -256,8 +241,6 @@ pub struct AddColumnArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ColumnAdded {
-    pub success: bool,
-    pub timestamp: String,
     pub table_id: u64,
     pub column: ColumnOut,
 }
@@ -302,87 +285,78 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_insert_row",
         title = "Add a row",
-        description = "Add a row to a table, given as `{column name: value}`. Each value is checked against its column (numbers, option labels, true/false, dates as YYYY-MM-DD, ...) and a value that does not fit is refused with the column named."
+        description = "Add a row given as `{column name: value}`; each value is checked against its column first (see nc_tables_get_schema)."
     )]
     async fn nc_tables_insert_row(
         &self,
         Parameters(args): Parameters<InsertRowArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RowWritten>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let columns = tables.columns(args.table_id).await?;
         let cells = to_cells(args.table_id, &columns, &args.data)?;
         let row = tables.create_row(args.table_id, &cells).await?;
-        Ok(Json(RowWritten {
-            success: true,
-            timestamp: now(),
+        answer(RowWritten {
             table_id: args.table_id,
             row_id: row.id,
             row: row_out(&row, &columns),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_update_row",
         title = "Change a row",
-        description = "Change cells of a row, given as `{column name: value}` (null empties a cell); cells you leave out keep their values. Values are checked against their columns like nc_tables_insert_row."
+        description = "Change some cells of a row, given as `{column name: value}` (null empties a cell); other cells stay."
     )]
     async fn nc_tables_update_row(
         &self,
         Parameters(args): Parameters<UpdateRowArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowWritten>, ToolError> {
+    ) -> Result<Json<Envelope<RowWritten>>, ToolError> {
         let user = self.user(&ctx)?;
         let tables = user.tables();
         let current = tables.row(args.row_id).await?;
         let columns = tables.columns(current.table_id).await?;
         let cells = to_cells(current.table_id, &columns, &args.data)?;
         let row = tables.update_row(args.row_id, &cells).await?;
-        Ok(Json(RowWritten {
-            success: true,
-            timestamp: now(),
+        answer(RowWritten {
             table_id: current.table_id,
             row_id: row.id,
             row: row_out(&row, &columns),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_delete_row",
         title = "Delete a row",
-        description = "Delete one row of a table for good."
+        description = "Delete a row from a table for good."
     )]
     async fn nc_tables_delete_row(
         &self,
         Parameters(args): Parameters<RowIdArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<RowDeleted>, ToolError> {
+    ) -> Result<Json<Envelope<RowDeleted>>, ToolError> {
         let user = self.user(&ctx)?;
         let row = user.tables().delete_row(args.row_id).await?;
-        Ok(Json(RowDeleted {
-            success: true,
-            timestamp: now(),
+        answer(RowDeleted {
             message: format!("Row {} was deleted.", args.row_id),
             deleted_id: args.row_id,
             table_id: row.table_id,
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_create_table",
         title = "Create a table",
-        description = "Create a new table, optionally with its columns (name, type, options for selections, limits for numbers and text)."
+        description = "Create a new table, optionally with its columns."
     )]
     async fn nc_tables_create_table(
         &self,
         Parameters(args): Parameters<CreateTableArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<TableCreated>, ToolError> {
-        let title = args.title.trim();
-        if title.is_empty() {
-            return Err(ToolError::invalid("title", "expected a non-empty title"));
-        }
+    ) -> Result<Json<Envelope<TableCreated>>, ToolError> {
+        let title = non_empty("title", &args.title, "expected a non-empty title")?;
         // Check every column before creating anything, so a bad spec leaves no half table.
         let specs: Vec<NewColumn> = args
             .columns
@@ -413,26 +387,24 @@ impl NextcloudMcp {
                 &tables.create_column(table.id, spec).await?,
             ));
         }
-        Ok(Json(TableCreated {
-            success: true,
-            timestamp: now(),
+        answer(TableCreated {
             table_id: table.id,
             title: table.title,
             columns,
             url: table_url(user.client().base_url(), table.id),
-        }))
+        })
     }
 
     #[tool(
         name = "nc_tables_add_column",
         title = "Add a column",
-        description = "Add a column to a table: name, type (text-line, text-rich, text-link, number, number-stars, number-progress, selection, selection-multi, selection-check, datetime, datetime-date, datetime-time, usergroup) and its options or limits. Needs manage rights on the table."
+        description = "Add a column to a table: text, link, number, stars, progress, selection, checkbox, date, time or users. Needs manage rights on the table."
     )]
     async fn nc_tables_add_column(
         &self,
         Parameters(args): Parameters<AddColumnArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<ColumnAdded>, ToolError> {
+    ) -> Result<Json<Envelope<ColumnAdded>>, ToolError> {
         let spec = args.column.to_new("title")?;
         let user = self.user(&ctx)?;
         let tables = user.tables();
@@ -450,11 +422,9 @@ impl NextcloudMcp {
             ));
         }
         let column = tables.create_column(args.table_id, &spec).await?;
-        Ok(Json(ColumnAdded {
-            success: true,
-            timestamp: now(),
+        answer(ColumnAdded {
             table_id: args.table_id,
             column: ColumnOut::from(&column),
-        }))
+        })
     }
 }
