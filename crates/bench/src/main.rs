@@ -6,7 +6,9 @@
 //!   generations and over stdio, and with rmcp's HTTP client;
 //! - throughput at 1, 8, 32 and 128 concurrent HTTP sessions;
 //! - resident memory of the server process idle (HTTP and stdio), under load and idle again
-//!   after it (HTTP), in all and the anonymous part.
+//!   after it (HTTP), in all and the anonymous part;
+//! - discovery mode's tool finder: recall at 1 and 3 over the evaluation set of plain-language
+//!   tasks, and the time of one `nc_find_tools` (see [`tool_search`]).
 //!
 //! Usage: `cargo build --release -p nextcloud-mcp -p nextcloud-mcp-bench &&
 //! target/release/nextcloud-mcp-bench`. Prints a Markdown table for docs/BENCHMARKS.md.
@@ -23,6 +25,7 @@ use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioC
 use rmcp::{RoleClient, ServiceExt};
 
 mod raw;
+mod tool_search;
 use raw::{Protocol, RawClient, StdioClient};
 
 const USER: &str = "bench";
@@ -268,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
     let rss_quiet = rss_kib(pid)?;
     let anon_quiet = anon_kib(pid)?;
     child.kill().await.ok();
+    let recall = tool_search::measure(&server_bin, &env).await?;
     emulator.shutdown().await;
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -360,6 +364,16 @@ async fn main() -> anyhow::Result<()> {
         "| RSS 22 s after the load (idle trim done), of which anonymous | {:.1} / {:.1} MB |",
         rss_quiet as f64 / 1024.0,
         anon_quiet as f64 / 1024.0
+    );
+    println!(
+        "| tool search ({} tasks), recall@1 / recall@3 | {:.1} / {:.1} % |",
+        recall.tasks,
+        recall.at1 * 100.0,
+        recall.at3 * 100.0
+    );
+    println!(
+        "| tool search, nc_find_tools over stdio (p50) | {:.2} ms |",
+        recall.find_p50.as_secs_f64() * 1000.0
     );
     Ok(())
 }

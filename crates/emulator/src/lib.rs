@@ -110,6 +110,8 @@ impl EmulatorBuilder {
     }
 
     /// Sets the installed apps; they drive capabilities and whether an app's routes answer.
+    /// `deck@1.16.0` installs an app in another version than the default (as an older
+    /// instance would report it in its capabilities).
     pub fn installed_apps(mut self, apps: &[&str]) -> Self {
         self.apps = apps.iter().map(|s| s.to_string()).collect();
         self

@@ -614,7 +614,11 @@ fn capabilities(state: &AppState, auth: Option<&Auth>, _ctx: &RequestCtx) -> Ocs
         if installed("deck") {
             caps.insert(
                 "deck".into(),
-                json!({"version": "1.18.0", "canCreateBoards": true, "apiVersions": ["1.0", "1.1"]}),
+                json!({
+                    "version": state.app_version("deck").unwrap_or("1.18.0"),
+                    "canCreateBoards": true,
+                    "apiVersions": ["1.0", "1.1"],
+                }),
             );
         }
         if installed("tables") {

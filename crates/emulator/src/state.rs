@@ -161,7 +161,18 @@ impl AppState {
     }
 
     pub fn app_installed(&self, app: &str) -> bool {
-        self.inner.installed_apps.iter().any(|a| a == app)
+        self.inner
+            .installed_apps
+            .iter()
+            .any(|a| a.split('@').next() == Some(app))
+    }
+
+    /// The version an installed app was given as `name@version`, if any.
+    pub fn app_version(&self, app: &str) -> Option<&str> {
+        self.inner
+            .installed_apps
+            .iter()
+            .find_map(|a| a.strip_prefix(app)?.strip_prefix('@'))
     }
 
     /// Unix seconds, with the test clock offset.

@@ -18,6 +18,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::config::{Secret, TimeZone};
 use crate::db::crypto::Key;
 
+pub use crate::profiles::Profile;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "nextcloud-mcp",
@@ -77,6 +79,17 @@ pub enum Transport {
     Stdio,
     #[value(name = "streamable-http", alias = "http")]
     StreamableHttp,
+}
+
+/// What `tools/list` shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ToolMode {
+    /// Every tool the configuration selects.
+    #[default]
+    All,
+    /// Only three small tools that find, describe and call the others, for clients that
+    /// cap the number of tools or whose context is small.
+    Discover,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -146,6 +159,8 @@ pub struct RunArgs {
     /// Never expose these tools (comma-separated names)
     #[arg(long, value_delimiter = ',', env = "NEXTCLOUD_MCP_EXCLUDE_TOOLS")]
     pub exclude_tools: Vec<String>,
+    #[command(flatten)]
+    pub presets: PresetArgs,
 
     /// Bearer token required on /mcp with streamable HTTP (at least 16 characters)
     #[arg(long, env = "MCP_AUTH_TOKEN", hide_env_values = true, value_parser = auth_token)]
@@ -256,6 +271,23 @@ pub struct RunArgs {
     pub worker_threads: Option<NonZeroUsize>,
 }
 
+/// Presets of the tool catalogue, shared by `run`, `rotate-keys` and `demo`.
+#[derive(Clone, Debug, Args)]
+pub struct PresetArgs {
+    /// Named presets of apps and modes (comma-separated), added to --enable-app's apps
+    #[arg(long, value_enum, value_delimiter = ',', env = "NEXTCLOUD_MCP_PROFILE")]
+    pub profile: Vec<Profile>,
+    /// What tools/list shows (`discover`: only the tools that find, describe and call the
+    /// others)
+    #[arg(
+        long,
+        value_enum,
+        env = "NEXTCLOUD_MCP_TOOL_MODE",
+        default_value = "all"
+    )]
+    pub tool_mode: ToolMode,
+}
+
 /// Logging, shared by `run`, `rotate-keys` and `demo`.
 #[derive(Clone, Debug, Args)]
 pub struct LogArgs {
@@ -288,6 +320,8 @@ pub struct DemoArgs {
     pub nextcloud_port: u16,
     #[command(flatten)]
     pub log: LogArgs,
+    #[command(flatten)]
+    pub presets: PresetArgs,
 }
 
 // Value parsers: the validation of single settings. Their messages say what is wrong with

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use nextcloud::calendar::Tz;
 
-use crate::cli::{DeploymentMode, LogArgs, RunArgs, Transport};
+use crate::cli::{DeploymentMode, LogArgs, RunArgs, ToolMode, Transport};
 use crate::db::crypto::{Key, KeyRing};
 
 #[derive(Debug, thiserror::Error)]
@@ -226,7 +226,10 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub nextcloud: NextcloudSettings,
+    /// After `--profile` was applied.
     pub selection: ToolSelection,
+    /// `all` tools in tools/list, or `discover` (find, describe, call).
+    pub tool_mode: ToolMode,
     pub http: HttpSettings,
     pub log: LogArgs,
     /// Async worker threads: `None` = one for stdio (one client), one per core for HTTP.
@@ -304,6 +307,7 @@ impl Config {
             read_only,
             tools,
             exclude_tools,
+            presets,
             auth_token,
             allow_unauthenticated_remote,
             allowed_hosts,
@@ -381,6 +385,7 @@ impl Config {
             only: non_empty(names(tools)),
             exclude: names(exclude_tools),
         };
+        let selection = crate::profiles::apply(&presets.profile, selection);
 
         let http = HttpSettings {
             auth_token,
@@ -426,6 +431,7 @@ impl Config {
             port,
             nextcloud,
             selection,
+            tool_mode: presets.tool_mode,
             http,
             log,
             worker_threads: worker_threads.map(usize::from),
@@ -757,6 +763,30 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn tool_mode_and_profiles_come_from_flags_or_file() {
+        let c = single(&[]).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All);
+        assert!(c.selection.enabled_apps.is_none() && !c.selection.read_only);
+        let file = "tool_mode = \"discover\"\nprofile = [\"team\", \"read-only\"]\n";
+        let c = Config::resolve(run_args_with_file(SINGLE, file).unwrap()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::Discover);
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("deck") && !apps.contains("notes"));
+        assert!(c.selection.read_only);
+        let mut flags = SINGLE.to_vec();
+        flags.extend(["--tool-mode=all", "--profile=personal"]);
+        let c = Config::resolve(run_args_with_file(&flags, file).unwrap()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All, "the flag wins");
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("notes") && !apps.contains("deck"));
+        assert!(!c.selection.read_only);
+        let e = run_args_with_file(SINGLE, "profile = [\"everything\"]\n").unwrap_err();
+        assert!(e.to_string().contains("`profile`"), "{e}");
+        let e = refused(&with(SINGLE, &["--tool-mode=some"]));
+        assert!(e.contains("NEXTCLOUD_MCP_TOOL_MODE"), "{e}");
     }
 
     #[test]

@@ -19,13 +19,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await?;
     let base = emulator.base_url();
     // Only these flags: the demo ignores the environment and settings files.
-    let config = Config::resolve(RunArgs::from_flags([
+    let mut settings = RunArgs::from_flags([
         "--transport=streamable-http",
         &format!("--port={}", args.port),
         &format!("--nextcloud-host={base}"),
         &format!("--nextcloud-username={DEMO_USER}"),
         &format!("--nextcloud-password={DEMO_PASSWORD}"),
-    ])?)?;
+    ])?;
+    settings.presets = args.presets;
+    let config = Config::resolve(settings)?;
     let url = format!("http://127.0.0.1:{}/mcp", args.port);
     eprintln!(
         "\nnextcloud-mcp demo\n\

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod logging;
 pub mod mcp;
 pub mod memory;
+pub mod profiles;
 pub mod search;
 pub mod settings;
 pub mod tools;
@@ -38,7 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// crate's fixtures) is served the same way, without the product carrying it.
 pub async fn run_with<H>(config: Config, wrap: impl FnOnce(NextcloudMcp) -> H) -> anyhow::Result<()>
 where
-    H: rmcp::ServerHandler + Clone + AsRef<NextcloudMcp>,
+    H: crate::mcp::McpHandler,
 {
     let server = if config.auth.is_multi_user() {
         let server = build_multi_user_server(&config).await?;
@@ -80,7 +81,8 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
     let user = nextcloud.user(credentials);
     Ok(NextcloudMcp::new(nextcloud, user, &config.selection)?
         .with_file_settings(config.files.clone())
-        .with_timezone(config.timezone.clone()))
+        .with_timezone(config.timezone.clone())
+        .with_tool_mode(config.tool_mode)?)
 }
 
 /// The MCP handler for `multi_user_basic` / `login_flow`: opens (and migrates) the credential
@@ -123,7 +125,8 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
     Ok(
         NextcloudMcp::multi_user(nextcloud, multi, &config.selection)?
             .with_file_settings(config.files.clone())
-            .with_timezone(config.timezone.clone()),
+            .with_timezone(config.timezone.clone())
+            .with_tool_mode(config.tool_mode)?,
     )
 }
 

@@ -2,6 +2,8 @@
 //! caller sees (configured selection, then the instance's installed apps) and routes calls.
 
 mod arguments;
+pub mod discover;
+mod gate;
 mod resources;
 mod schema;
 mod selection;
@@ -22,10 +24,12 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
 use crate::apps;
 use crate::auth::{Caller, MultiUser};
+use crate::cli::ToolMode;
 use crate::config::ToolSelection;
 use crate::search::NotesIndex;
 use crate::tools::common::ToolError;
 use crate::tools::spec::{self, ToolSpec};
+use gate::Gate;
 
 pub use selection::SelectionError;
 
@@ -37,6 +41,8 @@ pub struct ServerState {
     /// Credential store and token verifier of the multi-user modes.
     pub multi: Option<Arc<MultiUser>>,
     pub tools: ToolRouter<NextcloudMcp>,
+    /// Discovery mode's index and tools (`--tool-mode discover`); `None` lists every tool.
+    pub discovery: Option<discover::Discovery>,
     pub notes_index: NotesIndex,
     /// `EXCLUDED_TAGS`: files the file and sharing tools must not see.
     pub file_guard: crate::tools::files::guard::TagGuard,
@@ -50,6 +56,8 @@ pub struct ServerState {
 #[derive(Clone)]
 pub struct NextcloudMcp {
     state: Arc<ServerState>,
+    /// What this MCP session activated in discovery mode; see [`NextcloudMcp::for_session`].
+    session: Arc<discover::Session>,
 }
 
 impl NextcloudMcp {
@@ -78,11 +86,33 @@ impl NextcloudMcp {
         multi: Option<Arc<MultiUser>>,
         selection: &ToolSelection,
     ) -> Result<Self, SelectionError> {
-        let mut tools = selection::apply(crate::tools::catalogue(), selection)?;
         // The provisioning tools only make sense when users provision by Login Flow.
         let login_flow = multi
             .as_ref()
             .is_some_and(|m| m.settings.mode == crate::cli::DeploymentMode::LoginFlow);
+        let tools = Self::router(selection, login_flow)?;
+        Ok(Self {
+            session: Default::default(),
+            state: Arc::new(ServerState {
+                nextcloud,
+                user,
+                multi,
+                tools,
+                discovery: None,
+                notes_index: NotesIndex::default(),
+                file_guard: Default::default(),
+                files: Default::default(),
+                timezone: Default::default(),
+            }),
+        })
+    }
+
+    /// The selected tools, with their schemas as clients get them.
+    fn router(
+        selection: &ToolSelection,
+        login_flow: bool,
+    ) -> Result<ToolRouter<NextcloudMcp>, SelectionError> {
+        let mut tools = selection::apply(crate::tools::catalogue(), selection)?;
         if !login_flow {
             for tool in tools.list_all() {
                 if spec::of(&tool.name).is_some_and(|s| s.app.id == apps::AUTH.id) {
@@ -91,17 +121,47 @@ impl NextcloudMcp {
             }
         }
         schema::normalise(&mut tools);
-        Ok(Self {
-            state: Arc::new(ServerState {
-                nextcloud,
-                user,
-                multi,
-                tools,
-                notes_index: NotesIndex::default(),
-                file_guard: Default::default(),
-                files: Default::default(),
-                timezone: Default::default(),
-            }),
+        Ok(tools)
+    }
+
+    /// In [`ToolMode::Discover`], lists the discovery tools instead of the catalogue (see
+    /// [`discover`]); every selected tool stays callable through them.
+    pub fn with_tool_mode(mut self, mode: ToolMode) -> Result<Self, SelectionError> {
+        if mode == ToolMode::Discover
+            && let Some(state) = Arc::get_mut(&mut self.state)
+        {
+            let (discovery, meta) = discovery_for(&state.tools)?;
+            state.tools.merge(meta);
+            state.discovery = Some(discovery);
+        }
+        Ok(self)
+    }
+
+    /// The same server state with a fresh discovery session: what one MCP session activates
+    /// is listed for it only. Transports call this once per session.
+    pub fn for_session(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            session: Default::default(),
+        }
+    }
+
+    /// What `tools/list` shows for a configuration when every app is installed and nothing
+    /// is activated (single user, no scopes): its size is what every turn of a conversation
+    /// costs in context.
+    pub fn listed_tools(
+        selection: &ToolSelection,
+        mode: ToolMode,
+    ) -> Result<Vec<Tool>, SelectionError> {
+        let tools = Self::router(selection, false)?;
+        Ok(match mode {
+            ToolMode::All => tools.list_all(),
+            ToolMode::Discover => {
+                let (discovery, meta) = discovery_for(&tools)?;
+                let mut listed = meta.list_all();
+                listed.push(discovery.call_tool);
+                listed
+            }
         })
     }
 
@@ -209,54 +269,95 @@ impl NextcloudMcp {
         }
     }
 
-    /// The tools this caller may see: the selection, minus tools outside the caller's
-    /// effective scopes, minus apps the instance lacks. When the capabilities cannot be
-    /// fetched, no app is hidden: calls will report the real error.
+    /// The tools this caller may see (see [`Gate`]): the selection, minus tools outside the
+    /// caller's effective scopes, minus apps the instance lacks. In discovery mode, only the
+    /// discovery tools and what this session activated.
     async fn visible_tools(&self, ctx: &RequestContext<RoleServer>) -> Vec<Tool> {
-        let access = self.access(ctx).await;
-        let all: Vec<Tool> = self
-            .state
-            .tools
-            .list_all()
-            .into_iter()
-            .filter(|tool| spec::of(&tool.name).is_none_or(|s| access.allows(s)))
-            .collect();
-        let Some(user) = access.user else {
-            return all;
-        };
-        match user.capabilities().await {
-            Ok(caps) => all
-                .into_iter()
-                .filter(|tool| {
-                    spec::of(&tool.name).is_none_or(|s| selection::app_available(s, &caps))
-                })
-                .collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "capabilities unavailable; listing every tool");
-                all
-            }
+        let gate = Gate::open(self, ctx).await;
+        let mut tools = self.state.tools.list_all();
+        if let Some(discovery) = &self.state.discovery {
+            tools.retain(|t| {
+                discover::is_discovery_tool(&t.name) || self.session.is_active(&t.name)
+            });
+            tools.push(discovery.call_tool.clone());
         }
+        gate.filter(tools).await
     }
 
-    /// Refuses a call to a tool of an app the instance does not have, before any other work.
-    async fn check_app_installed(
+    /// Runs a `tools/call` after the checks every call passes, whether it came directly or
+    /// through `nc_call_tool`: the tool exists here, its arguments fit its schema, and the
+    /// [`Gate`] lets this caller use it.
+    async fn dispatch(
         &self,
-        spec: &ToolSpec,
-        ctx: &RequestContext<RoleServer>,
-    ) -> Result<(), ToolError> {
-        if spec.app.capability.is_none() {
-            return Ok(());
+        request: CallToolRequestParams,
+        mut ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let gate = Gate::open(self, &ctx).await;
+        let tool = match gate.check(&request.name).await {
+            Ok(tool) => tool,
+            Err(gate::Refusal::Unknown(name)) => {
+                return Err(McpError::invalid_params(
+                    gate::Refusal::Unknown(name).to_string(),
+                    None,
+                ));
+            }
+            // Arguments are checked first, as before the gate existed.
+            Err(refusal) => {
+                let Some(tool) = self.state.tools.get(&request.name) else {
+                    return Err(McpError::invalid_params(refusal.to_string(), None));
+                };
+                if let Err(message) = arguments::check(tool, request.arguments.as_ref()) {
+                    return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
+                }
+                return Ok(
+                    CallToolResult::error(vec![ContentBlock::text(refusal.to_string())]).into(),
+                );
+            }
+        };
+        if let Err(message) = arguments::check(tool, request.arguments.as_ref()) {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
         }
-        let user = self.user(ctx)?;
-        if let Ok(caps) = user.capabilities().await
-            && !selection::app_available(spec, &caps)
-        {
-            return Err(ToolError::AppMissing {
-                app: spec.app.title,
-                tool: spec.name.to_string(),
-            });
+        ctx.extensions.insert(gate.access().clone());
+        self.state
+            .tools
+            .call(ToolCallContext::new(self, request, ctx))
+            .await
+    }
+
+    /// `nc_call_tool`: the named tool's call, with everything else of the request kept.
+    async fn call_by_name(
+        &self,
+        mut request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let args: discover::CallToolArgs = match serde_json::from_value(serde_json::Value::Object(
+            request.arguments.take().unwrap_or_default(),
+        )) {
+            Ok(args) => args,
+            Err(e) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                    "Invalid arguments of `{}`: {e}",
+                    discover::CALL_TOOL
+                ))])
+                .into());
+            }
+        };
+        if discover::is_discovery_tool(&args.name) {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "`{}` is in your tool list: call it directly.",
+                args.name
+            ))])
+            .into());
         }
-        Ok(())
+        request.name = args.name.into();
+        request.arguments = args.arguments;
+        match self.dispatch(request, ctx).await {
+            // A tool this caller cannot use is a tool error here, as the model chose the name.
+            Err(e) if e.code == rmcp::model::ErrorCode::INVALID_PARAMS => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(e.message.to_string())]).into())
+            }
+            other => other,
+        }
     }
 }
 
@@ -283,6 +384,19 @@ impl Access {
     }
 }
 
+/// A handler the transports serve: the product's, or one that wraps it (as the conformance
+/// crate's does) and reaches the product's state through `AsRef`.
+pub trait McpHandler: ServerHandler + Clone + AsRef<NextcloudMcp> {
+    /// The handler for a new MCP session: what discovery mode activates is per session.
+    fn for_session(&self) -> Self;
+}
+
+impl McpHandler for NextcloudMcp {
+    fn for_session(&self) -> Self {
+        NextcloudMcp::for_session(self)
+    }
+}
+
 /// What the transports need of a handler that wraps this one (as the conformance crate's does):
 /// the server state behind it, for limits, authentication and scope checks.
 impl AsRef<NextcloudMcp> for NextcloudMcp {
@@ -293,10 +407,19 @@ impl AsRef<NextcloudMcp> for NextcloudMcp {
 
 impl ServerHandler for NextcloudMcp {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder()
-            .enable_tools()
-            .enable_resources()
-            .build();
+        let capabilities = if self.state.discovery.is_some() {
+            // Activated tools join the list during a session.
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .enable_resources()
+                .build()
+        } else {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build()
+        };
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new("nextcloud-mcp", env!("CARGO_PKG_VERSION"))
@@ -330,7 +453,10 @@ impl ServerHandler for NextcloudMcp {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.state.tools.get(name).cloned()
+        match &self.state.discovery {
+            Some(d) if name == discover::CALL_TOOL => Some(d.call_tool.clone()),
+            _ => self.state.tools.get(name).cloned(),
+        }
     }
 
     async fn call_tool(
@@ -339,44 +465,13 @@ impl ServerHandler for NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         crate::memory::note_activity();
-        let Some(tool) = self.state.tools.get(&request.name) else {
-            return Err(McpError::invalid_params(
-                format!(
-                    "unknown tool `{}`: it does not exist or is disabled on this server",
-                    request.name
-                ),
-                None,
-            ));
-        };
-        if let Err(message) = arguments::check(tool, request.arguments.as_ref()) {
-            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
-        }
-        let mut ctx = ctx;
-        let access = self.access(&ctx).await;
-        let spec = spec::of(&request.name);
-        if let Some(spec) = spec
-            && let Some(needed) = spec.scope
-            && !access.allows(spec)
-        {
-            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                "`{}` needs the `{needed}` scope, which your access does not include. Call `nc_auth_update_scopes` with add_scopes [\"{needed}\"] to grant it (and sign in again if your client asks).",
-                request.name
-            ))])
-            .into());
-        }
-        ctx.extensions.insert(access);
-        if let Some(spec) = spec
-            && let Err(e) = self.check_app_installed(spec, &ctx).await
-        {
-            return Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into());
-        }
         let name = request.name.clone();
         let started = std::time::Instant::now();
-        let result = self
-            .state
-            .tools
-            .call(ToolCallContext::new(self, request, ctx))
-            .await;
+        let result = if self.state.discovery.is_some() && name == discover::CALL_TOOL {
+            self.call_by_name(request, ctx).await
+        } else {
+            self.dispatch(request, ctx).await
+        };
         let failed = match &result {
             Ok(CallToolResponse::Complete(r)) => r.is_error == Some(true),
             Ok(_) => false,
@@ -434,4 +529,19 @@ impl ServerHandler for NextcloudMcp {
             .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
         resources::read(&user, &request.uri).await.map(Into::into)
     }
+}
+
+/// Discovery mode's index over these tools and its tools' router, built on a short-lived
+/// thread for the reason `tools::catalogue` gives (rmcp's thread-local schema caches).
+fn discovery_for(
+    tools: &ToolRouter<NextcloudMcp>,
+) -> Result<(discover::Discovery, ToolRouter<NextcloudMcp>), SelectionError> {
+    let (discovery, mut meta) = std::thread::scope(|scope| {
+        scope
+            .spawn(|| discover::Discovery::new(tools))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    schema::normalise(&mut meta);
+    Ok((discovery, meta))
 }

@@ -25,17 +25,21 @@ use serde_json::{Map, Value};
 /// holds the only reference, see `tools::catalogue`), then lets equal schemas share one copy.
 pub fn normalise<S>(router: &mut ToolRouter<S>) {
     for route in router.map.values_mut() {
-        let tool = &mut route.attr;
-        let input = Arc::make_mut(&mut tool.input_schema);
-        normalise_root(input);
-        drop_null_defaults(input);
-        if let Some(output) = &mut tool.output_schema {
-            let output = Arc::make_mut(output);
-            normalise_root(output);
-            slim_output(output);
-        }
+        normalise_tool(&mut route.attr);
     }
     share_equal_schemas(router);
+}
+
+/// Rewrites one tool's input and output schema in place.
+pub fn normalise_tool(tool: &mut rmcp::model::Tool) {
+    let input = Arc::make_mut(&mut tool.input_schema);
+    normalise_root(input);
+    drop_null_defaults(input);
+    if let Some(output) = &mut tool.output_schema {
+        let output = Arc::make_mut(output);
+        normalise_root(output);
+        slim_output(output);
+    }
 }
 
 /// Points every schema at the first equal one seen. Maps serialise with sorted keys, so equal

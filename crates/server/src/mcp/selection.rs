@@ -16,6 +16,8 @@ pub enum SelectionError {
     UnknownTool(String),
     #[error("tool `{0}` has no ToolSpec record (see tools::spec)")]
     Unclassified(String),
+    #[error(transparent)]
+    ToolIndex(#[from] super::discover::finder::FinderError),
 }
 
 /// Removes every tool the configuration does not select, so it is neither listed nor callable.

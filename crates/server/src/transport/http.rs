@@ -15,7 +15,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +33,7 @@ pub async fn serve<H>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()>
 where
-    H: ServerHandler + Clone + AsRef<NextcloudMcp>,
+    H: crate::mcp::McpHandler,
 {
     let cancel = CancellationToken::new();
     let app = router(server, settings, cancel.child_token());
@@ -64,7 +63,7 @@ where
 /// The axum application: `/mcp` plus `/health/live`.
 pub fn router<H>(handler: H, settings: &HttpSettings, cancel: CancellationToken) -> Router
 where
-    H: ServerHandler + Clone + AsRef<NextcloudMcp>,
+    H: crate::mcp::McpHandler,
 {
     let server = handler.as_ref().clone();
     // A stateless (2026-07-28) request whose handler answers at once gets a plain JSON body
@@ -94,7 +93,7 @@ where
     };
     let multi = server.state().multi.clone();
     let service = StreamableHttpService::new(
-        move || Ok(handler.clone()),
+        move || Ok(handler.for_session()),
         Arc::new(LocalSessionManager::default()),
         config,
     );
@@ -271,13 +270,18 @@ async fn authenticate_user(
     next.run(request).await
 }
 
-/// The scope a JSON-RPC `tools/call` body needs, if it is one.
+/// The scope a JSON-RPC `tools/call` body needs, if it is one: that of the tool called, or
+/// in discovery mode of the tool `nc_call_tool` names.
 fn scope_needed(server: &NextcloudMcp, body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     if value.get("method")?.as_str()? != "tools/call" {
         return None;
     }
-    let name = value.get("params")?.get("name")?.as_str()?;
+    let params = value.get("params")?;
+    let mut name = params.get("name")?.as_str()?;
+    if name == crate::mcp::discover::CALL_TOOL && server.state().discovery.is_some() {
+        name = params.get("arguments")?.get("name")?.as_str()?;
+    }
     server.state().tools.get(name)?;
     crate::tools::spec::of(name)?.scope.map(str::to_string)
 }
