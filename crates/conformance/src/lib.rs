@@ -20,7 +20,6 @@ mod tools;
 use std::sync::Arc;
 
 use nextcloud_mcp::NextcloudMcp;
-use nextcloud_mcp::mcp::McpHandler;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
@@ -59,16 +58,6 @@ impl Conformance {
 impl AsRef<NextcloudMcp> for Conformance {
     fn as_ref(&self) -> &NextcloudMcp {
         &self.server
-    }
-}
-
-/// Each session gets the product's per-session state afresh; the fixtures stay shared.
-impl McpHandler for Conformance {
-    fn for_session(&self) -> Self {
-        Self {
-            server: self.server.for_session(),
-            ..self.clone()
-        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod ocs;
 pub mod params;
 pub mod sample;
 pub mod sharing;
+pub mod shopping_list;
 pub mod state;
 pub mod status;
 pub mod tables;
@@ -275,6 +276,12 @@ impl EmulatorHandle {
             .insert(url.to_string(), html.to_string());
     }
 
+    /// Shares a shopping list with another user (0 read, 1 write), as the app's share dialog
+    /// would. False if the list does not exist.
+    pub fn share_shopping_list(&self, list_id: u64, user_id: &str, permission: i64) -> bool {
+        shopping_list::share(&self.state, list_id, user_id, permission)
+    }
+
     /// Requests served so far (including faulted ones).
     pub fn request_count(&self) -> u64 {
         self.state.inner.requests.load(Ordering::Relaxed)
@@ -376,6 +383,10 @@ fn router(state: AppState) -> Router {
             any(deck::comments),
         )
         .route("/ocs/v2.php/apps/tables/api/2/{*rest}", any(tables::api2))
+        .route(
+            "/ocs/v2.php/apps/shopping_list/api/v1/{*rest}",
+            any(shopping_list::api),
+        )
         .merge(app_routes("/index.php"))
         .merge(app_routes(""))
         .route("/remote.php/dav", any(dav::dav))

@@ -14,6 +14,7 @@ pub const DEFAULT_APPS: &[&str] = &[
     "deck",
     "tables",
     "cookbook",
+    "shopping_list",
     "files_sharing",
     "files_versions",
     "files_trashbin",
@@ -97,6 +98,8 @@ pub struct World {
     pub tables: crate::tables::TablesState,
     /// Cookbook recipes and settings per user, and pages registered for its import.
     pub cookbook: crate::cookbook::CookbookState,
+    /// Shopping lists and their items (Shopping List app).
+    pub shopping_list: crate::shopping_list::ShoppingState,
     /// Shares of files (Sharing app).
     pub shares: crate::sharing::ShareStore,
     /// Comments, system tags, trash bins and file versions.

@@ -26,6 +26,7 @@ pub mod login_flow;
 pub mod notes;
 pub mod ocs;
 pub mod sharing;
+pub mod shopping_list;
 pub mod systemtags;
 pub mod tables;
 pub mod trashbin;

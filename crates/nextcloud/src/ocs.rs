@@ -62,12 +62,12 @@ pub fn parse_response<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T>
     unwrap(envelope, what.to_string())
 }
 
-/// Maps OCS status codes to errors (v1 answers 100 for success, v2 answers 200; 997 is
-/// "unauthorised", 998 "not found").
+/// Maps OCS status codes to errors (v1 answers 100 for success, v2 mirrors the controller's
+/// 2xx, e.g. 201 for a creation; 997 is "unauthorised", 998 "not found").
 fn unwrap<T>(envelope: Envelope<T>, what: String) -> Result<T> {
     let meta = envelope.ocs.meta;
     match meta.statuscode {
-        100 | 200 => Ok(envelope.ocs.data),
+        100 | 200..=299 => Ok(envelope.ocs.data),
         997 | 401 => Err(Error::Unauthorized {
             message: meta.message,
         }),

@@ -39,7 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// crate's fixtures) is served the same way, without the product carrying it.
 pub async fn run_with<H>(config: Config, wrap: impl FnOnce(NextcloudMcp) -> H) -> anyhow::Result<()>
 where
-    H: crate::mcp::McpHandler,
+    H: rmcp::ServerHandler + Clone + AsRef<NextcloudMcp>,
 {
     let server = if config.auth.is_multi_user() {
         let server = build_multi_user_server(&config).await?;

@@ -1,4 +1,5 @@
-//! A Deck board, a table, files and a public share, created through the apps' APIs.
+//! A Deck board, a table, shopping lists, files and a public share, created through the
+//! apps' APIs.
 
 use chrono::Duration;
 use serde_json::{Value, json};
@@ -9,7 +10,64 @@ use crate::dav::encode_path;
 pub(super) async fn seed(s: &Seeder) -> Result<(), SeedError> {
     files(s).await?;
     deck(s).await?;
-    tables(s).await
+    tables(s).await?;
+    shopping_list(s).await
+}
+
+/// A sample item: name, quantity, unit.
+type SampleItem = (&'static str, Option<&'static str>, Option<&'static str>);
+
+/// Two shopping lists, one item of the groceries already ticked off.
+async fn shopping_list(s: &Seeder) -> Result<(), SeedError> {
+    let api = "/ocs/v2.php/apps/shopping_list/api/v1";
+    let lists: [(&str, &[SampleItem]); 2] = [
+        (
+            "Groceries",
+            &[
+                ("Milk", Some("2"), Some("l")),
+                ("Eggs", Some("12"), None),
+                ("Bread", None, None),
+                ("Apples", Some("1"), Some("kg")),
+                ("Coffee beans", Some("500"), Some("g")),
+            ],
+        ),
+        (
+            "Hardware store",
+            &[
+                ("Light bulbs", Some("4"), None),
+                ("Wood screws", None, None),
+            ],
+        ),
+    ];
+    for (title, items) in lists {
+        let list = s
+            .json(
+                "POST",
+                &format!("{api}/lists?format=json"),
+                json!({"title": title}),
+            )
+            .await?;
+        let list_id = id_of(&list, "the shopping list")?;
+        for (name, quantity, unit) in items {
+            let item = s
+                .json(
+                    "POST",
+                    &format!("{api}/lists/{list_id}/items?format=json"),
+                    json!({"name": name, "quantity": quantity, "unit": unit}),
+                )
+                .await?;
+            if *name == "Bread" {
+                let id = id_of(&item, "the item")?;
+                s.json(
+                    "PUT",
+                    &format!("{api}/lists/{list_id}/items/{id}/check?format=json"),
+                    json!({"checked": true}),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn files(s: &Seeder) -> Result<(), SeedError> {

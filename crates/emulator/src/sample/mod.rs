@@ -1,6 +1,6 @@
 //! Sample data for the demo and for tests that want a lived-in account: notes, recipes,
-//! calendars with recurring events and tasks, contacts, a Deck board, a table, and files
-//! with a public share.
+//! calendars with recurring events and tasks, contacts, a Deck board, a table, shopping lists
+//! and files with a public share.
 //!
 //! Notes and recipes are written into the state directly (their modification times lie in the
 //! past). Everything else goes in through the emulator's own HTTP routes, as the user, the

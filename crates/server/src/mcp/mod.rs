@@ -52,11 +52,12 @@ pub struct ServerState {
     pub timezone: crate::config::TimeZone,
 }
 
-/// The MCP handler. Cheap to clone: one per MCP session shares the same state.
-#[derive(Clone)]
+/// The MCP handler. Cheap to clone: the transports clone it once per MCP session, and every
+/// clone shares the server state. A clone is a new session: it starts without the tools the
+/// session it was cloned from activated in discovery mode.
 pub struct NextcloudMcp {
     state: Arc<ServerState>,
-    /// What this MCP session activated in discovery mode; see [`NextcloudMcp::for_session`].
+    /// What this MCP session activated in discovery mode (a clone starts a new one).
     session: Arc<discover::Session>,
 }
 
@@ -135,15 +136,6 @@ impl NextcloudMcp {
             state.discovery = Some(discovery);
         }
         Ok(self)
-    }
-
-    /// The same server state with a fresh discovery session: what one MCP session activates
-    /// is listed for it only. Transports call this once per session.
-    pub fn for_session(&self) -> Self {
-        Self {
-            state: Arc::clone(&self.state),
-            session: Default::default(),
-        }
     }
 
     /// What `tools/list` shows for a configuration when every app is installed and nothing
@@ -384,24 +376,22 @@ impl Access {
     }
 }
 
-/// A handler the transports serve: the product's, or one that wraps it (as the conformance
-/// crate's does) and reaches the product's state through `AsRef`.
-pub trait McpHandler: ServerHandler + Clone + AsRef<NextcloudMcp> {
-    /// The handler for a new MCP session: what discovery mode activates is per session.
-    fn for_session(&self) -> Self;
-}
-
-impl McpHandler for NextcloudMcp {
-    fn for_session(&self) -> Self {
-        NextcloudMcp::for_session(self)
-    }
-}
-
 /// What the transports need of a handler that wraps this one (as the conformance crate's does):
 /// the server state behind it, for limits, authentication and scope checks.
 impl AsRef<NextcloudMcp> for NextcloudMcp {
     fn as_ref(&self) -> &NextcloudMcp {
         self
+    }
+}
+
+impl Clone for NextcloudMcp {
+    /// The same server state with a fresh discovery session: what one MCP session activates
+    /// is listed for it only.
+    fn clone(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            session: Default::default(),
+        }
     }
 }
 

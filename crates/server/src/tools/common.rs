@@ -17,6 +17,9 @@ pub enum ToolError {
     /// The caller has no usable Nextcloud access (multi-user modes); says what to do.
     #[error("{0}")]
     Access(String),
+    /// A tool of several requests failed part way; says what was already done.
+    #[error("{0}")]
+    PartlyDone(String),
 }
 
 impl ToolError {

@@ -11,6 +11,7 @@ pub mod deck;
 pub mod files;
 pub mod notes;
 pub mod sharing;
+pub mod shopping_list;
 pub mod spec;
 pub mod tables;
 
@@ -38,7 +39,8 @@ pub fn all() -> ToolRouter<NextcloudMcp> {
             + deck::router()
             + auth::router()
             + tables::router()
-            + cookbook::router(),
+            + cookbook::router()
+            + shopping_list::router(),
     )
 }
 
@@ -77,4 +79,6 @@ const SPECS: &[&[spec::ToolSpec]] = &[
     tables::write::SPECS,
     cookbook::read::SPECS,
     cookbook::write::SPECS,
+    shopping_list::read::SPECS,
+    shopping_list::write::SPECS,
 ];

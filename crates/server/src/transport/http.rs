@@ -33,7 +33,7 @@ pub async fn serve<H>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()>
 where
-    H: crate::mcp::McpHandler,
+    H: rmcp::ServerHandler + Clone + AsRef<NextcloudMcp>,
 {
     let cancel = CancellationToken::new();
     let app = router(server, settings, cancel.child_token());
@@ -63,7 +63,7 @@ where
 /// The axum application: `/mcp` plus `/health/live`.
 pub fn router<H>(handler: H, settings: &HttpSettings, cancel: CancellationToken) -> Router
 where
-    H: crate::mcp::McpHandler,
+    H: rmcp::ServerHandler + Clone + AsRef<NextcloudMcp>,
 {
     let server = handler.as_ref().clone();
     // A stateless (2026-07-28) request whose handler answers at once gets a plain JSON body
@@ -93,7 +93,7 @@ where
     };
     let multi = server.state().multi.clone();
     let service = StreamableHttpService::new(
-        move || Ok(handler.for_session()),
+        move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
         config,
     );

@@ -36,7 +36,7 @@ pub fn is_discovery_tool(name: &str) -> bool {
     matches!(name, FIND_TOOLS | DESCRIBE_TOOLS | CALL_TOOL)
 }
 
-/// What one MCP session activated. A fresh one per session ([`NextcloudMcp::for_session`]).
+/// What one MCP session activated. Each clone of the handler (one per session) has its own.
 #[derive(Debug, Default)]
 pub(crate) struct Session {
     activated: Mutex<BTreeSet<String>>,
