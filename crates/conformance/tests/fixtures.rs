@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nextcloud_mcp::build_server;
 use nextcloud_mcp::cli::RunArgs;
-use nextcloud_mcp::config::{Config, FileConfig};
+use nextcloud_mcp::config::Config;
 use nextcloud_mcp_conformance::Conformance;
 use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
 use rmcp::service::RunningService;
@@ -21,13 +21,13 @@ const USER: &str = "alice";
 const PASSWORD: &str = "alice-app-password-0123456789";
 
 fn server() -> Conformance {
-    let args = RunArgs {
-        nextcloud_host: Some(NEXTCLOUD.into()),
-        nextcloud_username: Some(USER.into()),
-        nextcloud_password: Some(PASSWORD.into()),
-        ..Default::default()
-    };
-    let config = Config::resolve(args, FileConfig::default()).expect("valid configuration");
+    let args = RunArgs::from_flags([
+        format!("--nextcloud-host={NEXTCLOUD}"),
+        format!("--nextcloud-username={USER}"),
+        format!("--nextcloud-password={PASSWORD}"),
+    ])
+    .expect("valid flags");
+    let config = Config::resolve(args).expect("valid configuration");
     Conformance::new(build_server(&config).expect("server builds"))
 }
 

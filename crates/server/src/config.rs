@@ -1,17 +1,18 @@
-//! Settings, merged from command-line flags, environment variables and an optional TOML file
-//! (in that order of precedence), and checked once at start-up: a wrong or missing setting
-//! stops the server with one line that names it.
+//! The resolved configuration: the settings declared in [`crate::cli::RunArgs`] (each
+//! already validated on its own, from flags, environment or file by [`crate::settings`]), with
+//! the rules that involve several of them applied once at start-up: a wrong or missing
+//! setting stops the server with one line that names it.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Deserialize;
+use nextcloud::calendar::Tz;
 
-use crate::apps;
-use crate::cli::{DeploymentMode, LogFormat, RunArgs, ToolMode, Transport};
+use crate::cli::{DeploymentMode, LogArgs, RunArgs, ToolMode, Transport};
 use crate::db::crypto::{Key, KeyRing};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,76 +21,6 @@ pub struct ConfigError(pub String);
 
 fn err(message: impl Into<String>) -> ConfigError {
     ConfigError(message.into())
-}
-
-/// The optional TOML file. Keys are the long flag names with `_` for `-`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub transport: Option<Transport>,
-    pub host: Option<IpAddr>,
-    pub port: Option<u16>,
-    pub nextcloud_host: Option<String>,
-    pub nextcloud_username: Option<String>,
-    pub nextcloud_password: Option<String>,
-    pub verify_ssl: Option<bool>,
-    pub ca_bundle: Option<PathBuf>,
-    pub connect_timeout: Option<u64>,
-    pub request_timeout: Option<u64>,
-    pub timezone: Option<String>,
-    #[serde(default)]
-    pub enable_app: Vec<String>,
-    #[serde(default)]
-    pub read_only: bool,
-    #[serde(default)]
-    pub tools: Vec<String>,
-    #[serde(default)]
-    pub exclude_tools: Vec<String>,
-    #[serde(default)]
-    pub profile: Vec<crate::profiles::Profile>,
-    pub tool_mode: Option<ToolMode>,
-    pub auth_token: Option<String>,
-    #[serde(default)]
-    pub allow_unauthenticated_remote: bool,
-    #[serde(default)]
-    pub allowed_hosts: Vec<String>,
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    pub log_level: Option<String>,
-    pub log_format: Option<LogFormat>,
-    pub deployment_mode: Option<DeploymentMode>,
-    pub token_storage_db: Option<PathBuf>,
-    pub database_url: Option<String>,
-    pub token_encryption_key: Option<String>,
-    #[serde(default)]
-    pub token_encryption_old_keys: Vec<String>,
-    pub oidc_discovery_url: Option<String>,
-    pub server_url: Option<String>,
-    pub public_url: Option<String>,
-    pub oidc_client_id: Option<String>,
-    pub oidc_client_secret: Option<String>,
-    pub oidc_user_claim: Option<String>,
-    #[serde(default)]
-    pub oidc_require_user_match: bool,
-    pub audit_retention_days: Option<u32>,
-    pub webdav_read_max_mb: Option<f64>,
-    pub webdav_write_max_mb: Option<f64>,
-    pub webdav_document_max_mb: Option<f64>,
-    pub webdav_chunk_threshold_mb: Option<f64>,
-    pub webdav_chunk_size_mb: Option<f64>,
-    #[serde(default)]
-    pub excluded_tags: Vec<String>,
-}
-
-impl FileConfig {
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err(format!("cannot read config file {}: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| {
-            let reason = e.message().to_string();
-            err(format!("config file {}: {reason}", path.display()))
-        })
-    }
 }
 
 /// A secret string that never shows up in `Debug` output or logs.
@@ -108,6 +39,67 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+/// The server's time zone (`--timezone`): calendar and task times given without a zone are
+/// read in it, and answers use it. Keeps the name as configured, since it is written as TZID.
+#[derive(Clone)]
+pub struct TimeZone {
+    name: String,
+    tz: Tz,
+}
+
+impl TimeZone {
+    pub fn utc() -> Self {
+        Self {
+            name: "UTC".into(),
+            tz: Tz::UTC,
+        }
+    }
+
+    /// The IANA name as configured.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+}
+
+impl Default for TimeZone {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+impl fmt::Debug for TimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl PartialEq for TimeZone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl FromStr for TimeZone {
+    type Err = ();
+
+    /// An IANA zone name (as the calendar model reads TZIDs); anything else is refused.
+    fn from_str(raw: &str) -> Result<Self, ()> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(());
+        }
+        let tz = name.parse::<Tz>()?;
+        Ok(Self {
+            name: name.to_string(),
+            tz,
+        })
     }
 }
 
@@ -239,12 +231,13 @@ pub struct Config {
     /// `all` tools in tools/list, or `discover` (find, describe, call).
     pub tool_mode: ToolMode,
     pub http: HttpSettings,
-    pub log_level: String,
-    pub log_format: LogFormat,
+    pub log: LogArgs,
+    /// Async worker threads: `None` = one for stdio (one client), one per core for HTTP.
+    pub worker_threads: Option<usize>,
     pub auth: AuthSettings,
-    /// Default zone of calendar tools (IANA name, checked): local times without a `timezone`
-    /// argument are in it, and answers use it.
-    pub timezone: String,
+    /// Default zone of calendar tools: local times without a `timezone` argument are in it,
+    /// and answers use it.
+    pub timezone: TimeZone,
     pub files: FileSettings,
 }
 
@@ -269,73 +262,98 @@ pub struct FileSettings {
     pub excluded_tags: Vec<String>,
 }
 
-impl Default for FileSettings {
-    fn default() -> Self {
-        const MB: u64 = 1024 * 1024;
+impl FileSettings {
+    /// The file settings among `args`.
+    pub fn from_args(args: &RunArgs) -> Self {
+        // Megabytes were checked to be positive and bounded when parsed.
+        let bytes = |mb: f64| ((mb * 1024.0 * 1024.0) as u64).max(1);
         Self {
-            read_max_bytes: 5 * MB,
-            write_max_bytes: 50 * MB,
-            document_max_bytes: 50 * MB,
-            chunk_threshold_bytes: 10 * MB,
-            chunk_size_bytes: 10 * MB,
-            excluded_tags: Vec::new(),
+            read_max_bytes: bytes(args.webdav_read_max_mb),
+            write_max_bytes: bytes(args.webdav_write_max_mb),
+            document_max_bytes: bytes(args.webdav_document_max_mb),
+            chunk_threshold_bytes: bytes(args.webdav_chunk_threshold_mb),
+            chunk_size_bytes: bytes(args.webdav_chunk_size_mb),
+            excluded_tags: crate::tools::files::guard::parse_names(&args.excluded_tags.join(",")),
         }
     }
 }
 
-/// Megabytes (fractions allowed) to bytes; zero, negative or absurd values are refused.
-fn megabytes(value: Option<f64>, default: u64, name: &str) -> Result<u64, ConfigError> {
-    let Some(mb) = value else {
-        return Ok(default);
-    };
-    if !mb.is_finite() || mb <= 0.0 || mb > 1024.0 * 1024.0 {
-        return Err(err(format!(
-            "{name} must be a positive number of megabytes (e.g. 10 or 0.5), got {mb}"
-        )));
+/// The declared defaults (see [`RunArgs`]).
+impl Default for FileSettings {
+    fn default() -> Self {
+        Self::from_args(&RunArgs::defaults())
     }
-    Ok(((mb * 1024.0 * 1024.0) as u64).max(1))
 }
 
 impl Config {
-    /// Merges flags/environment (`args`) over the file, applies defaults and validates.
-    pub fn resolve(args: RunArgs, file: FileConfig) -> Result<Self, ConfigError> {
-        let transport = args
-            .transport
-            .or(file.transport)
-            .unwrap_or(Transport::Stdio);
-        let host = args
-            .host
-            .or(file.host)
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let port = args.port.or(file.port).unwrap_or(8000);
+    /// Applies the rules between settings (each deployment mode's required and forbidden
+    /// settings, values derived from others) to settings that were each checked on their own.
+    pub fn resolve(args: RunArgs) -> Result<Self, ConfigError> {
+        let files = FileSettings::from_args(&args);
+        // Every setting by name, so that a new one cannot be forgotten here.
+        let RunArgs {
+            transport,
+            host,
+            port,
+            nextcloud_host,
+            nextcloud_username,
+            nextcloud_password,
+            verify_ssl,
+            ca_bundle,
+            connect_timeout,
+            request_timeout,
+            timezone,
+            enable_app,
+            read_only,
+            tools,
+            exclude_tools,
+            presets,
+            auth_token,
+            allow_unauthenticated_remote,
+            allowed_hosts,
+            allowed_origins,
+            deployment_mode,
+            token_storage_db,
+            database_url,
+            token_encryption_key,
+            token_encryption_old_keys,
+            oidc_discovery_url,
+            oidc_client_id,
+            oidc_client_secret,
+            oidc_user_claim,
+            oidc_require_user_match,
+            server_url,
+            public_url,
+            audit_retention_days,
+            webdav_read_max_mb: _,
+            webdav_write_max_mb: _,
+            webdav_document_max_mb: _,
+            webdav_chunk_threshold_mb: _,
+            webdav_chunk_size_mb: _,
+            excluded_tags: _,
+            log,
+            worker_threads,
+        } = args;
 
-        let base_url = parse_base_url(args.nextcloud_host.or(file.nextcloud_host))?;
-        let username = args
-            .nextcloud_username
-            .or(file.nextcloud_username)
-            .filter(|v| !v.trim().is_empty());
-        let password = args
-            .nextcloud_password
-            .or(file.nextcloud_password)
-            .filter(|v| !v.trim().is_empty());
+        let base_url = nextcloud_host.ok_or_else(|| {
+            err("NEXTCLOUD_HOST is not set: set it to your Nextcloud URL, e.g. https://cloud.example.com (or pass --nextcloud-host)")
+        })?;
+        let username = nextcloud_username.filter(|v| !v.trim().is_empty());
+        let password = nextcloud_password.filter(|v| !v.expose().trim().is_empty());
         // As the reference: configured credentials mean one user; otherwise Login Flow.
-        let mode = args.deployment_mode.or(file.deployment_mode).unwrap_or(
-            if username.is_some() || password.is_some() {
-                DeploymentMode::SingleUserBasic
-            } else {
-                DeploymentMode::LoginFlow
-            },
-        );
+        let mode = deployment_mode.unwrap_or(if username.is_some() || password.is_some() {
+            DeploymentMode::SingleUserBasic
+        } else {
+            DeploymentMode::LoginFlow
+        });
         let (username, password) = if mode == DeploymentMode::SingleUserBasic {
             (
-                Some(required(
-                    username,
+                Some(username.ok_or_else(|| err(
                     "NEXTCLOUD_USERNAME is not set: set it to your Nextcloud login name (or pass --nextcloud-username), or choose MCP_DEPLOYMENT_MODE=login_flow / multi_user_basic",
-                )?),
-                Some(Secret::new(required(
-                    password,
+                ))?),
+                Some(password.ok_or_else(|| err(
                     "NEXTCLOUD_PASSWORD is not set: create an app password in Nextcloud (Settings → Security → Devices & sessions) and set it",
-                )?)),
+                ))?),
             )
         } else {
             for (name, set) in [
@@ -355,62 +373,26 @@ impl Config {
             base_url,
             username,
             password,
-            verify_ssl: args.verify_ssl.or(file.verify_ssl).unwrap_or(true),
-            ca_bundle: args.ca_bundle.or(file.ca_bundle),
-            connect_timeout: seconds(
-                args.connect_timeout.or(file.connect_timeout).unwrap_or(10),
-                "NEXTCLOUD_CONNECT_TIMEOUT",
-            )?,
-            request_timeout: seconds(
-                args.request_timeout.or(file.request_timeout).unwrap_or(60),
-                "NEXTCLOUD_TIMEOUT",
-            )?,
+            verify_ssl,
+            ca_bundle,
+            connect_timeout,
+            request_timeout,
         };
-        if let Some(path) = &nextcloud.ca_bundle
-            && !path.is_file()
-        {
-            return Err(err(format!(
-                "NEXTCLOUD_CA_BUNDLE: {} does not exist or is not a file",
-                path.display()
-            )));
-        }
 
         let selection = ToolSelection {
-            enabled_apps: app_set(merge(args.enable_app, file.enable_app))?,
-            read_only: args.read_only || file.read_only,
-            only: non_empty(merge(args.tools, file.tools)),
-            exclude: merge(args.exclude_tools, file.exclude_tools),
+            enabled_apps: non_empty(names(enable_app)),
+            read_only,
+            only: non_empty(names(tools)),
+            exclude: names(exclude_tools),
         };
-        let profiles = if args.profile.is_empty() {
-            file.profile
-        } else {
-            args.profile
-        };
-        let selection = crate::profiles::apply(&profiles, selection);
-        let tool_mode = args.tool_mode.or(file.tool_mode).unwrap_or_default();
+        let selection = crate::profiles::apply(&presets.profile, selection);
 
         let http = HttpSettings {
-            auth_token: args
-                .auth_token
-                .or(file.auth_token)
-                .filter(|t| !t.is_empty())
-                .map(Secret::new),
-            allow_unauthenticated_remote: args.allow_unauthenticated_remote
-                || file.allow_unauthenticated_remote,
-            allowed_hosts: merge(args.allowed_hosts, file.allowed_hosts)
-                .into_iter()
-                .collect(),
-            allowed_origins: merge(args.allowed_origins, file.allowed_origins)
-                .into_iter()
-                .collect(),
+            auth_token,
+            allow_unauthenticated_remote,
+            allowed_hosts: names(allowed_hosts).into_iter().collect(),
+            allowed_origins: names(allowed_origins).into_iter().collect(),
         };
-        if let Some(token) = &http.auth_token
-            && token.expose().len() < 16
-        {
-            return Err(err(
-                "MCP_AUTH_TOKEN is too short: use at least 16 random characters (e.g. `openssl rand -hex 32`)",
-            ));
-        }
         if mode == DeploymentMode::SingleUserBasic
             && transport == Transport::StreamableHttp
             && !host.is_loopback()
@@ -429,76 +411,19 @@ impl Config {
             port,
             nextcloud_base: &nextcloud.base_url,
             auth_token_set: http.auth_token.is_some(),
-            storage_db: args.token_storage_db.or(file.token_storage_db),
-            database_url: args.database_url.or(file.database_url),
-            key: args.token_encryption_key.or(file.token_encryption_key),
-            old_keys: if args.token_encryption_old_keys.is_empty() {
-                file.token_encryption_old_keys
-            } else {
-                args.token_encryption_old_keys
-            },
-            oidc_discovery_url: args.oidc_discovery_url.or(file.oidc_discovery_url),
-            server_url: args.server_url.or(file.server_url),
-            public_url: args.public_url.or(file.public_url),
-            oidc_client_id: args.oidc_client_id.or(file.oidc_client_id),
-            oidc_client_secret: args.oidc_client_secret.or(file.oidc_client_secret),
-            oidc_user_claim: args.oidc_user_claim.or(file.oidc_user_claim),
-            oidc_require_user_match: args.oidc_require_user_match || file.oidc_require_user_match,
-            audit_retention_days: args
-                .audit_retention_days
-                .or(file.audit_retention_days)
-                .unwrap_or(90),
+            storage_db: token_storage_db,
+            database_url,
+            key: token_encryption_key,
+            old_keys: token_encryption_old_keys,
+            oidc_discovery_url,
+            server_url,
+            public_url,
+            oidc_client_id: oidc_client_id.filter(|v| !v.trim().is_empty()),
+            oidc_client_secret,
+            oidc_user_claim,
+            oidc_require_user_match,
+            audit_retention_days,
         })?;
-
-        let log_level = args
-            .log_level
-            .or(file.log_level)
-            .unwrap_or_else(|| "info".into());
-        if !["error", "warn", "warning", "info", "debug", "trace"]
-            .contains(&log_level.to_ascii_lowercase().as_str())
-        {
-            return Err(err(format!(
-                "LOG_LEVEL `{log_level}` is not one of error, warn, info, debug, trace"
-            )));
-        }
-
-        let defaults = FileSettings::default();
-        let files = FileSettings {
-            read_max_bytes: megabytes(
-                args.webdav_read_max_mb.or(file.webdav_read_max_mb),
-                defaults.read_max_bytes,
-                "WEBDAV_READ_MAX_MB",
-            )?,
-            write_max_bytes: megabytes(
-                args.webdav_write_max_mb.or(file.webdav_write_max_mb),
-                defaults.write_max_bytes,
-                "WEBDAV_WRITE_MAX_MB",
-            )?,
-            document_max_bytes: megabytes(
-                args.webdav_document_max_mb.or(file.webdav_document_max_mb),
-                defaults.document_max_bytes,
-                "WEBDAV_DOCUMENT_MAX_MB",
-            )?,
-            chunk_threshold_bytes: megabytes(
-                args.webdav_chunk_threshold_mb
-                    .or(file.webdav_chunk_threshold_mb),
-                defaults.chunk_threshold_bytes,
-                "WEBDAV_CHUNK_THRESHOLD_MB",
-            )?,
-            chunk_size_bytes: megabytes(
-                args.webdav_chunk_size_mb.or(file.webdav_chunk_size_mb),
-                defaults.chunk_size_bytes,
-                "WEBDAV_CHUNK_SIZE_MB",
-            )?,
-            excluded_tags: crate::tools::files::guard::parse_names(
-                &if args.excluded_tags.is_empty() {
-                    file.excluded_tags
-                } else {
-                    args.excluded_tags
-                }
-                .join(","),
-            ),
-        };
 
         Ok(Self {
             transport,
@@ -506,34 +431,15 @@ impl Config {
             port,
             nextcloud,
             selection,
-            tool_mode,
+            tool_mode: presets.tool_mode,
             http,
-            log_level,
-            log_format: args
-                .log_format
-                .or(file.log_format)
-                .unwrap_or(LogFormat::Text),
+            log,
+            worker_threads: worker_threads.map(usize::from),
             auth,
-            timezone: time_zone(args.timezone.or(file.timezone))?,
+            timezone,
             files,
         })
     }
-}
-
-/// The default zone: an IANA name (`UTC` when unset); a misspelt one stops the server rather
-/// than silently putting events at the wrong time.
-fn time_zone(raw: Option<String>) -> Result<String, ConfigError> {
-    let name = raw.unwrap_or_default().trim().to_string();
-    if name.is_empty() {
-        return Ok("UTC".into());
-    }
-    name.parse::<nextcloud::calendar::Tz>()
-        .map(|_| name.clone())
-        .map_err(|_| {
-            err(format!(
-                "NEXTCLOUD_MCP_TIMEZONE `{name}` is not an IANA time zone name; expected e.g. Europe/Berlin, America/New_York or UTC"
-            ))
-        })
 }
 
 struct AuthInputs<'a> {
@@ -544,14 +450,14 @@ struct AuthInputs<'a> {
     nextcloud_base: &'a url::Url,
     auth_token_set: bool,
     storage_db: Option<PathBuf>,
-    database_url: Option<String>,
-    key: Option<String>,
-    old_keys: Vec<String>,
-    oidc_discovery_url: Option<String>,
-    server_url: Option<String>,
-    public_url: Option<String>,
+    database_url: Option<Secret>,
+    key: Option<Key>,
+    old_keys: Vec<Key>,
+    oidc_discovery_url: Option<url::Url>,
+    server_url: Option<url::Url>,
+    public_url: Option<url::Url>,
     oidc_client_id: Option<String>,
-    oidc_client_secret: Option<String>,
+    oidc_client_secret: Option<Secret>,
     oidc_user_claim: Option<String>,
     oidc_require_user_match: bool,
     audit_retention_days: u32,
@@ -583,20 +489,8 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
             "OIDC_DISCOVERY_URL is only used with MCP_DEPLOYMENT_MODE=login_flow, not {name}"
         )));
     }
-    let keys = match i.key.filter(|k| !k.trim().is_empty()) {
-        Some(text) => {
-            let current =
-                Key::parse(&text).map_err(|e| err(format!("TOKEN_ENCRYPTION_KEY {e}")))?;
-            let old = i
-                .old_keys
-                .iter()
-                .filter(|k| !k.trim().is_empty())
-                .map(|k| {
-                    Key::parse(k).map_err(|e| err(format!("TOKEN_ENCRYPTION_OLD_KEYS: a key {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Some(KeyRing::new(current, old))
-        }
+    let keys = match i.key {
+        Some(current) => Some(KeyRing::new(current, i.old_keys)),
         None if multi => {
             return Err(err(format!(
                 "TOKEN_ENCRYPTION_KEY is not set: MCP_DEPLOYMENT_MODE={name} stores users' app passwords encrypted; generate a key with `openssl rand -base64 32`"
@@ -604,15 +498,8 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
         }
         None => None,
     };
-    let store = match i.database_url.filter(|u| !u.trim().is_empty()) {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            StoreLocation::Postgres(Secret::new(url))
-        }
-        Some(_) => {
-            return Err(err(
-                "DATABASE_URL must be a postgres:// or postgresql:// URL (for SQLite use TOKEN_STORAGE_DB)",
-            ));
-        }
+    let store = match i.database_url {
+        Some(url) => StoreLocation::Postgres(url),
         None => StoreLocation::Sqlite(match i.storage_db {
             Some(path) => path,
             None => default_store_path().ok_or_else(|| {
@@ -631,17 +518,9 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
             "NEXTCLOUD_MCP_OIDC_USER_CLAIM / NEXTCLOUD_MCP_OIDC_REQUIRE_USER_MATCH are about an external issuer's tokens: set OIDC_DISCOVERY_URL too (the built-in authorization server's callers are always the Nextcloud user who logged in)",
         ));
     }
-    let oidc_user_claim = match i.oidc_user_claim.map(|c| c.trim().to_string()) {
-        None => "sub".to_string(),
-        Some(c) if c.is_empty() => {
-            return Err(err(
-                "NEXTCLOUD_MCP_OIDC_USER_CLAIM is empty: name a token claim such as sub or preferred_username",
-            ));
-        }
-        Some(c) => c,
-    };
+    let oidc_user_claim = i.oidc_user_claim.unwrap_or_else(|| "sub".into());
     let oidc_discovery_url = match i.oidc_discovery_url {
-        Some(raw) => parse_url(&raw, "OIDC_DISCOVERY_URL")?,
+        Some(url) => url,
         None => url::Url::parse(&format!(
             "{}/.well-known/openid-configuration",
             i.nextcloud_base.as_str().trim_end_matches('/')
@@ -649,7 +528,7 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
         .map_err(|e| err(format!("OIDC_DISCOVERY_URL: {e}")))?,
     };
     let resource_url = match i.server_url {
-        Some(raw) => parse_url(&raw, "NEXTCLOUD_MCP_SERVER_URL")?,
+        Some(url) => url,
         None => {
             let host = match i.host {
                 IpAddr::V6(a) => format!("[{a}]"),
@@ -659,14 +538,6 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
                 .map_err(|e| err(format!("NEXTCLOUD_MCP_SERVER_URL: {e}")))?
         }
     };
-    let public_url = i
-        .public_url
-        .filter(|u| !u.trim().is_empty())
-        .map(|raw| parse_url(&raw, "NEXTCLOUD_PUBLIC_URL"))
-        .transpose()?;
-    if i.audit_retention_days == 0 {
-        return Err(err("AUDIT_LOG_RETENTION_DAYS must be at least 1"));
-    }
     Ok(AuthSettings {
         mode,
         store,
@@ -674,9 +545,9 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
         oidc_discovery_url,
         external_issuer,
         resource_url,
-        public_url,
+        public_url: i.public_url,
         oidc_client: match (i.oidc_client_id, i.oidc_client_secret) {
-            (Some(id), Some(secret)) => Some((id, Secret::new(secret))),
+            (Some(id), Some(secret)) => Some((id, secret)),
             (None, None) => None,
             _ => {
                 return Err(err(
@@ -690,65 +561,15 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
     })
 }
 
-fn parse_url(raw: &str, name: &str) -> Result<url::Url, ConfigError> {
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| err(format!("{name} `{raw}` is not a URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(err(format!("{name} `{raw}` must start with https://")));
-    }
-    Ok(url)
-}
-
 /// `<data dir>/nextcloud-mcp/tokens.db`: persistent, unlike a temporary file, so users stay
 /// provisioned across restarts.
 fn default_store_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("nextcloud-mcp").join("tokens.db"))
 }
 
-fn required(value: Option<String>, message: &str) -> Result<String, ConfigError> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| err(message))
-}
-
-fn parse_base_url(value: Option<String>) -> Result<url::Url, ConfigError> {
-    let raw = required(
-        value,
-        "NEXTCLOUD_HOST is not set: set it to your Nextcloud URL, e.g. https://cloud.example.com (or pass --nextcloud-host)",
-    )?;
-    let url = url::Url::parse(raw.trim()).map_err(|e| {
-        err(format!(
-            "NEXTCLOUD_HOST `{raw}` is not a URL ({e}); expected e.g. https://cloud.example.com"
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(err(format!(
-            "NEXTCLOUD_HOST `{raw}` must start with https:// (or http:// for a local test instance)"
-        )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(err(
-            "NEXTCLOUD_HOST must not contain credentials; use NEXTCLOUD_USERNAME and NEXTCLOUD_PASSWORD",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(err(format!(
-            "NEXTCLOUD_HOST `{raw}` must be a plain base URL without ? or #"
-        )));
-    }
-    Ok(url)
-}
-
-fn seconds(value: u64, name: &str) -> Result<Duration, ConfigError> {
-    if value == 0 {
-        return Err(err(format!("{name} must be at least 1 second")));
-    }
-    Ok(Duration::from_secs(value))
-}
-
-fn merge(cli: Vec<String>, file: Vec<String>) -> BTreeSet<String> {
-    let chosen = if cli.is_empty() { file } else { cli };
-    chosen
+/// A list setting's entries, trimmed, without empty ones or repeats.
+fn names(values: Vec<String>) -> BTreeSet<String> {
+    values
         .into_iter()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
@@ -759,79 +580,94 @@ fn non_empty(set: BTreeSet<String>) -> Option<BTreeSet<String>> {
     (!set.is_empty()).then_some(set)
 }
 
-fn app_set(set: BTreeSet<String>) -> Result<Option<BTreeSet<String>>, ConfigError> {
-    for app in &set {
-        if apps::app_by_id(app).is_none() {
-            let valid: Vec<_> = apps::APPS.iter().map(|a| a.id).collect();
-            return Err(err(format!(
-                "--enable-app `{app}` is not an app this server knows; valid: {}",
-                valid.join(", ")
-            )));
-        }
-    }
-    Ok(non_empty(set))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::{SettingsError, run_args_with_file};
 
-    fn args() -> RunArgs {
-        RunArgs {
-            nextcloud_host: Some("https://cloud.example.com".into()),
-            nextcloud_username: Some("alice".into()),
-            nextcloud_password: Some("app-password".into()),
-            ..Default::default()
+    const SINGLE: &[&str] = &[
+        "--nextcloud-host=https://cloud.example.com",
+        "--nextcloud-username=alice",
+        "--nextcloud-password=app-password",
+    ];
+
+    fn with(base: &[&str], extra: &[&str]) -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    }
+
+    /// Resolves flags (no environment, no file).
+    fn resolve(flags: &[String]) -> Result<Config, String> {
+        let args = RunArgs::from_flags(flags).map_err(|e| e.to_string())?;
+        Config::resolve(args).map_err(|e| e.to_string())
+    }
+
+    fn single(extra: &[&str]) -> Result<Config, String> {
+        resolve(&with(SINGLE, extra))
+    }
+
+    /// The one-line message of a setting refused on its own (by its value parser).
+    fn refused(flags: &[String]) -> String {
+        match RunArgs::from_flags(flags) {
+            Err(e @ SettingsError::Invalid(_)) => e.to_string(),
+            Err(e) => panic!("not a setting error: {e}"),
+            Ok(args) => match Config::resolve(args) {
+                Err(e) => panic!("refused only by resolve: {e}"),
+                Ok(_) => panic!("accepted: {flags:?}"),
+            },
         }
     }
 
     #[test]
     fn defaults_are_safe() {
-        let c = Config::resolve(args(), FileConfig::default()).unwrap();
+        let c = single(&[]).unwrap();
         assert_eq!(c.transport, Transport::Stdio);
         assert!(c.host.is_loopback());
         assert_eq!(c.port, 8000);
         assert!(c.nextcloud.verify_ssl);
+        assert_eq!(c.nextcloud.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.nextcloud.request_timeout, Duration::from_secs(60));
+        assert_eq!(c.auth.audit_retention, Duration::from_secs(90 * 86_400));
+        assert_eq!(c.log.log_level, "info");
+        assert_eq!(c.log.log_format, crate::cli::LogFormat::Text);
+        assert_eq!(c.worker_threads, None);
         assert!(!format!("{c:?}").contains("app-password"));
     }
 
     #[test]
     fn time_zone_defaults_to_utc_and_is_checked() {
-        let c = Config::resolve(args(), FileConfig::default()).unwrap();
-        assert_eq!(c.timezone, "UTC");
-        let mut a = args();
-        a.timezone = Some("Europe/Berlin".into());
+        let c = single(&[]).unwrap();
+        assert_eq!(c.timezone.name(), "UTC");
+        let c = single(&["--timezone=Europe/Berlin"]).unwrap();
+        assert_eq!(c.timezone.name(), "Europe/Berlin");
+        let args = run_args_with_file(SINGLE, "timezone = \"America/New_York\"\n").unwrap();
         assert_eq!(
-            Config::resolve(a, FileConfig::default()).unwrap().timezone,
-            "Europe/Berlin"
-        );
-        let file = FileConfig {
-            timezone: Some("America/New_York".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            Config::resolve(args(), file).unwrap().timezone,
+            Config::resolve(args).unwrap().timezone.name(),
             "America/New_York"
         );
-        let mut a = args();
-        a.timezone = Some("Mars/Olympus".into());
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("NEXTCLOUD_MCP_TIMEZONE"), "{e}");
-        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+        let e = refused(&with(SINGLE, &["--timezone=Mars/Olympus"]));
+        assert!(e.contains("NEXTCLOUD_MCP_TIMEZONE"), "{e}");
+        assert!(e.contains("Mars/Olympus"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let e = run_args_with_file(SINGLE, "timezone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(e.to_string().contains("`timezone`"), "{e}");
     }
 
     #[test]
     fn file_limits_come_from_flags_or_file_in_megabytes() {
-        let c = Config::resolve(args(), FileConfig::default()).unwrap();
+        let c = single(&[]).unwrap();
         assert_eq!(c.files, FileSettings::default());
+        assert_eq!(c.files.read_max_bytes, 5 * 1024 * 1024);
         assert_eq!(c.files.write_max_bytes, 50 * 1024 * 1024);
-        let mut a = args();
-        a.webdav_read_max_mb = Some(0.5);
-        let file: FileConfig = toml::from_str(
+        assert_eq!(c.files.chunk_threshold_bytes, 10 * 1024 * 1024);
+        let args = run_args_with_file(
+            &with(SINGLE, &["--webdav-read-max-mb=0.5"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
             "webdav_read_max_mb = 9\nwebdav_write_max_mb = 2\nwebdav_chunk_threshold_mb = 1\nwebdav_chunk_size_mb = 0.25\n",
         )
         .unwrap();
-        let c = Config::resolve(a, file).unwrap();
+        let c = Config::resolve(args).unwrap();
         assert_eq!(
             c.files.read_max_bytes,
             512 * 1024,
@@ -840,124 +676,201 @@ mod tests {
         assert_eq!(c.files.write_max_bytes, 2 * 1024 * 1024);
         assert_eq!(c.files.chunk_threshold_bytes, 1024 * 1024);
         assert_eq!(c.files.chunk_size_bytes, 256 * 1024);
-        let mut a = args();
-        a.webdav_write_max_mb = Some(0.0);
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("WEBDAV_WRITE_MAX_MB"), "{e}");
+        for bad in ["0", "-1", "NaN", "lots"] {
+            let e = refused(&with(SINGLE, &[&format!("--webdav-write-max-mb={bad}")]));
+            assert!(e.contains("WEBDAV_WRITE_MAX_MB"), "{e}");
+        }
     }
 
     #[test]
     fn excluded_tags_come_from_the_flag_or_the_file() {
-        let file = || -> FileConfig {
-            toml::from_str("excluded_tags = [\"private\", \" no-ai \"]\n").unwrap()
-        };
-        let c = Config::resolve(args(), file()).unwrap();
+        let file = "excluded_tags = [\"private\", \" no-ai \"]\n";
+        let c = Config::resolve(run_args_with_file(SINGLE, file).unwrap()).unwrap();
         assert_eq!(c.files.excluded_tags, ["private", "no-ai"]);
-        let mut a = args();
-        a.excluded_tags = vec!["confidential".into(), "".into(), "confidential".into()];
-        let c = Config::resolve(a, file()).unwrap();
+        let flags = with(SINGLE, &["--excluded-tags=confidential,,confidential"]);
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let c = Config::resolve(run_args_with_file(&flags, file).unwrap()).unwrap();
         assert_eq!(c.files.excluded_tags, ["confidential"], "the flag wins");
-        let c = Config::resolve(args(), FileConfig::default()).unwrap();
+        let c = single(&[]).unwrap();
         assert!(c.files.excluded_tags.is_empty());
     }
 
     #[test]
     fn missing_settings_are_named() {
-        let mut a = args();
-        a.nextcloud_host = None;
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("NEXTCLOUD_HOST"), "{e}");
-        let mut a = args();
-        a.nextcloud_password = None;
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("NEXTCLOUD_PASSWORD"), "{e}");
-        let mut a = args();
-        a.nextcloud_host = Some("cloud.example.com".into());
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("NEXTCLOUD_HOST"), "{e}");
-    }
-
-    #[test]
-    fn remote_http_without_token_is_refused() {
-        let mut a = args();
-        a.transport = Some(Transport::StreamableHttp);
-        a.host = Some("0.0.0.0".parse().unwrap());
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("MCP_AUTH_TOKEN"), "{e}");
-
-        let mut a = args();
-        a.transport = Some(Transport::StreamableHttp);
-        a.host = Some("0.0.0.0".parse().unwrap());
-        a.auth_token = Some("0123456789abcdef0123".into());
-        assert!(Config::resolve(a, FileConfig::default()).is_ok());
-    }
-
-    #[test]
-    fn tool_mode_and_profiles_come_from_flags_or_file() {
-        let c = Config::resolve(args(), FileConfig::default()).unwrap();
-        assert_eq!(c.tool_mode, ToolMode::All);
-        assert!(c.selection.enabled_apps.is_none() && !c.selection.read_only);
-        let file = || -> FileConfig {
-            toml::from_str("tool_mode = \"discover\"\nprofile = [\"team\", \"read-only\"]\n")
-                .unwrap()
-        };
-        let c = Config::resolve(args(), file()).unwrap();
-        assert_eq!(c.tool_mode, ToolMode::Discover);
-        let apps = c.selection.enabled_apps.unwrap();
-        assert!(apps.contains("deck") && !apps.contains("notes"));
-        assert!(c.selection.read_only);
-        let mut a = args();
-        a.tool_mode = Some(ToolMode::All);
-        a.profile = vec![crate::profiles::Profile::Personal];
-        let c = Config::resolve(a, file()).unwrap();
-        assert_eq!(c.tool_mode, ToolMode::All, "the flag wins");
-        let apps = c.selection.enabled_apps.unwrap();
-        assert!(apps.contains("notes") && !apps.contains("deck"));
-        assert!(!c.selection.read_only);
-        assert!(toml::from_str::<FileConfig>("profile = [\"everything\"]").is_err());
-    }
-
-    #[test]
-    fn unknown_app_is_rejected_with_the_valid_list() {
-        let mut a = args();
-        a.enable_app = vec!["notez".into()];
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("notez") && e.to_string().contains("notes"));
-    }
-
-    #[test]
-    fn flags_win_over_file() {
-        let file: FileConfig = toml::from_str(
-            "port = 9000\nnextcloud_host = \"https://file.example.com\"\nread_only = true\n",
-        )
-        .unwrap();
-        let mut a = args();
-        a.port = Some(9100);
-        let c = Config::resolve(a, file).unwrap();
-        assert_eq!(c.port, 9100);
-        assert_eq!(c.nextcloud.base_url.as_str(), "https://cloud.example.com/");
-        assert!(c.selection.read_only);
-    }
-
-    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-
-    fn multi(mode: Option<DeploymentMode>) -> RunArgs {
-        RunArgs {
-            nextcloud_host: Some("https://cloud.example.com".into()),
-            transport: Some(Transport::StreamableHttp),
-            deployment_mode: mode,
-            token_encryption_key: Some(KEY.into()),
-            token_storage_db: Some("/var/lib/nextcloud-mcp/tokens.db".into()),
-            ..Default::default()
+        let e = resolve(&with(
+            &["--nextcloud-username=alice", "--nextcloud-password=pw"],
+            &[],
+        ))
+        .unwrap_err();
+        assert!(e.contains("NEXTCLOUD_HOST is not set"), "{e}");
+        let e = resolve(&with(
+            &[
+                "--nextcloud-host=https://cloud.example.com",
+                "--nextcloud-username=alice",
+            ],
+            &[],
+        ))
+        .unwrap_err();
+        assert!(e.contains("NEXTCLOUD_PASSWORD"), "{e}");
+        for bad in [
+            "cloud.example.com",
+            "ftp://cloud.example.com",
+            "https://u:p@cloud.example.com",
+            "https://cloud.example.com/?x",
+        ] {
+            let e = refused(&[format!("--nextcloud-host={bad}")]);
+            assert!(e.contains("NEXTCLOUD_HOST"), "{e}");
         }
     }
 
     #[test]
+    fn single_settings_are_checked_by_their_declaration() {
+        for (flag, needle) in [
+            ("--connect-timeout=0", "NEXTCLOUD_CONNECT_TIMEOUT"),
+            ("--request-timeout=soon", "NEXTCLOUD_TIMEOUT"),
+            ("--audit-retention-days=0", "AUDIT_LOG_RETENTION_DAYS"),
+            ("--log-level=loud", "LOG_LEVEL"),
+            ("--log-filter=a=b=c", "RUST_LOG"),
+            ("--worker-threads=0", "TOKIO_WORKER_THREADS"),
+            ("--auth-token=short", "MCP_AUTH_TOKEN"),
+            ("--ca-bundle=/nonexistent/ca.pem", "NEXTCLOUD_CA_BUNDLE"),
+            ("--public-url=nextcloud.example.com", "NEXTCLOUD_PUBLIC_URL"),
+            (
+                "--server-url=ftp://mcp.example.com/mcp",
+                "NEXTCLOUD_MCP_SERVER_URL",
+            ),
+        ] {
+            let e = refused(&with(SINGLE, &[flag]));
+            assert!(e.contains(needle), "{flag}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        // Secrets are never repeated in the message.
+        let e = refused(&with(SINGLE, &["--auth-token=short-secret"]));
+        assert!(!e.contains("short-secret"), "{e}");
+        let c = single(&["--log-level=WARNING", "--worker-threads=3"]).unwrap();
+        assert_eq!(c.worker_threads, Some(3));
+    }
+
+    #[test]
+    fn remote_http_without_token_is_refused() {
+        let e = single(&["--transport=streamable-http", "--host=0.0.0.0"]).unwrap_err();
+        assert!(e.contains("MCP_AUTH_TOKEN"), "{e}");
+        assert!(
+            single(&[
+                "--transport=streamable-http",
+                "--host=0.0.0.0",
+                "--auth-token=0123456789abcdef0123",
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn tool_mode_and_profiles_come_from_flags_or_file() {
+        let c = single(&[]).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All);
+        assert!(c.selection.enabled_apps.is_none() && !c.selection.read_only);
+        let file = "tool_mode = \"discover\"\nprofile = [\"team\", \"read-only\"]\n";
+        let c = Config::resolve(run_args_with_file(SINGLE, file).unwrap()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::Discover);
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("deck") && !apps.contains("notes"));
+        assert!(c.selection.read_only);
+        let mut flags = SINGLE.to_vec();
+        flags.extend(["--tool-mode=all", "--profile=personal"]);
+        let c = Config::resolve(run_args_with_file(&flags, file).unwrap()).unwrap();
+        assert_eq!(c.tool_mode, ToolMode::All, "the flag wins");
+        let apps = c.selection.enabled_apps.unwrap();
+        assert!(apps.contains("notes") && !apps.contains("deck"));
+        assert!(!c.selection.read_only);
+        let e = run_args_with_file(SINGLE, "profile = [\"everything\"]\n").unwrap_err();
+        assert!(e.to_string().contains("`profile`"), "{e}");
+        let e = refused(&with(SINGLE, &["--tool-mode=some"]));
+        assert!(e.contains("NEXTCLOUD_MCP_TOOL_MODE"), "{e}");
+    }
+
+    #[test]
+    fn unknown_app_is_rejected_with_the_valid_list() {
+        let e = refused(&with(SINGLE, &["--enable-app=notez"]));
+        assert!(e.contains("notez") && e.contains("notes"), "{e}");
+        let c = single(&["-e", "notes,calendar", "--enable-app=deck"]).unwrap();
+        let apps: Vec<_> = c.selection.enabled_apps.unwrap().into_iter().collect();
+        assert_eq!(apps, ["calendar", "deck", "notes"]);
+    }
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let file = "port = 9000\nnextcloud_host = \"https://file.example.com\"\nread_only = true\nlog_format = \"json\"\ntools = [\"nc_notes_get_note\"]\n";
+        let mut flags = SINGLE.to_vec();
+        flags.push("--port=9100");
+        let c = Config::resolve(run_args_with_file(&flags, file).unwrap()).unwrap();
+        assert_eq!(c.port, 9100);
+        assert_eq!(c.nextcloud.base_url.as_str(), "https://cloud.example.com/");
+        assert!(c.selection.read_only);
+        assert_eq!(c.log.log_format, crate::cli::LogFormat::Json);
+        assert_eq!(
+            c.selection.only.unwrap().into_iter().collect::<Vec<_>>(),
+            ["nc_notes_get_note"]
+        );
+        let c = Config::resolve(
+            run_args_with_file(&["--nextcloud-username=a", "--nextcloud-password=b"], file)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(c.port, 9000);
+        assert_eq!(c.nextcloud.base_url.as_str(), "https://file.example.com/");
+    }
+
+    #[test]
+    fn file_mistakes_name_the_key() {
+        for (file, needle) in [
+            ("prot = 1\n", "`prot`"),
+            ("port = \"x\"\n", "`port`"),
+            ("port = [1, 2]\n", "`port`"),
+            ("read_only = \"yes\"\n", "`read_only`"),
+            ("enable_app = [\"notez\"]\n", "notez"),
+            ("config = \"other.toml\"\n", "`config`"),
+            ("port = \n", "test.toml"),
+        ] {
+            let e = run_args_with_file(SINGLE, file).unwrap_err().to_string();
+            assert!(e.contains(needle), "{file}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        // A secret in the file is not repeated either.
+        let e = run_args_with_file(SINGLE, "token_encryption_key = \"not-a-key-secret\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`token_encryption_key`") && !e.contains("not-a-key-secret"),
+            "{e}"
+        );
+    }
+
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    fn multi(mode: Option<&str>, extra: &[&str]) -> Result<Config, String> {
+        let mut flags = vec![
+            "--nextcloud-host=https://cloud.example.com".to_string(),
+            "--transport=streamable-http".into(),
+            format!("--token-encryption-key={KEY}"),
+            "--token-storage-db=/var/lib/nextcloud-mcp/tokens.db".into(),
+        ];
+        if let Some(mode) = mode {
+            flags.push(format!("--deployment-mode={mode}"));
+        }
+        // An extra flag replaces the base flag of the same name.
+        let name = |f: &str| f.split('=').next().unwrap_or_default().to_string();
+        flags.retain(|f| !extra.iter().any(|e| name(e) == name(f)));
+        flags.extend(extra.iter().map(|s| s.to_string()));
+        resolve(&flags)
+    }
+
+    #[test]
     fn mode_is_detected_like_the_reference() {
-        let c = Config::resolve(args(), FileConfig::default()).unwrap();
+        let c = single(&[]).unwrap();
         assert_eq!(c.auth.mode, DeploymentMode::SingleUserBasic);
         assert!(c.auth.keys.is_none());
-        let c = Config::resolve(multi(None), FileConfig::default()).unwrap();
+        let c = multi(None, &[]).unwrap();
         assert_eq!(c.auth.mode, DeploymentMode::LoginFlow);
         assert_eq!(
             c.auth.oidc_discovery_url.as_str(),
@@ -967,110 +880,134 @@ mod tests {
         assert!(!format!("{c:?}").contains(KEY));
         // No OIDC_DISCOVERY_URL: the built-in authorization server.
         assert!(c.auth.builtin_authorization_server());
-        let mut a = multi(None);
-        a.oidc_discovery_url =
-            Some("https://idp.example.com/.well-known/openid-configuration".into());
-        let c = Config::resolve(a, FileConfig::default()).unwrap();
+        let c = multi(
+            None,
+            &["--oidc-discovery-url=https://idp.example.com/.well-known/openid-configuration"],
+        )
+        .unwrap();
         assert!(!c.auth.builtin_authorization_server());
-        let mut a = multi(None);
-        a.oidc_client_id = Some("mcp".into());
-        a.oidc_client_secret = Some("secret".into());
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("OIDC_DISCOVERY_URL"), "{e}");
+        let e = multi(
+            None,
+            &["--oidc-client-id=mcp", "--oidc-client-secret=secret"],
+        )
+        .unwrap_err();
+        assert!(e.contains("OIDC_DISCOVERY_URL"), "{e}");
     }
 
     #[test]
     fn the_user_claim_belongs_to_an_external_issuer() {
-        let external = || {
-            let mut a = multi(None);
-            a.oidc_discovery_url =
-                Some("https://idp.example.com/.well-known/openid-configuration".into());
-            a
-        };
+        const EXTERNAL: &str =
+            "--oidc-discovery-url=https://idp.example.com/.well-known/openid-configuration";
         // Defaults: the caller is `sub`, and the first login binds whichever account grants it.
-        let c = Config::resolve(external(), FileConfig::default()).unwrap();
+        let c = multi(None, &[EXTERNAL]).unwrap();
         assert_eq!(c.auth.oidc_user_claim, "sub");
         assert!(!c.auth.oidc_require_user_match);
         assert!(!c.auth.caller_is_nextcloud_user());
-        let mut a = external();
-        a.oidc_user_claim = Some("preferred_username".into());
-        a.oidc_require_user_match = true;
-        let c = Config::resolve(a, FileConfig::default()).unwrap();
+        let c = multi(
+            None,
+            &[
+                EXTERNAL,
+                "--oidc-user-claim=preferred_username",
+                "--oidc-require-user-match",
+            ],
+        )
+        .unwrap();
         assert_eq!(c.auth.oidc_user_claim, "preferred_username");
         assert!(c.auth.caller_is_nextcloud_user());
         // From the file too.
-        let file: FileConfig =
-            toml::from_str("oidc_user_claim = \"email\"\noidc_require_user_match = true\n")
-                .unwrap();
-        let c = Config::resolve(external(), file).unwrap();
+        let args = run_args_with_file(
+            &[
+                "--nextcloud-host=https://cloud.example.com",
+                "--transport=streamable-http",
+                &format!("--token-encryption-key={KEY}"),
+                "--token-storage-db=/var/lib/nextcloud-mcp/tokens.db",
+                EXTERNAL,
+            ],
+            "oidc_user_claim = \"email\"\noidc_require_user_match = true\n",
+        )
+        .unwrap();
+        let c = Config::resolve(args).unwrap();
         assert_eq!(c.auth.oidc_user_claim, "email");
         assert!(c.auth.oidc_require_user_match);
         // The built-in authorization server's callers are Nextcloud users by construction.
-        let c = Config::resolve(multi(None), FileConfig::default()).unwrap();
+        let c = multi(None, &[]).unwrap();
         assert!(c.auth.caller_is_nextcloud_user());
-        for (claim, require) in [(Some("email"), false), (None, true)] {
-            let mut a = multi(None);
-            a.oidc_user_claim = claim.map(str::to_string);
-            a.oidc_require_user_match = require;
-            let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-            assert!(e.to_string().contains("OIDC_DISCOVERY_URL"), "{e}");
+        for flag in ["--oidc-user-claim=email", "--oidc-require-user-match"] {
+            let e = multi(None, &[flag]).unwrap_err();
+            assert!(e.contains("OIDC_DISCOVERY_URL"), "{e}");
         }
-        let mut a = external();
-        a.oidc_user_claim = Some(" ".into());
-        let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-        assert!(
-            e.to_string().contains("NEXTCLOUD_MCP_OIDC_USER_CLAIM"),
-            "{e}"
-        );
+        let e = refused(&[EXTERNAL.to_string(), "--oidc-user-claim= ".into()]);
+        assert!(e.contains("NEXTCLOUD_MCP_OIDC_USER_CLAIM"), "{e}");
     }
 
     #[test]
     fn each_mode_names_what_is_wrong() {
-        let check = |a: RunArgs, needle: &str| {
-            let e = Config::resolve(a, FileConfig::default()).unwrap_err();
-            assert!(e.to_string().contains(needle), "{e}");
-            assert_eq!(e.to_string().lines().count(), 1);
+        let check = |r: Result<Config, String>, needle: &str| {
+            let e = r.unwrap_err();
+            assert!(e.contains(needle), "{e}");
+            assert_eq!(e.lines().count(), 1);
         };
-        for mode in [DeploymentMode::MultiUserBasic, DeploymentMode::LoginFlow] {
-            let mut a = multi(Some(mode));
-            a.token_encryption_key = None;
-            check(a, "TOKEN_ENCRYPTION_KEY is not set");
-            let mut a = multi(Some(mode));
-            a.token_encryption_key = Some("short".into());
-            check(a, "TOKEN_ENCRYPTION_KEY");
-            let mut a = multi(Some(mode));
-            a.nextcloud_password = Some("x".into());
-            check(a, "NEXTCLOUD_PASSWORD must not be set");
-            let mut a = multi(Some(mode));
-            a.transport = Some(Transport::Stdio);
-            check(a, "streamable-http");
-            let mut a = multi(Some(mode));
-            a.auth_token = Some("0123456789abcdef0123".into());
-            check(a, "MCP_AUTH_TOKEN must not be set");
-            let mut a = multi(Some(mode));
-            a.database_url = Some("mysql://x".into());
-            check(a, "DATABASE_URL");
+        for mode in ["multi_user_basic", "login_flow"] {
+            let flags = [
+                "--nextcloud-host=https://cloud.example.com",
+                "--transport=streamable-http",
+                &format!("--deployment-mode={mode}"),
+            ]
+            .map(String::from);
+            check(resolve(&flags), "TOKEN_ENCRYPTION_KEY is not set");
+            check(
+                multi(Some(mode), &["--token-encryption-key=short"]),
+                "TOKEN_ENCRYPTION_KEY",
+            );
+            check(
+                multi(Some(mode), &["--nextcloud-password=x"]),
+                "NEXTCLOUD_PASSWORD must not be set",
+            );
+            check(multi(Some(mode), &["--transport=stdio"]), "streamable-http");
+            check(
+                multi(Some(mode), &["--auth-token=0123456789abcdef0123"]),
+                "MCP_AUTH_TOKEN must not be set",
+            );
+            check(
+                multi(Some(mode), &["--database-url=mysql://x"]),
+                "DATABASE_URL",
+            );
+            check(
+                multi(Some(mode), &["--token-encryption-old-keys=nope"]),
+                "TOKEN_ENCRYPTION_OLD_KEYS",
+            );
         }
-        let mut a = multi(Some(DeploymentMode::MultiUserBasic));
-        a.oidc_discovery_url =
-            Some("https://idp.example.com/.well-known/openid-configuration".into());
-        check(a, "OIDC_DISCOVERY_URL");
-        let mut a = multi(Some(DeploymentMode::SingleUserBasic));
-        a.nextcloud_username = Some("alice".into());
-        check(a, "NEXTCLOUD_PASSWORD is not set");
+        check(
+            multi(
+                Some("multi_user_basic"),
+                &["--oidc-discovery-url=https://idp.example.com/.well-known/openid-configuration"],
+            ),
+            "OIDC_DISCOVERY_URL",
+        );
+        check(
+            multi(Some("single_user_basic"), &["--nextcloud-username=alice"]),
+            "NEXTCLOUD_PASSWORD is not set",
+        );
         // Multi-user modes may listen anywhere: every request authenticates.
-        let mut a = multi(Some(DeploymentMode::MultiUserBasic));
-        a.host = Some("0.0.0.0".parse().unwrap());
-        a.database_url = Some("postgres://u@db/nc".into());
-        let c = Config::resolve(a, FileConfig::default()).unwrap();
+        let c = multi(
+            Some("multi_user_basic"),
+            &["--host=0.0.0.0", "--database-url=postgres://u@db/nc"],
+        )
+        .unwrap();
         assert!(matches!(c.auth.store, StoreLocation::Postgres(_)));
+        let c = multi(None, &[&format!("--token-encryption-old-keys={KEY},{KEY}")]).unwrap();
+        assert!(c.auth.keys.is_some());
     }
 
     #[test]
     fn default_store_is_persistent() {
-        let mut a = multi(None);
-        a.token_storage_db = None;
-        if let Ok(c) = Config::resolve(a, FileConfig::default()) {
+        let flags = [
+            "--nextcloud-host=https://cloud.example.com",
+            "--transport=streamable-http",
+            &format!("--token-encryption-key={KEY}"),
+        ]
+        .map(String::from);
+        if let Ok(c) = resolve(&flags) {
             let StoreLocation::Sqlite(path) = c.auth.store else {
                 panic!("sqlite expected")
             };
@@ -1081,11 +1018,5 @@ mod tests {
             );
             assert!(path.ends_with("nextcloud-mcp/tokens.db"));
         }
-    }
-
-    #[test]
-    fn file_typos_are_reported() {
-        let e = toml::from_str::<FileConfig>("prot = 1").unwrap_err();
-        assert!(e.to_string().contains("prot"));
     }
 }

@@ -4,8 +4,8 @@
 
 use std::net::SocketAddr;
 
-use crate::cli::{DemoArgs, LogFormat, RunArgs, Transport};
-use crate::config::{Config, FileConfig};
+use crate::cli::{DemoArgs, RunArgs};
+use crate::config::Config;
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_PASSWORD: &str = "demo-app-password-0123456789";
@@ -18,20 +18,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .start()
         .await?;
     let base = emulator.base_url();
-    let config = Config::resolve(
-        RunArgs {
-            transport: Some(Transport::StreamableHttp),
-            port: Some(args.port),
-            nextcloud_host: Some(base.clone()),
-            nextcloud_username: Some(DEMO_USER.into()),
-            nextcloud_password: Some(DEMO_PASSWORD.into()),
-            log_format: Some(LogFormat::Text),
-            profile: args.profile,
-            tool_mode: args.tool_mode,
-            ..Default::default()
-        },
-        FileConfig::default(),
-    )?;
+    // Only these flags: the demo ignores the environment and settings files.
+    let mut settings = RunArgs::from_flags([
+        "--transport=streamable-http",
+        &format!("--port={}", args.port),
+        &format!("--nextcloud-host={base}"),
+        &format!("--nextcloud-username={DEMO_USER}"),
+        &format!("--nextcloud-password={DEMO_PASSWORD}"),
+    ])?;
+    settings.presets = args.presets;
+    let config = Config::resolve(settings)?;
     let url = format!("http://127.0.0.1:{}/mcp", args.port);
     eprintln!(
         "\nnextcloud-mcp demo\n\

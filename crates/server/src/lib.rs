@@ -1,6 +1,7 @@
 //! `nextcloud-mcp`: a Model Context Protocol server for Nextcloud.
 //!
-//! Layout: [`cli`] and [`config`] turn flags, environment and a TOML file into a [`Config`];
+//! Layout: [`cli`] declares every setting, [`settings`] reads them from flags, environment and
+//! a TOML file, and [`config`] resolves them into a [`Config`];
 //! [`mcp`] is the MCP handler (tool visibility, routing, resources); [`tools`] has one
 //! module per Nextcloud app, each a thin layer over the `nextcloud` client crate;
 //! [`transport`] serves the handler over stdio or streamable HTTP; [`search`] keeps local
@@ -19,6 +20,7 @@ pub mod mcp;
 pub mod memory;
 pub mod profiles;
 pub mod search;
+pub mod settings;
 pub mod tools;
 pub mod transport;
 
@@ -70,7 +72,6 @@ where
 
 /// The MCP handler for a `single_user_basic` configuration, without starting any transport.
 pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
-    tools::calendar::model::set_default_zone(&config.timezone);
     let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
         .context("cannot set up the Nextcloud client")?;
     let credentials = config
@@ -80,13 +81,13 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
     let user = nextcloud.user(credentials);
     Ok(NextcloudMcp::new(nextcloud, user, &config.selection)?
         .with_file_settings(config.files.clone())
+        .with_timezone(config.timezone.clone())
         .with_tool_mode(config.tool_mode)?)
 }
 
 /// The MCP handler for `multi_user_basic` / `login_flow`: opens (and migrates) the credential
 /// store and sets up the bearer-token verifier.
 pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
-    tools::calendar::model::set_default_zone(&config.timezone);
     let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
         .context("cannot set up the Nextcloud client")?;
     let keys = config
@@ -124,6 +125,7 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
     Ok(
         NextcloudMcp::multi_user(nextcloud, multi, &config.selection)?
             .with_file_settings(config.files.clone())
+            .with_timezone(config.timezone.clone())
             .with_tool_mode(config.tool_mode)?,
     )
 }

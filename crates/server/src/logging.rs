@@ -2,16 +2,21 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+use crate::cli::{LogArgs, LogFormat};
 
-/// Installs the global subscriber. `RUST_LOG`, when set, replaces the filter built from `level`.
-pub fn init(level: &str, format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| filter(level));
+/// Installs the global subscriber. `--log-filter` (`RUST_LOG`), when set, replaces the filter
+/// built from `--log-level`.
+pub fn init(settings: &LogArgs) {
+    let filter = settings
+        .log_filter
+        .as_deref()
+        .and_then(|d| EnvFilter::try_new(d).ok())
+        .unwrap_or_else(|| filter(&settings.log_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
-    let result = match format {
+    let result = match settings.log_format {
         LogFormat::Text => builder.with_ansi(false).try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };

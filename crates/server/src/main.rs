@@ -1,38 +1,41 @@
-use clap::Parser;
-
 use nextcloud_mcp::cli::{Cli, Command, DemoArgs, Transport};
-use nextcloud_mcp::config::{Config, FileConfig};
+use nextcloud_mcp::config::Config;
+use nextcloud_mcp::settings::{self, SettingsError};
 
 fn main() -> std::process::ExitCode {
-    match start(Cli::parse()) {
+    let cli = match settings::parse_cli() {
+        Ok(cli) => cli,
+        // --help, --version, or a mistyped flag: clap prints it (and the usage).
+        Err(SettingsError::Usage(e)) => e.exit(),
+        Err(e) => return fail(e.into()),
+    };
+    match start(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            // One line that names the problem; details are in the log.
-            eprintln!("nextcloud-mcp: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => fail(e),
     }
+}
+
+/// One line that names the problem; details are in the log.
+fn fail(e: anyhow::Error) -> std::process::ExitCode {
+    eprintln!("nextcloud-mcp: {e:#}");
+    std::process::ExitCode::FAILURE
 }
 
 /// Resolves the configuration first: how many worker threads the runtime gets depends on it.
 fn start(cli: Cli) -> anyhow::Result<()> {
-    let file = match &cli.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
-    };
     match cli.command {
         Command::Run(args) => {
-            let config = Config::resolve(*args, file)?;
+            let config = Config::resolve(*args)?;
             let one_client = config.transport == Transport::Stdio;
-            runtime(one_client)?.block_on(async {
-                nextcloud_mcp::logging::init(&config.log_level, config.log_format);
+            runtime(config.worker_threads, one_client)?.block_on(async {
+                nextcloud_mcp::logging::init(&config.log);
                 nextcloud_mcp::run(config).await
             })
         }
         Command::RotateKeys(args) => {
-            let config = Config::resolve(*args, file)?;
-            runtime(true)?.block_on(async {
-                nextcloud_mcp::logging::init(&config.log_level, config.log_format);
+            let config = Config::resolve(*args)?;
+            runtime(config.worker_threads, true)?.block_on(async {
+                nextcloud_mcp::logging::init(&config.log);
                 let n = nextcloud_mcp::rotate_keys(config).await?;
                 eprintln!("nextcloud-mcp: re-encrypted {n} stored secret(s) under the current key");
                 Ok(())
@@ -45,8 +48,8 @@ fn start(cli: Cli) -> anyhow::Result<()> {
 /// `nextcloud-mcp demo`: the emulator with sample data plus the server.
 #[cfg(feature = "demo")]
 fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    runtime(false)?.block_on(async {
-        nextcloud_mcp::logging::init("info", nextcloud_mcp::cli::LogFormat::Text);
+    runtime(None, false)?.block_on(async {
+        nextcloud_mcp::logging::init(&args.log);
         nextcloud_mcp::demo::run(args).await
     })
 }
@@ -64,14 +67,18 @@ fn demo(_args: DemoArgs) -> anyhow::Result<()> {
 /// worker thread: with more, every task hand-off wakes an idle worker on another core, which
 /// the benchmark measured at about 9 context switches per tool call instead of 2 and a quarter
 /// more latency, with no client to use the parallelism. Servers for many clients get one
-/// worker per core. `TOKIO_WORKER_THREADS` overrides both. Blocking work (document
-/// extraction) runs on the blocking pool either way.
-fn runtime(one_client: bool) -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if one_client && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(1);
-    }
-    builder
+/// worker per core. `--worker-threads` (`TOKIO_WORKER_THREADS`) overrides both. Blocking work
+/// (document extraction) runs on the blocking pool either way.
+fn runtime(workers: Option<usize>, one_client: bool) -> anyhow::Result<tokio::runtime::Runtime> {
+    let workers = workers.unwrap_or_else(|| {
+        if one_client {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        }
+    });
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))

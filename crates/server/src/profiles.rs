@@ -11,8 +11,7 @@ use crate::apps;
 use crate::config::ToolSelection;
 
 /// A named preset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum Profile {
     /// One person's own things: notes, files, calendar and tasks, contacts.
     Personal,

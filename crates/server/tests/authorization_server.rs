@@ -20,7 +20,7 @@ use nextcloud_mcp::auth::authorization_server::{
     ACCESS_TTL, AuthorizationServer, CODE_TTL, LOGIN_TTL, REFRESH_TTL,
 };
 use nextcloud_mcp::cli::{DeploymentMode, RunArgs};
-use nextcloud_mcp::config::{Config, FileConfig};
+use nextcloud_mcp::config::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -76,20 +76,18 @@ async fn start_server_at(
         ))))
     });
     let db = dir.0.join("tokens.db");
-    let config = Config::resolve(
-        RunArgs {
-            transport: Some(nextcloud_mcp::cli::Transport::StreamableHttp),
-            port: Some(addr.port()),
-            nextcloud_host: Some(nc.base_url.clone()),
-            deployment_mode: Some(DeploymentMode::LoginFlow),
-            token_encryption_key: Some(ENC_KEY.into()),
-            token_storage_db: Some(db.clone()),
-            server_url: mount.map(|m| format!("http://{addr}{m}/mcp")),
-            ..Default::default()
-        },
-        FileConfig::default(),
-    )
-    .expect("config");
+    let mut flags = vec![
+        "--transport=streamable-http".to_string(),
+        format!("--port={}", addr.port()),
+        format!("--nextcloud-host={}", nc.base_url),
+        format!("--deployment-mode={}", DeploymentMode::LoginFlow.as_str()),
+        format!("--token-encryption-key={ENC_KEY}"),
+        format!("--token-storage-db={}", db.display()),
+    ];
+    if let Some(m) = mount {
+        flags.push(format!("--server-url=http://{addr}{m}/mcp"));
+    }
+    let config = Config::resolve(RunArgs::from_flags(flags).expect("flags")).expect("config");
     assert!(config.auth.builtin_authorization_server());
     let server = nextcloud_mcp::build_multi_user_server(&config)
         .await

@@ -6,21 +6,21 @@
 //! (capabilities that cannot be fetched hide nothing).
 
 use nextcloud_mcp::cli::RunArgs;
-use nextcloud_mcp::config::{Config, FileConfig};
+use nextcloud_mcp::config::Config;
 use nextcloud_mcp::{NextcloudMcp, build_server};
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 
 fn server() -> NextcloudMcp {
-    let args = RunArgs {
+    let args = RunArgs::from_flags([
         // Nothing listens on the discard port: any Nextcloud call fails at once.
-        nextcloud_host: Some("http://127.0.0.1:9".into()),
-        nextcloud_username: Some("alice".into()),
-        nextcloud_password: Some("alice-app-password-0123456789".into()),
-        ..Default::default()
-    };
-    let config = Config::resolve(args, FileConfig::default()).expect("valid configuration");
+        "--nextcloud-host=http://127.0.0.1:9",
+        "--nextcloud-username=alice",
+        "--nextcloud-password=alice-app-password-0123456789",
+    ])
+    .expect("valid flags");
+    let config = Config::resolve(args).expect("valid configuration");
     build_server(&config).expect("server builds")
 }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::*;
 use nextcloud_mcp::NextcloudMcp;
 use nextcloud_mcp::cli::{DeploymentMode, Profile, RunArgs, ToolMode};
-use nextcloud_mcp::config::{Config, FileConfig, ToolSelection};
+use nextcloud_mcp::config::{Config, ToolSelection};
 use rmcp::model::{CallToolRequestParams, Tool};
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
@@ -437,21 +437,18 @@ async fn scopes_limit_discovery() {
     let addr = listener.local_addr().unwrap();
     let dir =
         std::env::temp_dir().join(format!("ncmcp-disc-{}-{}", std::process::id(), addr.port()));
-    let config = Config::resolve(
-        RunArgs {
-            transport: Some(nextcloud_mcp::cli::Transport::StreamableHttp),
-            port: Some(addr.port()),
-            nextcloud_host: Some(nc.base_url.clone()),
-            deployment_mode: Some(DeploymentMode::LoginFlow),
-            token_encryption_key: Some(multi_common::ENC_KEY.into()),
-            token_storage_db: Some(dir.join("tokens.db")),
-            oidc_discovery_url: Some(format!("{issuer}/.well-known/openid-configuration")),
-            tool_mode: Some(ToolMode::Discover),
-            ..Default::default()
-        },
-        FileConfig::default(),
-    )
+    let args = RunArgs::from_flags([
+        "--transport=streamable-http".to_string(),
+        format!("--port={}", addr.port()),
+        format!("--nextcloud-host={}", nc.base_url),
+        format!("--deployment-mode={}", DeploymentMode::LoginFlow.as_str()),
+        format!("--token-encryption-key={}", multi_common::ENC_KEY),
+        format!("--token-storage-db={}", dir.join("tokens.db").display()),
+        format!("--oidc-discovery-url={issuer}/.well-known/openid-configuration"),
+        "--tool-mode=discover".into(),
+    ])
     .unwrap();
+    let config = Config::resolve(args).unwrap();
     let server = nextcloud_mcp::build_multi_user_server(&config)
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{TestNextcloud, Transport, call, call_ok, connect_http, text_of};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use nextcloud_mcp::cli::{DeploymentMode, RunArgs};
-use nextcloud_mcp::config::{Config, FileConfig};
+use nextcloud_mcp::config::Config;
 use serde_json::{Value, json};
 
 const TEST_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCYowAVphKEwUHP\nfqOJCHQD61uJ3PWCMR/5jBQ7SoaXxbRb5GHcH3UT9h3LLciCo+q7VlQbhETbTVkg\nNDb9x5N+N7gVB9dSPd5w7Ee1jjG4zo+fhLhWUGDxxcl1M0kGlBo17A97h4ZisLw9\nH2w2/47QO54u3juErsOKAHfgtgd3Db//4+ZASKm1f8FrR9mamH2DWDeRGoOeJfUB\nanTHD3gFEkvuq78hnKZsyz26t1HsmCVb5b64t6xO6JiZ+a/yYVDstJ6Vi5kPO6R0\n3xTfm3MLQqC9rCzR+sISKUAxw0u+eKsV9i0+P0PiH7/QWgBsqzp0ZLMCknjVWv8F\niQFfmKMrAgMBAAECggEAMA6SBj7lcbrPF59NqeVpcZp2la9l9Pm2kYFTFV/fhIWQ\nxaXgUcftur0woDnn+YnWa+lATfGVJF70Armt3rUpcQHmCWkQmCo2kOMzqKv+Z6tR\neO32g+aGv1iAl0/wXAvhPLz4GvKOkyAGBFCSZ7aKpnE+2o7Junqzwg1nsO5e51KG\nTXF02Ks2ZXIC+sf0v7piKTdAZDor+etPLyPAvEQfMxvtrLTvdyz7rXCJqjlO1ASS\nc/JCIdb9dg75LGUa/7ZbVYXlZMTsfa58qmMxEvrYyvG3usnyd3rsLyZR+Nu7P5w4\nNB42R9mkgXMTC9KNFZV5+c/FnVxBKNi26dkMkqPUoQKBgQDQUWOWNBvOwLduarY8\nZfxV7MXBqLdiO4SuYtVOGhi/Zb/wZo2sahX81cv4q8AYGFYuO41ew8cDvWypA5qA\njySRby9QcAPafaABHKKPt790XwEYzYqwM+BfIq+T9Zm07xZiU4rz/3VbQ/OjJ/TJ\nagVRodplZBjXNlTG2iUaHS6ZiQKBgQC7kulk1vMgRtXd+OoneEMZxaaDwpbjf956\nE7C4Z5Mmza8ZsZ9sXcuPCMOUbVgI58sUE8GIedOpBtifnyCjVKFUH8kCe3SF7+MF\nnqidMqEdixlTLawN24x1ONeglTiy+0K5TxS4FzZWwEVqXL6ILGCWFBm1AKN8MFun\nrItmrh/OEwKBgEu6Sol/x9wREp2BDV5HdMOHnxwXSRLcsA70vrX1pqltQ6kQns/e\ngL+4uL1dMieQMUP9QhcA9IfXhHisZq31W0XDNV/4WG5E3LWKw02bbm3PW4a4sYH8\nWcQ7x7fxwD6V630zAYBRjUfwG9Fj5QiTEfvq6omRKbaSeZ8QDgzALwCBAoGBAIBR\nGyrpxP6ilrG4E28W3UhnJudiGdjd47M9fxpXeJoGATAhi78VVyitRSZnut60uv8s\nGKwlMz+hOFXSBQDW51pmOBtjmy35EiQJCq4nMYLFYni9eMMuGyMh1Ji9HEGMk3Oz\nfqgE8R5df98oPQto2FYyv/dLzYsqhbjp159RpN5TAoGBAMrbcQ8s1JYseBGEsKd/\noLZxcb5W9d/kkuxTSDk9lUHSw/4DMhgO/WQeO9vQokIjzu2kjMTs6vpiS4EqiuGz\nno6mY46yJBJlypEdICRzQsSG0EV4zufcd8AYVf3fvU2QttVbSJgAqfQpuuIcUYap\nOSInNTYQLVYZ+jPcvgdpOPs7\n-----END PRIVATE KEY-----";
@@ -74,20 +74,20 @@ async fn start_server(nc: &TestNextcloud, mode: DeploymentMode, issuer: Option<&
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let dir = std::env::temp_dir().join(format!("ncmcp-mu-{}-{}", std::process::id(), addr.port()));
-    let config = Config::resolve(
-        RunArgs {
-            transport: Some(nextcloud_mcp::cli::Transport::StreamableHttp),
-            port: Some(addr.port()),
-            nextcloud_host: Some(nc.base_url.clone()),
-            deployment_mode: Some(mode),
-            token_encryption_key: Some(ENC_KEY.into()),
-            token_storage_db: Some(dir.join("tokens.db")),
-            oidc_discovery_url: issuer.map(|i| format!("{i}/.well-known/openid-configuration")),
-            ..Default::default()
-        },
-        FileConfig::default(),
-    )
-    .expect("config");
+    let mut flags = vec![
+        "--transport=streamable-http".to_string(),
+        format!("--port={}", addr.port()),
+        format!("--nextcloud-host={}", nc.base_url),
+        format!("--deployment-mode={}", mode.as_str()),
+        format!("--token-encryption-key={ENC_KEY}"),
+        format!("--token-storage-db={}", dir.join("tokens.db").display()),
+    ];
+    if let Some(i) = issuer {
+        flags.push(format!(
+            "--oidc-discovery-url={i}/.well-known/openid-configuration"
+        ));
+    }
+    let config = Config::resolve(RunArgs::from_flags(flags).expect("flags")).expect("config");
     let server = nextcloud_mcp::build_multi_user_server(&config)
         .await
         .expect("server");

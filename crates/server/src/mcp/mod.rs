@@ -48,6 +48,8 @@ pub struct ServerState {
     pub file_guard: crate::tools::files::guard::TagGuard,
     /// Caps and chunking of the file tools.
     pub files: crate::config::FileSettings,
+    /// The zone calendar tools read local times in when a call names none (`--timezone`).
+    pub timezone: crate::config::TimeZone,
 }
 
 /// The MCP handler. Cheap to clone: the transports clone it once per MCP session, and every
@@ -101,6 +103,7 @@ impl NextcloudMcp {
                 notes_index: NotesIndex::default(),
                 file_guard: Default::default(),
                 files: Default::default(),
+                timezone: Default::default(),
             }),
         })
     }
@@ -165,6 +168,14 @@ impl NextcloudMcp {
                 );
             }
             state.files = files;
+        }
+        self
+    }
+
+    /// Reads calendar times given without a zone in `timezone` instead of UTC.
+    pub fn with_timezone(mut self, timezone: crate::config::TimeZone) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.timezone = timezone;
         }
         self
     }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use nextcloud_mcp::cli::{DeploymentMode, RunArgs};
-use nextcloud_mcp::config::{Config, FileConfig};
+use nextcloud_mcp::config::Config;
 use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
     ElicitationCapability, Implementation, ProtocolVersion, UrlElicitationCapability,
@@ -136,11 +136,12 @@ impl TestDb {
         }
     }
 
-    fn apply(&self, args: &mut RunArgs) {
+    /// The flag that puts the server's credential store here.
+    fn flag(&self) -> String {
         match self {
-            Self::Sqlite(dir) => args.token_storage_db = Some(dir.join("tokens.db")),
+            Self::Sqlite(dir) => format!("--token-storage-db={}", dir.join("tokens.db").display()),
             Self::Postgres { base, schema } => {
-                args.database_url = Some(Self::postgres_url(base, schema))
+                format!("--database-url={}", Self::postgres_url(base, schema))
             }
         }
     }
@@ -198,20 +199,26 @@ pub async fn start_server_with(
 ) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut args = RunArgs {
-        transport: Some(nextcloud_mcp::cli::Transport::StreamableHttp),
-        port: Some(addr.port()),
-        nextcloud_host: Some(nextcloud_host.to_string()),
-        deployment_mode: Some(mode),
-        token_encryption_key: Some(ENC_KEY.into()),
-        oidc_discovery_url: issuer.map(|i| format!("{i}/.well-known/openid-configuration")),
-        public_url: public_url.map(str::to_string),
-        request_timeout: Some(5),
-        ..Default::default()
-    };
-    db.apply(&mut args);
+    let mut flags = vec![
+        "--transport=streamable-http".to_string(),
+        format!("--port={}", addr.port()),
+        format!("--nextcloud-host={nextcloud_host}"),
+        format!("--deployment-mode={}", mode.as_str()),
+        format!("--token-encryption-key={ENC_KEY}"),
+        "--request-timeout=5".into(),
+        db.flag(),
+    ];
+    if let Some(i) = issuer {
+        flags.push(format!(
+            "--oidc-discovery-url={i}/.well-known/openid-configuration"
+        ));
+    }
+    if let Some(url) = public_url {
+        flags.push(format!("--public-url={url}"));
+    }
+    let mut args = RunArgs::from_flags(flags).expect("flags");
     tweak(&mut args);
-    let config = Config::resolve(args, FileConfig::default()).expect("config");
+    let config = Config::resolve(args).expect("config");
     let server = nextcloud_mcp::build_multi_user_server(&config)
         .await
         .expect("server");

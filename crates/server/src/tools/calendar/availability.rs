@@ -100,7 +100,7 @@ impl NextcloudMcp {
         if !(5..=24 * 60).contains(&a.duration_minutes) {
             return Err(ToolError::invalid("duration_minutes", "use 5 to 1440"));
         }
-        let zone = zone_arg(&a.timezone)?;
+        let zone = zone_arg(&a.timezone, &self.state().timezone)?;
         let tz = zone.tz;
         let today = Utc::now().with_timezone(&tz).date_naive();
         let day =

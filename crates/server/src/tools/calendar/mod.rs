@@ -50,9 +50,15 @@ impl EventOut {
         }
     }
 
-    /// The event a resource holds (its series).
-    fn of(doc: &Document, calendar: &Calendar, href: &str, etag: &str) -> Result<Self, ToolError> {
-        let event = Event::of(doc, default_tz())?;
+    /// The event a resource holds (its series); floating times and dates read in `tz`.
+    fn of(
+        doc: &Document,
+        calendar: &Calendar,
+        href: &str,
+        etag: &str,
+        tz: Tz,
+    ) -> Result<Self, ToolError> {
+        let event = Event::of(doc, tz)?;
         Ok(Self::new(event, calendar, href, etag))
     }
 }
@@ -64,11 +70,6 @@ pub struct DeleteOut {
     pub message: String,
     pub deleted_uid: String,
     pub calendar_name: String,
-}
-
-/// The default zone, for reading floating times and dates.
-fn default_tz() -> Tz {
-    model::default_zone().parse().unwrap_or(Tz::UTC)
 }
 
 /// Finds an event or task by UID, with its calendar.

@@ -205,7 +205,7 @@ impl NextcloudMcp {
         if !(1..=1000).contains(&a.limit) {
             return Err(ToolError::invalid("limit", "use 1 to 1000"));
         }
-        let zone = zone_arg("")?;
+        let zone = zone_arg("", &self.state().timezone)?;
         let from = parse_bound("start_date", &a.start_date, &zone, false)?.unwrap_or_else(Utc::now);
         let to =
             parse_bound("end_date", &a.end_date, &zone, true)?.unwrap_or(from + Duration::days(30));
@@ -258,7 +258,7 @@ impl NextcloudMcp {
         let (cal, obj) = load(&user, &a.calendar_name, "VEVENT", &a.event_uid).await?;
         let doc = Document::parse(&obj.data);
         let etag = obj.etag.clone().unwrap_or_default();
-        let event = EventOut::of(&doc, &cal, &obj.href, &etag)?;
+        let event = EventOut::of(&doc, &cal, &obj.href, &etag, self.state().timezone.tz())?;
         answer(GetEventOut {
             event,
             ical: obj.data,
@@ -281,7 +281,7 @@ impl NextcloudMcp {
         if !(1..=1000).contains(&a.limit) {
             return Err(ToolError::invalid("limit", "use 1 to 1000"));
         }
-        let zone = zone_arg("")?;
+        let zone = zone_arg("", &self.state().timezone)?;
         let from = Utc::now();
         let to = from + Duration::days(a.days_ahead);
         let user = self.user(&ctx)?;

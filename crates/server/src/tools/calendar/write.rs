@@ -15,10 +15,11 @@ use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::model::{default_zone, zone_arg};
+use super::model::zone_arg;
 use super::read::{CalendarOut, EventRef};
 use super::{DeleteOut, EventFilter, EventOut, calendars_for, etag_to_match, load};
 use crate::apps;
+use crate::config::TimeZone;
 use crate::mcp::NextcloudMcp;
 use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -289,8 +290,9 @@ async fn create_in(
     user: &NextcloudUser,
     calendar_name: &str,
     edit: &EventEdit,
+    zone: &TimeZone,
 ) -> Result<EventOut, ToolError> {
-    let (uid, doc) = edit.create(default_zone())?;
+    let (uid, doc) = edit.create(zone.name())?;
     let cal = user.calendars().find(calendar_name).await?;
     if !cal.supports("VEVENT") {
         return Err(ToolError::invalid(
@@ -307,7 +309,7 @@ async fn create_in(
         .calendars()
         .put(&href, &doc.to_text(), Precondition::Create)
         .await?;
-    EventOut::of(&doc, &cal, &href, &etag)
+    EventOut::of(&doc, &cal, &href, &etag, zone.tz())
 }
 
 /// `If-Match` for this ETag, or no condition without one.
@@ -397,7 +399,7 @@ impl NextcloudMcp {
             color: Some(a.color),
             timezone: Some(a.timezone),
         };
-        let event = create_in(&user, &a.calendar_name, &edit).await?;
+        let event = create_in(&user, &a.calendar_name, &edit, &self.state().timezone).await?;
         answer(EventChanged {
             message: format!(
                 "Created event '{}' starting {}",
@@ -445,12 +447,12 @@ impl NextcloudMcp {
         let (cal, obj) = load(&user, &a.calendar_name, "VEVENT", &a.event_uid).await?;
         let etag = etag_to_match(&a.etag, &obj.etag);
         let mut doc = Document::parse(&obj.data);
-        edit.update(&mut doc, default_zone())?;
+        edit.update(&mut doc, self.state().timezone.name())?;
         let new_etag = user
             .calendars()
             .put(&obj.href, &doc.to_text(), if_match(etag))
             .await?;
-        let event = EventOut::of(&doc, &cal, &obj.href, &new_etag)?;
+        let event = EventOut::of(&doc, &cal, &obj.href, &new_etag, self.state().timezone.tz())?;
         answer(EventChanged {
             message: format!("Updated event '{}'", event.event.title),
             event,
@@ -627,7 +629,7 @@ impl NextcloudMcp {
             ..Default::default()
         };
         let user = self.user(&ctx)?;
-        let event = create_in(&user, &a.calendar_name, &edit).await?;
+        let event = create_in(&user, &a.calendar_name, &edit, &self.state().timezone).await?;
         answer(EventChanged {
             message: format!("Scheduled '{}' at {}", event.event.title, event.event.start),
             event,
@@ -645,7 +647,7 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<BulkOut>>, ToolError> {
         let op = one_of("operation", &a.operation, &["UPDATE", "DELETE", "MOVE"])?.to_lowercase();
-        let zone = zone_arg("")?;
+        let zone = zone_arg("", &self.state().timezone)?;
         let from = parse_bound("start_date", &a.start_date, &zone, false)?.unwrap_or_else(Utc::now);
         let to =
             parse_bound("end_date", &a.end_date, &zone, true)?.unwrap_or(from + Duration::days(90));
@@ -736,7 +738,7 @@ impl NextcloudMcp {
                     match op.as_str() {
                         "delete" => user.calendars().delete_object(&o.href, Some(&etag)).await?,
                         "update" => {
-                            edit.update(&mut doc, default_zone())?;
+                            edit.update(&mut doc, self.state().timezone.name())?;
                             user.calendars()
                                 .put(&o.href, &doc.to_text(), if_match(etag.clone()))
                                 .await?;

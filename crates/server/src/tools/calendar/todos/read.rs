@@ -162,7 +162,13 @@ impl NextcloudMcp {
         let filter = Filter::new(a.status, a.min_priority, a.categories, a.summary_contains)?;
         let user = self.user(&ctx)?;
         let cal = todo_calendar(&user, &a.calendar_name).await?;
-        let todos = todos_of(&user, &cal, &filter, zone_arg("")?.tz).await?;
+        let todos = todos_of(
+            &user,
+            &cal,
+            &filter,
+            zone_arg("", &self.state().timezone)?.tz,
+        )
+        .await?;
         answer(ListTodosOut {
             total_count: todos.len(),
             todos,
@@ -183,7 +189,7 @@ impl NextcloudMcp {
     ) -> Result<Json<Envelope<ListTodosOut>>, ToolError> {
         let filter = Filter::new(a.status, a.min_priority, a.categories, a.summary_contains)?;
         let user = self.user(&ctx)?;
-        let tz = zone_arg("")?.tz;
+        let tz = zone_arg("", &self.state().timezone)?.tz;
         let mut todos = Vec::new();
         let mut errors = Vec::new();
         for cal in user

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{TodoOut, todo_calendar};
 use crate::apps;
+use crate::config::TimeZone;
 use crate::mcp::NextcloudMcp;
-use crate::tools::calendar::model::{default_zone, zone_arg};
 use crate::tools::calendar::{DeleteOut, etag_to_match, load};
 use crate::tools::common::{Envelope, ToolError, answer};
 use crate::tools::spec::{Effect::*, ToolSpec};
@@ -131,18 +131,19 @@ async fn edit_stored(
     uid: &str,
     etag: &str,
     edit: &TodoEdit,
+    zone: &TimeZone,
 ) -> Result<TodoChanged, ToolError> {
     let (cal, obj) = load(user, calendar_name, "VTODO", uid).await?;
     let etag = etag_to_match(etag, &obj.etag);
     let mut doc = Document::parse(&obj.data);
-    edit.update(&mut doc, default_zone())?;
+    edit.update(&mut doc, zone.name())?;
     let pre = if etag.is_empty() {
         Precondition::None
     } else {
         Precondition::IfMatch(etag)
     };
     let new_etag = user.calendars().put(&obj.href, &doc.to_text(), pre).await?;
-    let todo = Todo::of(&doc, zone_arg("")?.tz)
+    let todo = Todo::of(&doc, zone.tz())
         .ok_or_else(|| nextcloud::Error::InvalidResponse("no VTODO in the object".into()))?;
     Ok(TodoChanged::new(todo, &cal, &obj.href, &new_etag))
 }
@@ -199,7 +200,7 @@ impl NextcloudMcp {
             alarms: a.reminders.as_deref().map(Alarm::from_json).transpose()?,
             ..Default::default()
         };
-        let (uid, doc) = edit.create(default_zone())?;
+        let (uid, doc) = edit.create(self.state().timezone.name())?;
         let user = self.user(&ctx)?;
         let cal = todo_calendar(&user, &a.calendar_name).await?;
         let href = format!("{}{}", cal.href, object_name(&uid, "ics"));
@@ -207,7 +208,7 @@ impl NextcloudMcp {
             .calendars()
             .put(&href, &doc.to_text(), Precondition::Create)
             .await?;
-        let todo = Todo::of(&doc, zone_arg("")?.tz)
+        let todo = Todo::of(&doc, self.state().timezone.tz())
             .ok_or_else(|| nextcloud::Error::InvalidResponse("no VTODO in the object".into()))?;
         answer(TodoChanged::new(todo, &cal, &href, &etag))
     }
@@ -235,7 +236,17 @@ impl NextcloudMcp {
             alarms: a.reminders.as_deref().map(Alarm::from_json).transpose()?,
         };
         let user = self.user(&ctx)?;
-        answer(edit_stored(&user, &a.calendar_name, &a.todo_uid, &a.etag, &edit).await?)
+        answer(
+            edit_stored(
+                &user,
+                &a.calendar_name,
+                &a.todo_uid,
+                &a.etag,
+                &edit,
+                &self.state().timezone,
+            )
+            .await?,
+        )
     }
 
     #[tool(
@@ -250,7 +261,17 @@ impl NextcloudMcp {
     ) -> Result<Json<Envelope<TodoChanged>>, ToolError> {
         let edit = TodoEdit::complete(a.completed.filter(|c| !c.trim().is_empty()));
         let user = self.user(&ctx)?;
-        answer(edit_stored(&user, &a.calendar_name, &a.todo_uid, &a.etag, &edit).await?)
+        answer(
+            edit_stored(
+                &user,
+                &a.calendar_name,
+                &a.todo_uid,
+                &a.etag,
+                &edit,
+                &self.state().timezone,
+            )
+            .await?,
+        )
     }
 
     #[tool(
