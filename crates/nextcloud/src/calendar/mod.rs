@@ -84,6 +84,29 @@ pub enum Precondition {
     None,
 }
 
+impl Precondition {
+    /// Puts this condition on a write request (`If-None-Match: *` or `If-Match`).
+    pub(crate) fn apply(self, req: Request) -> Result<Request> {
+        match self {
+            Precondition::Create => req.header(http::header::IF_NONE_MATCH, "*"),
+            Precondition::IfMatch(etag) => req.header(
+                http::header::IF_MATCH,
+                &format!("\"{}\"", etag.trim_matches('"')),
+            ),
+            Precondition::None => Ok(req),
+        }
+    }
+}
+
+/// The ETag a write answer carries, unquoted; `None` when the server sent none (Sabre omits
+/// it when it changed the data on the way in).
+pub(crate) fn written_etag(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(|etag| etag.trim_start_matches("W/").trim_matches('"').to_string())
+}
+
 /// Properties for a new calendar or a change to one.
 #[derive(Clone, Debug, Default)]
 pub struct CalendarProps {
@@ -239,21 +262,10 @@ impl Calendars<'_> {
     pub async fn put(&self, href: &str, data: &str, condition: Precondition) -> Result<String> {
         let mut req = Request::new(Method::PUT, href, "The calendar object")
             .body("text/calendar; charset=utf-8", data.to_string());
-        req = match condition {
-            Precondition::Create => req.header(http::header::IF_NONE_MATCH, "*")?,
-            Precondition::IfMatch(etag) => req.header(
-                http::header::IF_MATCH,
-                &format!("\"{}\"", etag.trim_matches('"')),
-            )?,
-            Precondition::None => req,
-        };
+        req = condition.apply(req)?;
         let resp = self.user.send(req).await?;
-        if let Some(etag) = resp
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-        {
-            return Ok(etag.trim_start_matches("W/").trim_matches('"').to_string());
+        if let Some(etag) = written_etag(&resp) {
+            return Ok(etag);
         }
         self.etag(href).await
     }

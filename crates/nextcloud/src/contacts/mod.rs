@@ -11,7 +11,7 @@ pub use card::{Address, Contact, ContactEdit, Field};
 use quick_xml::escape::escape as xml_escape;
 use reqwest::Method;
 
-use crate::calendar::Precondition;
+use crate::calendar::{Precondition, written_etag};
 use crate::client::Request;
 use crate::dav::{CARDDAV, DAV, DavResponse, encode_segment};
 use crate::ical::Document;
@@ -182,21 +182,10 @@ impl Contacts<'_> {
     pub async fn put(&self, href: &str, data: &str, condition: Precondition) -> Result<String> {
         let mut req = Request::new(Method::PUT, href, "The contact")
             .body("text/vcard; charset=utf-8", data.to_string());
-        req = match condition {
-            Precondition::Create => req.header(http::header::IF_NONE_MATCH, "*")?,
-            Precondition::IfMatch(etag) => req.header(
-                http::header::IF_MATCH,
-                &format!("\"{}\"", etag.trim_matches('"')),
-            )?,
-            Precondition::None => req,
-        };
+        req = condition.apply(req)?;
         let resp = self.user.send(req).await?;
-        if let Some(etag) = resp
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-        {
-            return Ok(etag.trim_start_matches("W/").trim_matches('"').to_string());
+        if let Some(etag) = written_etag(&resp) {
+            return Ok(etag);
         }
         let body = r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"#;
         let r = self
