@@ -274,18 +274,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
-        let user = self.user(&ctx)?;
-        let card = user
-            .deck()
-            .set_archived(args.board_id, args.stack_id, args.card_id, true)
-            .await?;
-        answer(CardChanged::new(
-            user.client().base_url(),
-            args.board_id,
-            Some(&card),
-            (args.stack_id, args.card_id),
-            format!("Card {} was archived.", args.card_id),
-        ))
+        self.set_card_archived(args, true, &ctx).await
     }
 
     #[tool(
@@ -298,18 +287,7 @@ impl NextcloudMcp {
         Parameters(args): Parameters<CardIdArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
-        let user = self.user(&ctx)?;
-        let card = user
-            .deck()
-            .set_archived(args.board_id, args.stack_id, args.card_id, false)
-            .await?;
-        answer(CardChanged::new(
-            user.client().base_url(),
-            args.board_id,
-            Some(&card),
-            (args.stack_id, args.card_id),
-            format!("Card {} was unarchived.", args.card_id),
-        ))
+        self.set_card_archived(args, false, &ctx).await
     }
 
     #[tool(
@@ -395,6 +373,30 @@ impl NextcloudMcp {
                 "Card {} moved to stack {} on board {}.",
                 args.card_id, args.target_stack_id, args.target_board_id
             ),
+        ))
+    }
+}
+
+impl NextcloudMcp {
+    /// Archives or unarchives a card: the two tools differ only in the flag.
+    async fn set_card_archived(
+        &self,
+        args: CardIdArgs,
+        archived: bool,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<Json<Envelope<CardChanged>>, ToolError> {
+        let user = self.user(ctx)?;
+        let card = user
+            .deck()
+            .set_archived(args.board_id, args.stack_id, args.card_id, archived)
+            .await?;
+        let done = if archived { "archived" } else { "unarchived" };
+        answer(CardChanged::new(
+            user.client().base_url(),
+            args.board_id,
+            Some(&card),
+            (args.stack_id, args.card_id),
+            format!("Card {} was {done}.", args.card_id),
         ))
     }
 }
