@@ -8,7 +8,9 @@
 //! - resident memory of the server process idle (HTTP and stdio), under load and idle again
 //!   after it (HTTP), in all and the anonymous part;
 //! - discovery mode's tool finder: recall at 1 and 3 over the evaluation set of plain-language
-//!   tasks, and the time of one `nc_find_tools` (see [`tool_search`]).
+//!   tasks, and the time of one `nc_find_tools` (see [`tool_search`]);
+//! - the keyword search index over a synthetic corpus (see [`search`]); `--only-search` runs
+//!   just that.
 //!
 //! Usage: `cargo build --release -p nextcloud-mcp -p nextcloud-mcp-bench &&
 //! target/release/nextcloud-mcp-bench`. Prints a Markdown table for docs/BENCHMARKS.md.
@@ -25,6 +27,7 @@ use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioC
 use rmcp::{RoleClient, ServiceExt};
 
 mod raw;
+mod search;
 mod tool_search;
 use raw::{Protocol, RawClient, StdioClient};
 
@@ -45,6 +48,12 @@ struct Args {
     /// Seconds per throughput level.
     #[arg(long, default_value_t = 3)]
     seconds: u64,
+    /// Documents in the search benchmark's corpus (0: skip it).
+    #[arg(long, default_value_t = 10_000)]
+    search_docs: usize,
+    /// Run only the search benchmark.
+    #[arg(long)]
+    only_search: bool,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -88,6 +97,19 @@ async fn main() -> anyhow::Result<()> {
             "{} not found: build it first (cargo build --release -p nextcloud-mcp)",
             server_bin.display()
         );
+    }
+
+    let search_figures = match args.search_docs {
+        0 => None,
+        docs => Some(search::measure(&server_bin, docs).await?),
+    };
+    if args.only_search {
+        println!("| metric | value |");
+        println!("|---|---|");
+        if let Some(f) = &search_figures {
+            search::print(f);
+        }
+        return Ok(());
     }
 
     let emulator = nextcloud_emulator::Emulator::builder()
@@ -375,6 +397,9 @@ async fn main() -> anyhow::Result<()> {
         "| tool search, nc_find_tools over stdio (p50) | {:.2} ms |",
         recall.find_p50.as_secs_f64() * 1000.0
     );
+    if let Some(f) = &search_figures {
+        search::print(f);
+    }
     Ok(())
 }
 

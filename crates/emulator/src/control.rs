@@ -1,5 +1,6 @@
 //! Test-only control endpoints under `/__emulator/` (never part of real Nextcloud): fault plans,
-//! login-flow grants and a user's app passwords, for out-of-process use of the binary.
+//! login-flow grants, a user's app passwords and the Collectives search job, for
+//! out-of-process use of the binary.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -63,4 +64,21 @@ pub async fn list_app_passwords(
     Path(user_id): Path<String>,
 ) -> Response {
     Json(json!({"app_passwords": app_passwords_of(&state, &user_id)})).into_response()
+}
+
+/// `PUT /__emulator/talk/features` with a JSON array of Talk's capability features, or `null`
+/// for the defaults.
+pub async fn put_talk_features(
+    State(state): State<AppState>,
+    Json(features): Json<Option<Vec<String>>>,
+) -> Response {
+    crate::talk::set_features(&state, features);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /__emulator/collectives/index`: runs the Collectives app's page indexing job, so
+/// pages created since the last run can be found by content search.
+pub async fn run_collectives_index(State(state): State<AppState>) -> Response {
+    crate::collectives::run_index(&state);
+    StatusCode::NO_CONTENT.into_response()
 }

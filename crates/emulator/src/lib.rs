@@ -6,6 +6,7 @@
 //! dropped connections). Start one with [`Emulator::builder`].
 
 pub mod auth;
+pub mod collectives;
 pub mod control;
 pub mod cookbook;
 pub mod dav;
@@ -13,6 +14,8 @@ pub mod deck;
 pub mod faults;
 pub mod fs;
 pub mod login_flow;
+pub mod mail;
+pub mod news;
 pub mod notes;
 pub mod ocs;
 pub mod params;
@@ -22,6 +25,7 @@ pub mod shopping_list;
 pub mod state;
 pub mod status;
 pub mod tables;
+pub mod talk;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -282,6 +286,94 @@ impl EmulatorHandle {
         shopping_list::share(&self.state, list_id, user_id, permission)
     }
 
+    /// Runs the Collectives app's background job that indexes pages for content search: until
+    /// it runs, pages created or changed since the last run are not found (as on a real server).
+    pub fn run_collectives_index(&self) {
+        collectives::run_index(&self.state);
+    }
+
+    /// Whether a team (circle) of this name exists: deleting a collective keeps its team unless
+    /// asked to remove it too.
+    pub fn team_exists(&self, name: &str) -> bool {
+        collectives::team_exists(&self.state, name)
+    }
+
+    /// Puts a message (raw MIME text) in a user's INBOX as if it had just arrived; answers
+    /// its id. None if the user does not exist.
+    pub fn deliver_mail(&self, user_id: &str, raw: &[u8]) -> Option<u64> {
+        mail::deliver(&self.state, user_id, raw)
+    }
+
+    /// How many messages wait unsent in a user's Mail outbox.
+    pub fn mail_outbox_len(&self, user_id: &str) -> usize {
+        mail::outbox_len(&self.state, user_id)
+    }
+
+    /// Serves `source` as the News feed document at `url`: the emulator fetches nothing from
+    /// the web, so only such URLs can be subscribed to.
+    pub fn register_news_feed(&self, url: &str, source: news::Source) {
+        news::register_source(&self.state, url, source)
+    }
+
+    /// Runs News' background feed update once (new entries, update errors of failing feeds).
+    pub fn update_news_feeds(&self) {
+        news::update_feeds(&self.state)
+    }
+
+    /// Whether `user_id`'s News item `id` is (unread, starred); `None` if they have no such item.
+    pub fn news_item_flags(&self, user_id: &str, id: u64) -> Option<(bool, bool)> {
+        news::item_flags(&self.state, user_id, id)
+    }
+
+    /// Sets whether News' status reports an improperly configured cron.
+    pub fn set_news_cron_misconfigured(&self, misconfigured: bool) {
+        self.state.world().news.cron_misconfigured = misconfigured;
+    }
+
+    /// Replaces the features Talk announces in its capability (`None`: the defaults, which
+    /// include `reactions`). Servers read capabilities once per few minutes, so set this
+    /// before connecting.
+    pub fn set_talk_features(&self, features: Option<&[&str]>) {
+        talk::set_features(
+            &self.state,
+            features.map(|f| f.iter().map(|s| s.to_string()).collect()),
+        );
+    }
+
+    /// A Talk message as stored: (conversation token, author's user id, text with
+    /// placeholders, placeholder values).
+    pub fn talk_message(
+        &self,
+        id: i64,
+    ) -> Option<(
+        String,
+        String,
+        String,
+        serde_json::Map<String, serde_json::Value>,
+    )> {
+        talk::message(&self.state, id)
+    }
+
+    /// Ids of a Talk conversation's messages, oldest first.
+    pub fn talk_message_ids(&self, token: &str) -> Vec<i64> {
+        talk::message_ids(&self.state, token)
+    }
+
+    /// Read markers of a Talk conversation's participants: (user id, last read message id).
+    pub fn talk_read_markers(&self, token: &str) -> Vec<(String, i64)> {
+        talk::read_markers(&self.state, token)
+    }
+
+    /// Reactions to a Talk message as (emoji, user id).
+    pub fn talk_reactions(&self, message_id: i64) -> Vec<(String, String)> {
+        talk::reactions(&self.state, message_id)
+    }
+
+    /// Posts to a Talk conversation as another participant (`@userid` becomes a mention).
+    pub fn talk_post_as(&self, token: &str, user_id: &str, message: &str) -> Option<i64> {
+        talk::post_as(&self.state, token, user_id, message)
+    }
+
     /// Requests served so far (including faulted ones).
     pub fn request_count(&self) -> u64 {
         self.state.inner.requests.load(Ordering::Relaxed)
@@ -374,6 +466,11 @@ fn router(state: AppState) -> Router {
                 &format!("{prefix}/apps/cookbook/api/v1/{{*rest}}"),
                 any(cookbook::api),
             )
+            .route(&format!("{prefix}/apps/mail/api/{{*rest}}"), any(mail::api))
+            .route(
+                &format!("{prefix}/apps/news/api/v1-3/{{*rest}}"),
+                any(news::api),
+            )
     };
     Router::new()
         .route("/status.php", get(status::status))
@@ -386,6 +483,11 @@ fn router(state: AppState) -> Router {
         .route(
             "/ocs/v2.php/apps/shopping_list/api/v1/{*rest}",
             any(shopping_list::api),
+        )
+        .route("/ocs/v2.php/apps/spreed/api/{*rest}", any(talk::api))
+        .route(
+            "/ocs/v2.php/apps/collectives/api/v1.0/{*rest}",
+            any(collectives::api),
         )
         .merge(app_routes("/index.php"))
         .merge(app_routes(""))
@@ -402,6 +504,11 @@ fn router(state: AppState) -> Router {
         .route(
             "/__emulator/login-flow/{poll_token}/grant",
             post(control::grant_login_flow),
+        )
+        .route("/__emulator/talk/features", put(control::put_talk_features))
+        .route(
+            "/__emulator/collectives/index",
+            post(control::run_collectives_index),
         )
         .route(
             "/__emulator/users/{user_id}/app-passwords",

@@ -641,8 +641,12 @@ fn capabilities(state: &AppState, auth: Option<&Auth>, _ctx: &RequestCtx) -> Ocs
         if installed("cookbook") {
             caps.insert("cookbook".into(), json!({"version": [0, 11, 5, ""]}));
         }
+        // Collectives publishes no capability (as on a real server): clients probe its API.
         if installed("systemtags") {
             caps.insert("systemtags".into(), json!({"enabled": true}));
+        }
+        if installed("spreed") {
+            caps.insert("spreed".into(), crate::talk::capability(state));
         }
     }
     OcsResult::ok(json!({"version": version_block(), "capabilities": caps}))

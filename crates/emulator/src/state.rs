@@ -15,6 +15,10 @@ pub const DEFAULT_APPS: &[&str] = &[
     "tables",
     "cookbook",
     "shopping_list",
+    "collectives",
+    "mail",
+    "news",
+    "spreed",
     "files_sharing",
     "files_versions",
     "files_trashbin",
@@ -100,6 +104,14 @@ pub struct World {
     pub cookbook: crate::cookbook::CookbookState,
     /// Shopping lists and their items (Shopping List app).
     pub shopping_list: crate::shopping_list::ShoppingState,
+    /// Collectives, their tags, page metadata and trash, and the page search index.
+    pub collectives: crate::collectives::CollectivesState,
+    /// Mail accounts, mailboxes, messages, tags and outbox (Mail app).
+    pub mail: crate::mail::MailState,
+    /// News folders, feeds and items, and the feed documents served in place of the web.
+    pub news: crate::news::NewsState,
+    /// Talk's conversations, participants, messages and reactions.
+    pub talk: crate::talk::TalkState,
     /// Shares of files (Sharing app).
     pub shares: crate::sharing::ShareStore,
     /// Comments, system tags, trash bins and file versions.

@@ -1,10 +1,14 @@
 //! Server capabilities (`/ocs/v2.php/cloud/capabilities`): the version and which apps are
 //! installed, used to hide tools of apps an instance lacks.
+//!
+//! News, Collectives and Mail publish no capability, but their APIs answer only when the app
+//! is enabled: News' `/version`, Collectives' list of collectives and Mail's accounts are asked
+//! alongside the capabilities, and an answer recorded as `news` / `collectives` / `mail`.
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::{NextcloudUser, Result, ocs};
+use crate::{Error, NextcloudUser, Result, ocs};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Version {
@@ -25,12 +29,15 @@ pub struct Capabilities {
     /// The per-app capability objects, keyed by app id (`notes`, `deck`, ...).
     #[serde(default)]
     pub capabilities: serde_json::Map<String, serde_json::Value>,
+    /// Apps that publish no capability but whose API answered (`news`, `collectives`, `mail`).
+    #[serde(skip)]
+    pub probed: std::collections::BTreeSet<String>,
 }
 
 impl Capabilities {
     /// Whether an app announces itself in the capabilities (installed and enabled).
     pub fn has(&self, app: &str) -> bool {
-        self.capabilities.contains_key(app)
+        self.capabilities.contains_key(app) || self.probed.contains(app)
     }
 
     /// The capability object of one app.
@@ -45,5 +52,24 @@ pub(crate) async fn fetch(user: &NextcloudUser) -> Result<Capabilities> {
         "/ocs/v2.php/cloud/capabilities",
         "Capabilities",
     )?;
-    ocs::send(user, req).await
+    let (news_api, collectives_api, mail_api) = (user.news(), user.collectives(), user.mail());
+    let (caps, news, collectives, mail) = futures::join!(
+        ocs::send::<Capabilities>(user, req),
+        news_api.version(),
+        collectives_api.list(),
+        mail_api.accounts()
+    );
+    let mut caps = caps?;
+    // Only a plain "not installed" hides an app; any other failure leaves its tools to report
+    // what went wrong when called.
+    if !matches!(news, Err(Error::AppNotInstalled { .. })) {
+        caps.probed.insert("news".into());
+    }
+    if !matches!(collectives, Err(Error::AppNotInstalled { .. })) {
+        caps.probed.insert("collectives".into());
+    }
+    if !matches!(mail, Err(Error::AppNotInstalled { .. })) {
+        caps.probed.insert("mail".into());
+    }
+    Ok(caps)
 }

@@ -232,7 +232,12 @@ impl NextcloudUser {
             if let Some(body) = &request.body {
                 builder = builder.body(body.clone());
             }
+            let sent = Instant::now();
             let outcome = builder.send().await;
+            if let Some(observer) = &inner.config.observer {
+                let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
+                observer.finished(api_of(&request.path), status, sent.elapsed());
+            }
             let can_retry = attempt < policy.max_retries;
             match outcome {
                 Ok(resp) => {
@@ -448,6 +453,8 @@ fn extract_message(body: &[u8]) -> Option<String> {
         pick("/ocs/meta/message")
             .or_else(|| pick("/ocs/data/message"))
             .or_else(|| pick("/message"))
+            // Mail's `fail` envelope: {"status": "fail", "data": {"message": ...}}.
+            .or_else(|| pick("/data/message"))
             .or_else(|| pick("/msg"))
             .or_else(|| pick("/error"))
             .map(str::to_string)
@@ -522,5 +529,76 @@ mod tests {
         let b = backoff(Duration::from_millis(100), 2);
         assert!(a >= Duration::from_millis(100) && a < Duration::from_millis(126));
         assert!(b >= Duration::from_millis(400));
+    }
+}
+
+/// The API a request path belongs to, as a short fixed name (for [`crate::RequestObserver`]):
+/// the app of `/index.php/apps/<app>/…` and `/ocs/v2.php/apps/<app>/…`, the collection of
+/// `/remote.php/dav/<collection>/…`, `cloud` for OCS core, `other` for anything else.
+pub(crate) fn api_of(path: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "notes",
+        "news",
+        "deck",
+        "tables",
+        "cookbook",
+        "files_sharing",
+        "shopping_list",
+        "files",
+        "calendars",
+        "addressbooks",
+        "comments",
+        "trashbin",
+        "versions",
+        "systemtags",
+        "systemtags-relations",
+        "uploads",
+        "principals",
+        "dav",
+        "provisioning_api",
+    ];
+    let path = path.split('?').next().unwrap_or_default();
+    let name = if let Some(rest) = path
+        .strip_prefix("/index.php/apps/")
+        .or_else(|| path.strip_prefix("/ocs/v2.php/apps/"))
+        .or_else(|| path.strip_prefix("/ocs/v1.php/apps/"))
+        .or_else(|| path.strip_prefix("/apps/"))
+    {
+        rest.split('/').next().unwrap_or_default()
+    } else if let Some(rest) = path.strip_prefix("/remote.php/dav/") {
+        rest.split('/').next().unwrap_or_default()
+    } else if path.starts_with("/ocs/v2.php/cloud/") || path.starts_with("/ocs/v1.php/cloud/") {
+        return "cloud";
+    } else if path.starts_with("/remote.php/webdav") {
+        return "files";
+    } else {
+        return "other";
+    };
+    KNOWN
+        .iter()
+        .find(|k| **k == name)
+        .copied()
+        .unwrap_or("other")
+}
+
+#[cfg(test)]
+mod api_names {
+    use super::api_of;
+
+    #[test]
+    fn requests_are_named_by_their_api() {
+        assert_eq!(api_of("/index.php/apps/notes/api/v1/notes/3"), "notes");
+        assert_eq!(
+            api_of("/ocs/v2.php/apps/files_sharing/api/v1/shares?x=1"),
+            "files_sharing"
+        );
+        assert_eq!(api_of("/remote.php/dav/files/alice/a.txt"), "files");
+        assert_eq!(
+            api_of("/remote.php/dav/calendars/alice/personal/"),
+            "calendars"
+        );
+        assert_eq!(api_of("/ocs/v2.php/cloud/capabilities"), "cloud");
+        assert_eq!(api_of("/index.php/apps/secret-name-of-a-user/x"), "other");
+        assert_eq!(api_of("/status.php"), "other");
     }
 }

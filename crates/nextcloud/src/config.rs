@@ -1,5 +1,14 @@
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Told about every HTTP request the client sends to Nextcloud (each attempt, retries
+/// included), so an application can count them without this crate knowing how.
+pub trait RequestObserver: Send + Sync {
+    /// `app` names the API the request went to (`notes`, `files`, `calendars`, `cloud`, ...;
+    /// `other` when unknown); `status` is `None` when no answer came (timeout, refused, reset).
+    fn finished(&self, app: &'static str, status: Option<u16>, elapsed: Duration);
+}
 
 /// How the shared HTTP client talks to one Nextcloud instance.
 #[derive(Clone, Debug)]
@@ -18,6 +27,14 @@ pub struct ClientConfig {
     /// How long fetched capabilities are trusted before they are asked for again.
     pub capabilities_ttl: Duration,
     pub user_agent: String,
+    /// Told about every request sent; `None` = nobody is.
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+impl std::fmt::Debug for dyn RequestObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestObserver")
+    }
 }
 
 impl ClientConfig {
@@ -31,6 +48,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             capabilities_ttl: Duration::from_secs(300),
             user_agent: concat!("nextcloud-mcp/", env!("CARGO_PKG_VERSION")).to_string(),
+            observer: None,
         }
     }
 }

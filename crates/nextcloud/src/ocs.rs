@@ -34,6 +34,9 @@ pub struct CurrentUser {
     pub display_name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// The groups the account belongs to (`admin` makes it an administrator).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// Builds an OCS request: the `OCS-APIRequest` header Nextcloud requires against CSRF, and

@@ -44,7 +44,10 @@ pub const RATE_LIMIT: i64 = 5;
 `Basic user_id:app-password`; the password is checked live against Nextcloud \
 (`GET /ocs/v2.php/cloud/user`). Rate limit: 5 attempts per user per sliding hour, shared by \
 replicas; POST counts successes and failures, the other routes failures only; requests whose \
-Basic user differs from the path are refused before they count.",
+Basic user differs from the path are refused before they count. The search routes Astrolabe \
+uses (`/api/v1/search`, `/api/v1/vector-viz/search`, `/api/v1/chunk-context`, \
+`/api/v1/vector-sync/*`) take the same credentials as `/mcp`; `/webhooks/nextcloud` takes \
+`WEBHOOK_SECRET`.",
     ),
     paths(
         live,
@@ -56,9 +59,15 @@ Basic user differs from the path are refused before they count.",
         app_password_status,
         delete_app_password,
         access,
-        update_scopes
+        update_scopes,
+        crate::astrolabe::sync_status,
+        crate::astrolabe::purge,
+        crate::astrolabe::search,
+        crate::astrolabe::viz_search,
+        crate::astrolabe::chunk_context,
+        crate::astrolabe::webhook
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, crate::astrolabe::Problem, crate::astrolabe::UnsupportedSearchType)),
     modifiers(&AppPasswordAuth)
 )]
 struct ApiDoc;
@@ -77,6 +86,26 @@ impl Modify for AppPasswordAuth {
                     .description(Some(
                         "The Nextcloud user id and an app password of that user.",
                     ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The caller's credentials as `/mcp` takes them: an OAuth access token in `login_flow` (e.g. one Nextcloud's `oidc` app mints for Astrolabe), `Basic` in `multi_user_basic`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "webhookSecret",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`WEBHOOK_SECRET`."))
                     .build(),
             ),
         );
@@ -100,16 +129,20 @@ pub fn openapi_json() -> String {
 }
 
 #[derive(Clone)]
-struct ApiState {
-    multi: Arc<MultiUser>,
-    nextcloud: nextcloud::Nextcloud,
+pub(crate) struct ApiState {
+    pub(crate) multi: Arc<MultiUser>,
+    pub(crate) nextcloud: nextcloud::Nextcloud,
+    /// The search index behind the management search routes (see [`crate::astrolabe`]).
+    pub(crate) index: Arc<dyn crate::astrolabe::backend::SearchBackend>,
+    /// When the API started serving, for `uptime_seconds`.
+    pub(crate) started: std::time::Instant,
 }
 
 /// Every route: (method, path, handler). The router is built from this table, and a test
 /// checks the table against the OpenAPI document, so neither can drift from the other.
 fn table() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
     const APP_PASSWORD: &str = "/api/v1/users/{user_id}/app-password";
-    vec![
+    let mut table = vec![
         (Method::GET, "/health/live", get(live)),
         (Method::GET, "/health/ready", get(ready)),
         (Method::GET, "/api/v1/status", get(status)),
@@ -124,7 +157,9 @@ fn table() -> Vec<(Method, &'static str, MethodRouter<ApiState>)> {
             "/api/v1/users/{user_id}/scopes",
             patch(update_scopes),
         ),
-    ]
+    ];
+    table.extend(crate::astrolabe::routes());
+    table
 }
 
 /// The API's routes, health probes included.
@@ -132,6 +167,8 @@ pub fn router(server: NextcloudMcp, multi: Arc<MultiUser>) -> Router {
     let state = ApiState {
         multi,
         nextcloud: server.state().nextcloud.clone(),
+        index: Arc::new(crate::astrolabe::backend::KeywordIndex::new(server.clone())),
+        started: std::time::Instant::now(),
     };
     table()
         .into_iter()
@@ -165,7 +202,7 @@ async fn ready(State(api): State<ApiState>) -> Response {
     }
 }
 
-/// `GET /api/v1/status`.
+/// `GET /api/v1/status`: what Astrolabe reads to decide what to offer.
 #[derive(Serialize, ToSchema)]
 struct StatusBody {
     version: &'static str,
@@ -174,13 +211,39 @@ struct StatusBody {
     deployment_mode: &'static str,
     auth_mode: AuthMode,
     database: Health,
+    /// Whether a search index is kept (`supported_search_types` says which kinds of search
+    /// it serves: `["bm25"]` is keyword search only).
+    vector_sync_enabled: bool,
+    supported_search_types: Vec<crate::astrolabe::backend::SearchType>,
+    /// Subject-access-request cases are not served here.
+    sar_available: bool,
+    /// There is no reranker: `rerank: true` is refused.
+    rerank_available: bool,
+    /// Whether `POST /webhooks/nextcloud` is on (`WEBHOOK_SECRET` is set).
+    webhooks_enabled: bool,
+    uptime_seconds: u64,
+    #[schema(example = "1.0")]
+    management_api_version: &'static str,
+    /// `multi_user_basic` only: the app-password API is available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supports_app_passwords: Option<bool>,
+    /// `login_flow` with an external issuer: where its tokens come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc: Option<OidcBody>,
 }
 
-/// How MCP clients authenticate.
+/// The external token issuer.
+#[derive(Serialize, ToSchema)]
+struct OidcBody {
+    discovery_url: String,
+}
+
+/// How MCP clients authenticate: `oauth` (bearer tokens, `login_flow`) or `multi_user_basic`
+/// (Basic app passwords per request), the values Astrolabe knows.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 enum AuthMode {
-    Basic,
+    MultiUserBasic,
     Oauth,
 }
 
@@ -192,23 +255,37 @@ enum Health {
     Unavailable,
 }
 
-/// Server version, mode and store health
+/// Server version, mode, store health and the features Astrolabe may use
 #[utoipa::path(get, path = "/api/v1/status", operation_id = "status",
     responses((status = 200, description = "Status.", body = StatusBody)))]
 async fn status(State(api): State<ApiState>) -> Response {
     let multi = &api.multi;
+    let login_flow = multi.settings.mode == crate::cli::DeploymentMode::LoginFlow;
+    let search_types = api.index.search_types();
     axum::Json(StatusBody {
         version: env!("CARGO_PKG_VERSION"),
         deployment_mode: multi.settings.mode.as_str(),
-        auth_mode: match multi.settings.mode {
-            crate::cli::DeploymentMode::LoginFlow => AuthMode::Oauth,
-            _ => AuthMode::Basic,
+        auth_mode: if login_flow {
+            AuthMode::Oauth
+        } else {
+            AuthMode::MultiUserBasic
         },
         database: if multi.store.ping().await {
             Health::Ok
         } else {
             Health::Unavailable
         },
+        vector_sync_enabled: !search_types.is_empty(),
+        supported_search_types: search_types,
+        sar_available: false,
+        rerank_available: false,
+        webhooks_enabled: multi.settings.webhook_secret.is_some(),
+        uptime_seconds: api.started.elapsed().as_secs(),
+        management_api_version: crate::astrolabe::MANAGEMENT_API_VERSION,
+        supports_app_passwords: (!login_flow).then_some(true),
+        oidc: (login_flow && multi.settings.external_issuer).then(|| OidcBody {
+            discovery_url: multi.settings.oidc_discovery_url.to_string(),
+        }),
     })
     .into_response()
 }
@@ -412,12 +489,15 @@ async fn authenticate(
         ));
     }
     let store = &api.multi.store;
-    match store
-        .check_rate(&bucket(user_id), RATE_LIMIT, crate::db::rate_limit::WINDOW)
+    // The attempt takes its place in the window before the password is checked, so that
+    // concurrent attempts (on any replica) cannot all pass a check made before any is counted.
+    let attempt = match store
+        .reserve_attempt(&bucket(user_id), RATE_LIMIT, crate::db::rate_limit::WINDOW)
         .await
     {
-        Ok(Ok(())) => {}
+        Ok(Ok(id)) => id,
         Ok(Err(retry_after)) => {
+            crate::metrics::rate_limited("app_password");
             tracing::warn!(user_id = %user_id, "app-password API rate limit reached");
             let mut resp = failure(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -428,14 +508,19 @@ async fn authenticate(
             return Err(resp);
         }
         Err(e) => return Err(store_failure(e)),
-    }
+    };
+    // Attempts that do not count give their place back.
+    let release = || async {
+        if let Err(e) = store.release_attempt(&attempt).await {
+            tracing::error!(error = %e, "cannot release a rate-limit attempt");
+        }
+    };
     if let Some(bad) = body_error {
+        release().await;
         return Err(bad.into_response());
     }
+    // A failure stays recorded as the failed attempt it was reserved as.
     let fail = |status: StatusCode, message: &'static str| async move {
-        if let Err(e) = store.record_attempt(&bucket(user_id), false).await {
-            tracing::error!(error = %e, "cannot record a rate-limit attempt");
-        }
         store
             .audit(AuditEvent::AuthFailed, user_id, Some(message))
             .await;
@@ -466,16 +551,19 @@ async fn authenticate(
         }
         Err(e) => {
             tracing::warn!(error = %e, "app-password API: Nextcloud could not check credentials");
+            release().await;
             return Err(failure(
                 StatusCode::BAD_GATEWAY,
                 "Nextcloud could not be reached to check the credentials; try again later",
             ));
         }
     }
-    if count == Count::All
-        && let Err(e) = store.record_attempt(&bucket(user_id), true).await
-    {
-        tracing::error!(error = %e, "cannot record a rate-limit attempt");
+    if count == Count::All {
+        if let Err(e) = store.settle_attempt(&attempt).await {
+            tracing::error!(error = %e, "cannot record a rate-limit attempt");
+        }
+    } else {
+        release().await;
     }
     Ok(password)
 }

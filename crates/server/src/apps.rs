@@ -9,8 +9,9 @@
 pub struct App {
     /// Name used by `--enable-app` (the Python reference's names).
     pub id: &'static str,
-    /// Key the app publishes in `/cloud/capabilities`; its absence hides the app's tools.
-    /// `None` for apps that publish nothing (their tools are always shown).
+    /// Key the app publishes in `/cloud/capabilities` (or that the client records after
+    /// probing the app's API, for News); its absence hides the app's tools. `None` for apps
+    /// that publish nothing (their tools are always shown).
     pub capability: Option<&'static str>,
     /// Scope family: its tools need `<family>.read` or `<family>.write`.
     pub scope: &'static str,
@@ -94,7 +95,8 @@ pub const COLLECTIVES: App = App {
 
 pub const NEWS: App = App {
     id: "news",
-    capability: None,
+    // Published by no one: `nextcloud::capabilities` probes the app's `/version`.
+    capability: Some("news"),
     scope: "news",
     extra_scope_families: &[],
     title: "News",
@@ -102,7 +104,7 @@ pub const NEWS: App = App {
 
 pub const MAIL: App = App {
     id: "mail",
-    capability: None,
+    capability: Some("mail"),
     scope: "mail",
     extra_scope_families: &[],
     title: "Mail",
@@ -455,6 +457,13 @@ pub const APP_WORDS: &[(&str, &[&str])] = &[
             "anything",
             "everything",
             "ask",
+            "whatever",
+            "across",
+            "index",
+            "indexing",
+            "indexed",
+            "document",
+            "result",
         ],
     ),
     (

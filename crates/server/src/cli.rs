@@ -237,6 +237,10 @@ pub struct RunArgs {
     /// Nextcloud URL as browsers reach it, when it differs from NEXTCLOUD_HOST (login links)
     #[arg(long, env = "NEXTCLOUD_PUBLIC_URL", value_parser = http_url)]
     pub public_url: Option<url::Url>,
+    /// Shared secret Nextcloud sends as `Authorization: Bearer <secret>` on `POST
+    /// /webhooks/nextcloud` (at least 16 characters); unset, the webhook receiver is off
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true, value_parser = auth_token)]
+    pub webhook_secret: Option<Secret>,
     /// Days to keep audit-log entries
     #[arg(long, env = "AUDIT_LOG_RETENTION_DAYS", default_value_t = 90, value_parser = days)]
     pub audit_retention_days: u32,
@@ -262,6 +266,31 @@ pub struct RunArgs {
     /// cannot be determined the tools refuse rather than show them
     #[arg(long, value_delimiter = ',', env = "EXCLUDED_TAGS")]
     pub excluded_tags: Vec<String>,
+    /// Seconds a search may answer from the user's index without asking Nextcloud what
+    /// changed; 0 checks before every query (a few cheap requests). Above 0, active users'
+    /// indexes are also re-synced in the background at this interval
+    #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_SYNC_INTERVAL", default_value = "0", value_parser = whole_seconds)]
+    pub search_sync_interval: Duration,
+    /// Languages whose word forms search matches (ISO 639-1 codes, comma-separated, e.g.
+    /// en,de,fr); each adds a stemmed copy of every document to the index
+    #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_LANGUAGES", value_delimiter = ',', default_value = "en", value_parser = search_language)]
+    pub search_languages: Vec<crate::search::Language>,
+
+    /// Folder of a sentence-transformers embedding model (BERT, e.g. all-MiniLM-L6-v2:
+    /// `model.safetensors`, `config.json`, `tokenizer.json`) that semantic search runs
+    /// in-process; builds with the `embedded-model` feature only
+    #[arg(long, env = "EMBEDDING_MODEL_PATH", value_parser = existing_dir)]
+    pub embedding_model_path: Option<PathBuf>,
+    /// OpenAI-compatible embeddings API for semantic search (Ollama, vLLM, OpenAI), e.g.
+    /// `http://localhost:11434/v1`; instead of EMBEDDING_MODEL_PATH
+    #[arg(long, env = "EMBEDDING_ENDPOINT", value_parser = http_url)]
+    pub embedding_endpoint: Option<url::Url>,
+    /// Model name sent to EMBEDDING_ENDPOINT, e.g. `nomic-embed-text`
+    #[arg(long, env = "EMBEDDING_MODEL")]
+    pub embedding_model: Option<String>,
+    /// Bearer key of EMBEDDING_ENDPOINT, if it needs one
+    #[arg(long, env = "EMBEDDING_API_KEY", hide_env_values = true, value_parser = secret)]
+    pub embedding_api_key: Option<Secret>,
 
     #[command(flatten)]
     pub log: LogArgs,
@@ -269,6 +298,18 @@ pub struct RunArgs {
     /// a fifth faster (docs/BENCHMARKS.md) [default: 1 for stdio, one per core for HTTP]
     #[arg(long, env = "TOKIO_WORKER_THREADS")]
     pub worker_threads: Option<NonZeroUsize>,
+    /// Seconds a stopping HTTP server (SIGTERM, Ctrl-C) waits for the requests in flight after
+    /// it stopped accepting new ones; then it ends what is left and exits
+    #[arg(long, env = "MCP_SHUTDOWN_TIMEOUT", default_value = "30", value_parser = seconds)]
+    pub shutdown_timeout: Duration,
+    /// Serve Prometheus metrics at /metrics (docs/OBSERVABILITY.md), on the MCP port unless
+    /// METRICS_PORT is set; the endpoint needs no token, so expose it only to the scraper
+    #[arg(long, env = "MCP_METRICS")]
+    pub metrics: bool,
+    /// Serve /metrics on this port of the same address instead of the MCP port (implies
+    /// --metrics)
+    #[arg(long, env = "MCP_METRICS_PORT")]
+    pub metrics_port: Option<u16>,
 }
 
 /// Presets of the tool catalogue, shared by `run`, `rotate-keys` and `demo`.
@@ -356,6 +397,14 @@ fn http_url(raw: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+fn existing_dir(raw: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(raw);
+    if !path.is_dir() {
+        return Err("does not exist or is not a folder".into());
+    }
+    Ok(path)
+}
+
 fn existing_file(raw: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(raw);
     if !path.is_file() {
@@ -370,6 +419,19 @@ fn seconds(raw: &str) -> Result<Duration, String> {
         Ok(s) => Ok(Duration::from_secs(s)),
         Err(_) => Err("expected a whole number of seconds".into()),
     }
+}
+
+fn whole_seconds(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| "expected a whole number of seconds (0 or more)".into())
+}
+
+fn search_language(raw: &str) -> Result<crate::search::Language, String> {
+    crate::search::language_of(raw).ok_or_else(|| {
+        "not a stemming language; expected an ISO 639-1 code: ar, da, de, el, en, es, fi, fr, hu, it, nl, no, pt, ro, ru, sv, ta, tr".into()
+    })
 }
 
 fn days(raw: &str) -> Result<u32, String> {

@@ -14,6 +14,7 @@ use nextcloud::calendar::Tz;
 
 use crate::cli::{DeploymentMode, LogArgs, RunArgs, ToolMode, Transport};
 use crate::db::crypto::{Key, KeyRing};
+use crate::search::semantic::EmbeddingSettings;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -123,6 +124,7 @@ impl NextcloudSettings {
         config.ca_bundle = self.ca_bundle.clone();
         config.connect_timeout = self.connect_timeout;
         config.request_timeout = self.request_timeout;
+        config.observer = Some(crate::metrics::nextcloud_observer());
         config
     }
 
@@ -146,12 +148,32 @@ pub struct ToolSelection {
     pub exclude: BTreeSet<String>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub auth_token: Option<Secret>,
     pub allow_unauthenticated_remote: bool,
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
+    /// How long a stopping server waits for requests in flight (`MCP_SHUTDOWN_TIMEOUT`).
+    pub shutdown_timeout: Duration,
+    /// Serve `/metrics` (`MCP_METRICS`, or implied by `metrics_port`).
+    pub metrics: bool,
+    /// `/metrics` on its own port of the same address (`MCP_METRICS_PORT`).
+    pub metrics_port: Option<u16>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            auth_token: None,
+            allow_unauthenticated_remote: false,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            shutdown_timeout: Duration::from_secs(30),
+            metrics: false,
+            metrics_port: None,
+        }
+    }
 }
 
 /// Where the credential store lives.
@@ -199,6 +221,8 @@ pub struct AuthSettings {
     /// the claim names. (With the built-in authorization server the caller *is* the Nextcloud
     /// user who logged in, so this always holds.)
     pub oidc_require_user_match: bool,
+    /// `WEBHOOK_SECRET`: the bearer secret of `POST /webhooks/nextcloud`; `None` = receiver off.
+    pub webhook_secret: Option<Secret>,
     pub audit_retention: Duration,
 }
 
@@ -239,6 +263,10 @@ pub struct Config {
     /// and answers use it.
     pub timezone: TimeZone,
     pub files: FileSettings,
+    /// Semantic search's embedder (`EMBEDDING_MODEL_PATH` or `EMBEDDING_ENDPOINT`); `None`:
+    /// semantic search answers from keywords and says so.
+    pub embedding: Option<EmbeddingSettings>,
+    pub search: crate::search::SearchSettings,
 }
 
 /// Limits of the file tools. The caps guard the model's context (what one read returns) and
@@ -324,6 +352,7 @@ impl Config {
             oidc_require_user_match,
             server_url,
             public_url,
+            webhook_secret,
             audit_retention_days,
             webdav_read_max_mb: _,
             webdav_write_max_mb: _,
@@ -331,9 +360,24 @@ impl Config {
             webdav_chunk_threshold_mb: _,
             webdav_chunk_size_mb: _,
             excluded_tags: _,
+            embedding_model_path,
+            embedding_endpoint,
+            embedding_model,
+            embedding_api_key,
+            search_sync_interval,
+            search_languages,
             log,
             worker_threads,
+            shutdown_timeout,
+            metrics,
+            metrics_port,
         } = args;
+        let embedding = resolve_embedding(
+            embedding_model_path,
+            embedding_endpoint,
+            embedding_model,
+            embedding_api_key,
+        )?;
 
         let base_url = nextcloud_host.ok_or_else(|| {
             err("NEXTCLOUD_HOST is not set: set it to your Nextcloud URL, e.g. https://cloud.example.com (or pass --nextcloud-host)")
@@ -392,6 +436,9 @@ impl Config {
             allow_unauthenticated_remote,
             allowed_hosts: names(allowed_hosts).into_iter().collect(),
             allowed_origins: names(allowed_origins).into_iter().collect(),
+            shutdown_timeout,
+            metrics: metrics || metrics_port.is_some(),
+            metrics_port,
         };
         if mode == DeploymentMode::SingleUserBasic
             && transport == Transport::StreamableHttp
@@ -422,6 +469,7 @@ impl Config {
             oidc_client_secret,
             oidc_user_claim,
             oidc_require_user_match,
+            webhook_secret,
             audit_retention_days,
         })?;
 
@@ -438,7 +486,54 @@ impl Config {
             auth,
             timezone,
             files,
+            embedding,
+            search: crate::search::SearchSettings {
+                sync_interval: search_sync_interval,
+                languages: search_languages,
+            },
         })
+    }
+}
+
+/// Semantic search's embedder: a local model folder or an endpoint with its model, not both.
+fn resolve_embedding(
+    path: Option<PathBuf>,
+    endpoint: Option<url::Url>,
+    model: Option<String>,
+    api_key: Option<Secret>,
+) -> Result<Option<EmbeddingSettings>, ConfigError> {
+    let model = model.filter(|m| !m.trim().is_empty());
+    match (path, endpoint) {
+        (Some(_), Some(_)) => Err(err(
+            "EMBEDDING_MODEL_PATH and EMBEDDING_ENDPOINT are both set: semantic search uses one embedder; unset one",
+        )),
+        (Some(path), None) => {
+            if !cfg!(feature = "embedded-model") {
+                return Err(err(
+                    "EMBEDDING_MODEL_PATH is set but this build has no embedded model (cargo feature `embedded-model`): rebuild with it or use EMBEDDING_ENDPOINT",
+                ));
+            }
+            for name in ["config.json", "tokenizer.json", "model.safetensors"] {
+                if !path.join(name).is_file() {
+                    return Err(err(format!(
+                        "EMBEDDING_MODEL_PATH: {} has no {name}; point it at a sentence-transformers model folder",
+                        path.display()
+                    )));
+                }
+            }
+            Ok(Some(EmbeddingSettings::Local { path }))
+        }
+        (None, Some(url)) => {
+            let model = model.ok_or_else(|| {
+                err("EMBEDDING_ENDPOINT is set without EMBEDDING_MODEL: name the embedding model to ask it for, e.g. nomic-embed-text")
+            })?;
+            Ok(Some(EmbeddingSettings::Endpoint {
+                url,
+                model,
+                api_key,
+            }))
+        }
+        (None, None) => Ok(None),
     }
 }
 
@@ -460,6 +555,7 @@ struct AuthInputs<'a> {
     oidc_client_secret: Option<Secret>,
     oidc_user_claim: Option<String>,
     oidc_require_user_match: bool,
+    webhook_secret: Option<Secret>,
     audit_retention_days: u32,
 }
 
@@ -488,6 +584,11 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
         return Err(err(format!(
             "OIDC_DISCOVERY_URL is only used with MCP_DEPLOYMENT_MODE=login_flow, not {name}"
         )));
+    }
+    if !multi && i.webhook_secret.is_some() {
+        return Err(err(
+            "WEBHOOK_SECRET is for the Nextcloud webhooks of the multi-user modes (multi_user_basic, login_flow), not single_user_basic",
+        ));
     }
     let keys = match i.key {
         Some(current) => Some(KeyRing::new(current, i.old_keys)),
@@ -557,6 +658,7 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
         },
         oidc_user_claim,
         oidc_require_user_match: i.oidc_require_user_match,
+        webhook_secret: i.webhook_secret,
         audit_retention: Duration::from_secs(u64::from(i.audit_retention_days) * 86_400),
     })
 }

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod apps;
+pub mod astrolabe;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod demo;
 pub mod logging;
 pub mod mcp;
 pub mod memory;
+pub mod metrics;
 pub mod profiles;
 pub mod search;
 pub mod settings;
@@ -70,6 +72,17 @@ where
     }
 }
 
+/// Semantic search's embedder: loads the model folder (once, at start-up) or prepares the
+/// endpoint client.
+fn embedder(config: &Config) -> anyhow::Result<Option<search::semantic::Embedder>> {
+    let Some(settings) = &config.embedding else {
+        return Ok(None);
+    };
+    let embedder = search::semantic::Embedder::new(settings, config.nextcloud.verify_ssl)?;
+    tracing::info!(model = %embedder.name(), "semantic search embeds with this model");
+    Ok(Some(embedder))
+}
+
 /// The MCP handler for a `single_user_basic` configuration, without starting any transport.
 pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
     let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
@@ -80,8 +93,10 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
         .context("this deployment mode serves many users: build it with build_multi_user_server")?;
     let user = nextcloud.user(credentials);
     Ok(NextcloudMcp::new(nextcloud, user, &config.selection)?
+        .with_embedder(embedder(config)?)
         .with_file_settings(config.files.clone())
         .with_timezone(config.timezone.clone())
+        .with_search_settings(config.search.clone())
         .with_tool_mode(config.tool_mode)?)
 }
 
@@ -124,8 +139,10 @@ pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<Nextclou
     });
     Ok(
         NextcloudMcp::multi_user(nextcloud, multi, &config.selection)?
+            .with_embedder(embedder(config)?)
             .with_file_settings(config.files.clone())
             .with_timezone(config.timezone.clone())
+            .with_search_settings(config.search.clone())
             .with_tool_mode(config.tool_mode)?,
     )
 }

@@ -27,10 +27,15 @@ fn start(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => {
             let config = Config::resolve(*args)?;
             let one_client = config.transport == Transport::Stdio;
-            runtime(config.worker_threads, one_client)?.block_on(async {
+            let runtime = runtime(config.worker_threads, one_client)?;
+            let done = runtime.block_on(async {
                 nextcloud_mcp::logging::init(&config.log);
                 nextcloud_mcp::run(config).await
-            })
+            });
+            // Blocking work still running (a document being parsed for a request that was
+            // cut off at shutdown) must not keep the process alive.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            done
         }
         Command::RotateKeys(args) => {
             let config = Config::resolve(*args)?;

@@ -117,6 +117,20 @@ async fn demo_serves_every_apps_sample_data() {
 
     let recipes = call_ok(&client, "nc_cookbook_list_recipes", json!({})).await;
     contains(&recipes, "Tomato soup");
+
+    // A handbook collective whose pages are already indexed for search.
+    let collectives = call_ok(&client, "collectives_get_collectives", json!({})).await;
+    contains(&collectives, "Team handbook");
+    let cid = collectives["collectives"][0]["id"]
+        .as_u64()
+        .expect("a collective id");
+    let found = call_ok(
+        &client,
+        "collectives_search_pages",
+        json!({"collective_id": cid, "query": "buddy"}),
+    )
+    .await;
+    contains(&found, "First week");
     client.cancel().await.ok();
     child.kill().await.ok();
 }

@@ -1,13 +1,16 @@
 //! Sample data for the demo and for tests that want a lived-in account: notes, recipes,
-//! calendars with recurring events and tasks, contacts, a Deck board, a table, shopping lists
-//! and files with a public share.
+//! calendars with recurring events and tasks, contacts, a Deck board, a table, shopping lists,
+//! mail, News feeds, a Collectives handbook and files with a public share.
 //!
-//! Notes and recipes are written into the state directly (their modification times lie in the
+//! Notes, recipes and Talk conversations are written into the state directly (their modification times lie in the
 //! past). Everything else goes in through the emulator's own HTTP routes, as the user, the
 //! way a client would create it, so the sample data is only ever what the API can produce.
 
 mod apps;
+mod collectives;
 mod groupware;
+mod mail;
+mod news;
 mod notes;
 
 use axum::Router;
@@ -18,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tower::ServiceExt;
 
+pub use mail::sample_pdf;
 pub use notes::sample_png;
 
 use crate::state::AppState;
@@ -27,7 +31,9 @@ pub fn seed(state: &AppState) {
     let ids: Vec<String> = state.world().users.keys().cloned().collect();
     for uid in &ids {
         crate::cookbook::seed(state, uid);
+        crate::talk::seed(state, uid);
     }
+    news::register(state);
     notes::seed(state);
 }
 
@@ -62,6 +68,15 @@ pub async fn seed_through_api(
     };
     groupware::seed(&seeder).await?;
     apps::seed(&seeder).await?;
+    if state.app_installed("collectives") {
+        collectives::seed(&seeder).await?;
+        // The app's background job has indexed the handbook since.
+        crate::collectives::run_index(state);
+    }
+    mail::seed(&seeder, state).await?;
+    if state.app_installed("news") {
+        news::seed(&seeder, state).await?;
+    }
     Ok(())
 }
 

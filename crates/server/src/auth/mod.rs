@@ -54,6 +54,46 @@ pub struct MultiUser {
     pub authorization_server: Option<std::sync::Arc<authorization_server::AuthorizationServer>>,
 }
 
+/// Why [`MultiUser::authenticate`] refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Unauthenticated {
+    /// No credentials of the kind the mode needs (Basic, or a bearer token).
+    #[error("no credentials of the kind this deployment mode needs")]
+    Missing,
+    /// A bearer token that did not validate.
+    #[error(transparent)]
+    Invalid(#[from] oauth::TokenError),
+}
+
+impl MultiUser {
+    /// The caller an `Authorization` header value stands for, as `/mcp` and the management
+    /// API both check it: `Basic user:app-password` in `multi_user_basic` (checked by
+    /// Nextcloud when used), a bearer token in `login_flow` (the built-in authorization
+    /// server's, or one the external issuer signed for this server's audience).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Caller, Unauthenticated> {
+        if self.settings.mode == crate::cli::DeploymentMode::MultiUserBasic {
+            let (user, password) = authorization
+                .and_then(crate::api::parse_basic)
+                .ok_or(Unauthenticated::Missing)?;
+            return Ok(Caller::Basic {
+                user_id: user.clone(),
+                credentials: nextcloud::Credentials::new(user, password),
+            });
+        }
+        let token = authorization
+            .and_then(bearer_token)
+            .ok_or(Unauthenticated::Missing)?;
+        Ok(match (&self.authorization_server, &self.verifier) {
+            (Some(own), _) => own.verify_access_token(token).await?,
+            (None, Some(verifier)) => verifier.verify(token).await?,
+            (None, None) => return Err(Unauthenticated::Missing),
+        })
+    }
+}
+
 /// Effective scopes: the token's ∩ the stored restriction (`None` = no stored restriction).
 /// `None` overall means unrestricted.
 pub fn effective_scopes(

@@ -1,6 +1,6 @@
 //! OAuth 2.0 resource server (`login_flow` mode): bearer tokens are JWTs checked against the
-//! issuer's JWKS (signature, issuer, expiry, audience = this server's resource URL) or, when
-//! opaque, RFC 7662 introspection. Results are cached, bounded in size and never past the
+//! issuer's JWKS (signature, issuer, expiry, audience = this server's resource URL or its
+//! public URL, see [`audiences`]) or, when opaque, RFC 7662 introspection. Results are cached, bounded in size and never past the
 //! token's expiry. Tokens are keyed in the cache by their SHA-256, never stored in clear. The
 //! caller's user id is the claim `NEXTCLOUD_MCP_OIDC_USER_CLAIM` names (`sub` by default).
 
@@ -96,8 +96,7 @@ impl Verifier {
         client: Option<(String, crate::config::Secret)>,
         verify_tls: bool,
     ) -> Self {
-        let r = resource.as_str();
-        let audiences = vec![r.to_string(), r.trim_end_matches('/').to_string()];
+        let audiences = audiences(resource);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .tls_danger_accept_invalid_certs(!verify_tls)
@@ -286,6 +285,24 @@ impl Verifier {
     }
 }
 
+/// The audiences a token for this server may name: its MCP URL (`resource`), and the public
+/// URL of the server itself, which is that URL without its final `/mcp` (Astrolabe asks
+/// Nextcloud's `oidc` app for tokens whose audience is `mcp_server_public_url`, e.g.
+/// `https://mcp.example.com` for `https://mcp.example.com/mcp`). Each with and without a
+/// trailing slash.
+pub fn audiences(resource: &url::Url) -> Vec<String> {
+    let r = resource.as_str().trim_end_matches('/');
+    let mut list = vec![format!("{r}/"), r.to_string()];
+    if let Some(base) = r.strip_suffix("/mcp")
+        && resource.query().is_none()
+        && url::Url::parse(base).is_ok_and(|b| b.has_host())
+    {
+        list.push(base.to_string());
+        list.push(format!("{base}/"));
+    }
+    list
+}
+
 /// Checks a JWT's signature and claims against a key and rules, and names its caller (the
 /// `user_claim` claim, `sub` by default) with the scopes of its `scope` or `scp` claim.
 /// Separate from fetching the issuer's keys so that it can be fuzzed and tested without an
@@ -311,4 +328,30 @@ pub fn caller_from_jwt(
         },
         c.exp,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::audiences;
+
+    #[test]
+    fn the_mcp_url_and_the_servers_public_url_are_audiences() {
+        let a = audiences(&"https://mcp.example.com/mcp".parse().unwrap());
+        for ok in [
+            "https://mcp.example.com/mcp",
+            "https://mcp.example.com/mcp/",
+            "https://mcp.example.com",
+            "https://mcp.example.com/",
+        ] {
+            assert!(a.contains(&ok.to_string()), "{ok} missing from {a:?}");
+        }
+        assert!(!a.contains(&"https://example.com".to_string()));
+        // Under a path prefix, the public URL keeps it.
+        let a = audiences(&"https://host/tools/mcp".parse().unwrap());
+        assert!(a.contains(&"https://host/tools".to_string()));
+        assert!(!a.contains(&"https://host".to_string()));
+        // A resource URL not ending in /mcp names only itself.
+        let a = audiences(&"https://host/api".parse().unwrap());
+        assert_eq!(a, ["https://host/api/", "https://host/api"]);
+    }
 }

@@ -134,6 +134,24 @@ impl Provisioning {
     /// Stores a grant under the binding rule, then disposes of the password it replaced under
     /// the ownership rule. A refused or unstorable password this server obtained is revoked.
     pub async fn provision(&self, grant: Grant<'_>) -> Result<Stored, ProvisionError> {
+        let login_flow = matches!(
+            grant.origin,
+            Origin::LoginFlow | Origin::AuthorizationServer
+        );
+        let result = self.provision_inner(grant).await;
+        if login_flow {
+            crate::metrics::login_flow(match &result {
+                Ok(_) => "granted",
+                Err(ProvisionError::WrongAccount { .. }) => "wrong_account",
+                Err(ProvisionError::Superseded) => "superseded",
+                Err(ProvisionError::Unverified(_)) => "unverified",
+                Err(_) => "store_error",
+            });
+        }
+        result
+    }
+
+    async fn provision_inner(&self, grant: Grant<'_>) -> Result<Stored, ProvisionError> {
         let account = match grant.account {
             Some(a) => a.to_string(),
             None => match self.account_of(grant.login_name, grant.password).await {

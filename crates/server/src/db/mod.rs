@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod login_flow;
 pub mod oauth;
 pub mod rate_limit;
+pub mod sessions;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -49,7 +50,10 @@ pub enum StoreError {
 }
 
 pub(crate) fn db_err(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Database { operation, source }
+    move |source| {
+        crate::metrics::store_error(operation);
+        StoreError::Database { operation, source }
+    }
 }
 
 /// Handle to the store; cheap to clone.
@@ -57,6 +61,8 @@ pub(crate) fn db_err(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Sto
 pub struct Store {
     pool: AnyPool,
     keys: KeyRing,
+    /// PostgreSQL (several replicas may share it) rather than SQLite (one process).
+    postgres: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -89,6 +95,13 @@ pub fn migrator() -> Migrator {
             Cow::Borrowed("provisioning"),
             MigrationType::Simple,
             Cow::Borrowed(include_str!("../../migrations/0003_provisioning.sql")),
+            false,
+        ),
+        Migration::new(
+            4,
+            Cow::Borrowed("mcp sessions"),
+            MigrationType::Simple,
+            Cow::Borrowed(include_str!("../../migrations/0004_mcp_sessions.sql")),
             false,
         ),
     ];
@@ -131,11 +144,19 @@ impl Store {
             .await
             .map_err(db_err("connect"))?;
         migrator().run(&pool).await?;
-        Ok(Self { pool, keys })
+        Ok(Self {
+            pool,
+            keys,
+            postgres: !sqlite,
+        })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.postgres
     }
 
     pub(crate) fn keys(&self) -> &KeyRing {
@@ -157,6 +178,8 @@ impl Store {
         self.prune_audit(now - audit_retention.as_secs() as i64)
             .await?;
         self.delete_expired_oauth(now).await?;
+        self.prune_sessions(now - sessions::SESSION_RETENTION.as_secs() as i64)
+            .await?;
         Ok(())
     }
 

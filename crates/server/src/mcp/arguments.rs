@@ -24,6 +24,16 @@ pub(super) fn check(tool: &Tool, args: Option<&JsonObject>) -> Result<(), String
         let Some(prop) = property(schema, name) else {
             continue;
         };
+        if let Some(values) = allowed_values(schema, prop)
+            && !values.contains(value)
+        {
+            let list: Vec<String> = values.iter().map(Value::to_string).collect();
+            return Err(format!(
+                "Invalid argument `{name}`: expected one of {}, got {}.",
+                list.join(", "),
+                shown(value)
+            ));
+        }
         let Some(types) = allowed_types(prop) else {
             continue;
         };
@@ -54,6 +64,15 @@ pub(super) fn check(tool: &Tool, args: Option<&JsonObject>) -> Result<(), String
 
 fn property<'a>(schema: &'a JsonObject, name: &str) -> Option<&'a Value> {
     schema.get("properties")?.get(name)
+}
+
+/// The values an argument is limited to (`enum`), its own or its definition's (`$ref`).
+fn allowed_values<'a>(schema: &'a JsonObject, prop: &'a Value) -> Option<&'a Vec<Value>> {
+    let target = match prop.get("$ref").and_then(Value::as_str) {
+        Some(r) => schema.get("$defs")?.get(r.strip_prefix("#/$defs/")?)?,
+        None => prop,
+    };
+    target.get("enum")?.as_array()
 }
 
 fn allowed_types(prop: &Value) -> Option<Vec<&str>> {
@@ -127,9 +146,12 @@ mod tests {
             "properties": {
                 "note_id": {"type": "integer", "minimum": 0},
                 "port": {"type": "integer", "minimum": 0, "maximum": 65535},
-                "title": {"type": ["string", "null"]}
+                "title": {"type": ["string", "null"]},
+                "mode": {"$ref": "#/$defs/Mode"},
+                "kind": {"type": "string", "enum": ["a", "b"]}
             },
-            "required": ["note_id"]
+            "required": ["note_id"],
+            "$defs": {"Mode": {"type": "string", "enum": ["read", "star"]}}
         });
         Tool::new("t", "d", schema.as_object().unwrap().clone())
     }
@@ -157,5 +179,21 @@ mod tests {
             e,
             "Invalid argument `port`: expected at most 65535, got 70000."
         );
+    }
+
+    #[test]
+    fn names_the_allowed_values() {
+        let e = check(
+            &tool(),
+            Some(&args(json!({"note_id": 3, "mode": "archive"}))),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "Invalid argument `mode`: expected one of \"read\", \"star\", got the string \"archive\"."
+        );
+        let e = check(&tool(), Some(&args(json!({"note_id": 3, "kind": 1})))).unwrap_err();
+        assert!(e.contains("one of \"a\", \"b\""), "{e}");
+        assert!(check(&tool(), Some(&args(json!({"note_id": 3, "mode": "star"})))).is_ok());
     }
 }

@@ -5,7 +5,8 @@
 //! What it checks, in order: the tool is on this server (the configured selection removed the
 //! others from the router at start-up: `--enable-app`, `--read-only`, `--tools`, profiles),
 //! the caller's effective scopes include the tool's scope, and the tool's app is installed on
-//! the caller's Nextcloud in a version new enough for it.
+//! the caller's Nextcloud in a version new enough for it, with the capability feature it needs
+//! (if any).
 
 use std::sync::Arc;
 
@@ -30,6 +31,14 @@ pub(crate) enum Refusal {
         "The {app} app is not installed or not enabled on this Nextcloud, so `{tool}` cannot run."
     )]
     AppMissing { app: &'static str, tool: String },
+    #[error(
+        "This Nextcloud's {app} app does not offer `{feature}`, so `{tool}` cannot run (an older or restricted {app})."
+    )]
+    FeatureMissing {
+        app: &'static str,
+        feature: &'static str,
+        tool: String,
+    },
 }
 
 /// One request's view of the tools: the caller's access, and their instance's capabilities
@@ -88,12 +97,22 @@ impl<'a> Gate<'a> {
         }
         if spec.app.capability.is_some()
             && let Some(caps) = self.capabilities().await
-            && !selection::app_available(spec, caps)
         {
-            return Err(Refusal::AppMissing {
-                app: spec.app.title,
-                tool: name.to_string(),
-            });
+            if !selection::app_available(spec, caps) {
+                return Err(Refusal::AppMissing {
+                    app: spec.app.title,
+                    tool: name.to_string(),
+                });
+            }
+            if let Some(feature) = spec.feature
+                && !selection::feature_available(spec, caps)
+            {
+                return Err(Refusal::FeatureMissing {
+                    app: spec.app.title,
+                    feature,
+                    tool: name.to_string(),
+                });
+            }
         }
         Ok(())
     }

@@ -26,7 +26,8 @@ use crate::apps;
 use crate::auth::{Caller, MultiUser};
 use crate::cli::ToolMode;
 use crate::config::ToolSelection;
-use crate::search::NotesIndex;
+use crate::metrics::CallOutcome;
+use crate::search::{SearchIndex, SearchSettings};
 use crate::tools::common::ToolError;
 use crate::tools::spec::{self, ToolSpec};
 use gate::Gate;
@@ -43,7 +44,11 @@ pub struct ServerState {
     pub tools: ToolRouter<NextcloudMcp>,
     /// Discovery mode's index and tools (`--tool-mode discover`); `None` lists every tool.
     pub discovery: Option<discover::Discovery>,
-    pub notes_index: NotesIndex,
+    /// Semantic search's per-user chunks and vectors, and the embedder; fed by the keyword
+    /// index's sync (it listens to `search`).
+    pub semantic: Arc<crate::search::semantic::SemanticIndex>,
+    /// Every user's keyword index across apps (search, fetch, notes search).
+    pub search: SearchIndex,
     /// `EXCLUDED_TAGS`: files the file and sharing tools must not see.
     pub file_guard: crate::tools::files::guard::TagGuard,
     /// Caps and chunking of the file tools.
@@ -92,6 +97,9 @@ impl NextcloudMcp {
             .as_ref()
             .is_some_and(|m| m.settings.mode == crate::cli::DeploymentMode::LoginFlow);
         let tools = Self::router(selection, login_flow)?;
+        let semantic = Arc::new(crate::search::semantic::SemanticIndex::default());
+        let search = SearchIndex::default();
+        search.add_listener(semantic.clone());
         Ok(Self {
             session: Default::default(),
             state: Arc::new(ServerState {
@@ -100,7 +108,8 @@ impl NextcloudMcp {
                 multi,
                 tools,
                 discovery: None,
-                notes_index: NotesIndex::default(),
+                semantic: semantic.clone(),
+                search,
                 file_guard: Default::default(),
                 files: Default::default(),
                 timezone: Default::default(),
@@ -168,6 +177,24 @@ impl NextcloudMcp {
                 );
             }
             state.files = files;
+        }
+        self
+    }
+
+    /// Gives semantic search this embedder (`None`: keyword answers that say no model is set).
+    pub fn with_embedder(mut self, embedder: Option<crate::search::semantic::Embedder>) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.semantic.set_embedder(embedder);
+        }
+        self
+    }
+
+    /// Uses these search index settings instead of the defaults (in memory, sync before
+    /// every query, English stemming).
+    pub fn with_search_settings(mut self, settings: SearchSettings) -> Self {
+        if let Some(state) = Arc::get_mut(&mut self.state) {
+            state.search = SearchIndex::new(settings);
+            state.search.add_listener(state.semantic.clone());
         }
         self
     }
@@ -462,15 +489,23 @@ impl ServerHandler for NextcloudMcp {
         } else {
             self.dispatch(request, ctx).await
         };
-        let failed = match &result {
-            Ok(CallToolResponse::Complete(r)) => r.is_error == Some(true),
-            Ok(_) => false,
-            Err(_) => true,
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
+            Ok(_) => CallOutcome::Ok,
+            Err(_) => CallOutcome::Failed,
         };
+        let elapsed = started.elapsed();
+        // Only names of the catalogue become labels: an unknown name is counted as `unknown`.
+        let label = if self.state.tools.get(&name).is_some() {
+            name.as_ref()
+        } else {
+            "unknown"
+        };
+        crate::metrics::tool_call(label, outcome, elapsed);
         tracing::info!(
             tool = %name,
-            failed,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            failed = outcome != CallOutcome::Ok,
+            elapsed_ms = elapsed.as_millis() as u64,
             "tool call"
         );
         result

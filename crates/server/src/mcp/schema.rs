@@ -34,7 +34,7 @@ pub fn normalise<S>(router: &mut ToolRouter<S>) {
 pub fn normalise_tool(tool: &mut rmcp::model::Tool) {
     let input = Arc::make_mut(&mut tool.input_schema);
     normalise_root(input);
-    drop_null_defaults(input);
+    slim_input(input);
     if let Some(output) = &mut tool.output_schema {
         let output = Arc::make_mut(output);
         normalise_root(output);
@@ -74,7 +74,15 @@ const SCHEMA_MAPS: [&str; 5] = [
     "dependentSchemas",
 ];
 /// Keywords whose value is one subschema.
-const SCHEMA_VALUES: [&str; 6] = ["items", "not", "if", "then", "else", "contains"];
+const SCHEMA_VALUES: [&str; 7] = [
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+];
 /// Keywords whose value is a list of subschemas.
 const SCHEMA_LISTS: [&str; 4] = ["anyOf", "oneOf", "allOf", "prefixItems"];
 
@@ -85,11 +93,24 @@ fn normalise_root(schema: &mut Map<String, Value>) {
     drop_unused_definitions(schema);
 }
 
-/// `"default": null` on an optional argument says nothing that leaving it out does not.
-fn drop_null_defaults(schema: &mut Map<String, Value>) {
+/// Every tool's input schema is in the model's context on every turn, so what it states must
+/// be worth its bytes. Dropped, because leaving them out says the same: a `default` of `null`,
+/// `""` or `false` (an optional argument left out is empty or off), and the bounds `0` and
+/// `u32::MAX` that only restate the Rust width of an id or a count (the tool checks real
+/// ranges and names the argument when a value is out of them).
+fn slim_input(schema: &mut Map<String, Value>) {
     visit_subschemas(schema, &mut |sub| {
-        if sub.get("default").is_some_and(Value::is_null) {
+        let empty_default = sub
+            .get("default")
+            .is_some_and(|d| d.is_null() || d == "" || d == false);
+        if empty_default {
             sub.remove("default");
+        }
+        if sub.get("minimum").and_then(Value::as_i64) == Some(0) {
+            sub.remove("minimum");
+        }
+        if sub.get("maximum").and_then(Value::as_i64) == Some(i64::from(u32::MAX)) {
+            sub.remove("maximum");
         }
     });
 }
@@ -122,6 +143,17 @@ fn slim_output(schema: &mut Map<String, Value>) {
             }
         }
     });
+    // Which fields of a nested object are always present is detail the tool's answer shows;
+    // the top level keeps its `required` list.
+    if let Some(Value::Object(defs)) = schema.get_mut("$defs") {
+        for def in defs.values_mut() {
+            if let Value::Object(def) = def {
+                visit_subschemas(def, &mut |sub| {
+                    sub.remove("required");
+                });
+            }
+        }
+    }
     if let Some(Value::Object(props)) = schema.get_mut("properties") {
         for (name, description) in kept {
             if let Some(Value::Object(p)) = props.get_mut(&name) {
@@ -316,8 +348,9 @@ mod tests {
                 "title": {"type": "string", "default": "x", "minimum": 0},
                 "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}}
             },
-            "$defs": {"Item": {"type": "object", "description": "An item.",
-                "properties": {"id": {"type": "integer", "minimum": 0, "description": "Its id."}}}}
+            "$defs": {"Item": {"type": "object", "description": "An item.", "required": ["id"],
+                "properties": {"id": {"type": "integer", "minimum": 0, "description": "Its id."}}}},
+            "required": ["etag", "items"]
         });
         slim_output(schema.as_object_mut().unwrap());
         assert_eq!(
@@ -329,18 +362,35 @@ mod tests {
                     "title": {"type": "string"},
                     "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}}
                 },
-                "$defs": {"Item": {"type": "object", "properties": {"id": {"type": "integer"}}}}
+                "$defs": {"Item": {"type": "object", "properties": {"id": {"type": "integer"}}}},
+                "required": ["etag", "items"]
             })
         );
+    }
+
+    #[test]
+    fn inputs_drop_what_leaving_out_says_and_keep_real_bounds() {
         let mut input = json!({"type": "object", "properties": {
             "a": {"type": ["string", "null"], "default": null},
-            "b": {"type": "integer", "default": 20}}});
-        drop_null_defaults(input.as_object_mut().unwrap());
+            "b": {"type": "integer", "default": 20, "minimum": 1, "maximum": 1000},
+            "c": {"type": "string", "default": ""},
+            "d": {"type": "boolean", "default": false},
+            "e": {"type": "boolean", "default": true},
+            "id": {"type": "integer", "minimum": 0, "maximum": 4294967295u64},
+            "n": {"type": "integer", "minimum": 0, "maximum": 65535},
+            "list": {"type": "array", "items": {"type": "integer", "minimum": 0}}}});
+        slim_input(input.as_object_mut().unwrap());
         assert_eq!(
             input,
             json!({"type": "object", "properties": {
                 "a": {"type": ["string", "null"]},
-                "b": {"type": "integer", "default": 20}}})
+                "b": {"type": "integer", "default": 20, "minimum": 1, "maximum": 1000},
+                "c": {"type": "string"},
+                "d": {"type": "boolean"},
+                "e": {"type": "boolean", "default": true},
+                "id": {"type": "integer"},
+                "n": {"type": "integer", "maximum": 65535},
+                "list": {"type": "array", "items": {"type": "integer"}}}})
         );
     }
 

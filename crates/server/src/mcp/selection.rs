@@ -69,3 +69,41 @@ pub(super) fn app_available(spec: &ToolSpec, caps: &nextcloud::Capabilities) -> 
         None => true,
     }
 }
+
+/// Whether the tool's app announces the feature the tool needs (its record's `feature`) in
+/// its capability's `features` list. True for tools that need none.
+pub(super) fn feature_available(spec: &ToolSpec, caps: &nextcloud::Capabilities) -> bool {
+    let (Some(feature), Some(key)) = (spec.feature, spec.app.capability) else {
+        return true;
+    };
+    caps.app(key)
+        .and_then(|c| c.get("features"))
+        .and_then(|f| f.as_array())
+        .is_some_and(|list| list.iter().any(|f| f.as_str() == Some(feature)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::spec::Effect;
+
+    fn caps(spreed: serde_json::Value) -> nextcloud::Capabilities {
+        let mut c = nextcloud::Capabilities::default();
+        c.capabilities.insert("spreed".into(), spreed);
+        c
+    }
+
+    #[test]
+    fn a_feature_must_be_listed_by_the_app() {
+        let plain = ToolSpec::new("t", &apps::TALK, Some("talk.read"), Effect::Read);
+        let needs = plain.with_feature("reactions");
+        let with = caps(serde_json::json!({"features": ["chat-v2", "reactions"]}));
+        let without = caps(serde_json::json!({"features": ["chat-v2"]}));
+        let malformed = caps(serde_json::json!({"features": "reactions"}));
+        assert!(feature_available(&needs, &with));
+        assert!(!feature_available(&needs, &without));
+        assert!(!feature_available(&needs, &malformed));
+        assert!(feature_available(&plain, &without));
+        assert!(app_available(&needs, &without));
+    }
+}

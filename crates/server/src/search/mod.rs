@@ -1,5 +1,359 @@
-//! Local full-text indexes, kept per user so searches do not download everything each time.
+//! One keyword index per user across apps (notes, files, calendar events and tasks, contacts,
+//! Deck cards), kept fresh incrementally from each app's change markers.
+//!
+//! # Public API (what tools and other engines plug into)
+//! - [`SearchIndex`]: the registry of per-user indexes, one per server ([`crate::mcp::ServerState`]).
+//!   [`SearchIndex::search`] brings the caller's index up to date when due and answers a
+//!   [`Query`] with verified [`Hit`]s; [`SearchIndex::fetch`] reads one document by its
+//!   [`DocId`]; [`SearchIndex::status`] reports per app what is indexed and pending.
+//! - [`Doc`]: what a source hands to the index (also what a [`ChangeListener`] receives, so an
+//!   embedding engine can follow the same sync instead of listing everything again).
+//! - [`Kind`]: the kinds of documents; a [`DocId`] is `<kind>:<object id>` (`notes:12`).
+//! - [`sources::Source`]: one app's listing with change markers. Adding an app is one file in
+//!   `sources/` implementing it plus one line in [`sources::all`] and a [`Kind`] variant.
+//!
+//! # How it stays fresh
+//! Each source keeps, per user, the marker of every document it indexed (an ETag, a
+//! `lastModified`) and a cursor (the files root's ETag, each calendar's and address book's
+//! ctag, the Notes listing's server time). A sync asks each source what changed against them:
+//! unchanged collections cost one request, and only changed documents are downloaded. A
+//! query syncs first when the last sync is older than the configured interval (0: every query).
+//! Hits are then checked against Nextcloud (one cheap request each, in parallel, bounded)
+//! so a document deleted or unshared since the last sync is never returned; such a document
+//! is dropped from the index at once.
+//!
+//! # Language
+//! Text is lower-cased and folded to ASCII (`Kraków` → `krakow`) and indexed once per
+//! configured language, each copy stemmed by that language's Snowball stemmer, plus once
+//! unstemmed. A query is analysed the same way and matches any copy, so no language detection
+//! is needed: with `en,de` both `houses` and `Häuser` find their singulars. The unstemmed copy
+//! serves prefix matching of the last word and typo tolerance (edit distance 1 for words of
+//! five letters or more). Title matches are boosted.
 
-mod notes_index;
+mod index;
+pub mod semantic;
+pub mod sources;
+mod sync;
 
-pub use notes_index::{IndexError, NoteHit, NotesIndex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nextcloud::NextcloudUser;
+
+pub use index::{Language, language_code, language_of};
+use sync::UserIndex;
+
+/// Kinds of documents, one per source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Notes,
+    Files,
+    Calendar,
+    Tasks,
+    Contacts,
+    Deck,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Notes,
+        Kind::Files,
+        Kind::Calendar,
+        Kind::Tasks,
+        Kind::Contacts,
+        Kind::Deck,
+    ];
+
+    /// The name used in ids, filters and answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Notes => "notes",
+            Kind::Files => "files",
+            Kind::Calendar => "calendar",
+            Kind::Tasks => "tasks",
+            Kind::Contacts => "contacts",
+            Kind::Deck => "deck",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The scope a caller needs to see documents of this kind.
+    pub fn read_scope(self) -> &'static str {
+        match self {
+            Kind::Notes => "notes.read",
+            Kind::Files => "files.read",
+            Kind::Calendar => "calendar.read",
+            Kind::Tasks => "todo.read",
+            Kind::Contacts => "contacts.read",
+            Kind::Deck => "deck.read",
+        }
+    }
+
+    /// The app that must be installed for this kind to be indexed.
+    pub fn app(self) -> &'static crate::apps::App {
+        match self {
+            Kind::Notes => &crate::apps::NOTES,
+            Kind::Files => &crate::apps::FILES,
+            Kind::Calendar | Kind::Tasks => &crate::apps::CALENDAR,
+            Kind::Contacts => &crate::apps::CONTACTS,
+            Kind::Deck => &crate::apps::DECK,
+        }
+    }
+}
+
+/// A document's id across apps: `<kind>:<object id>`, e.g. `notes:12`, `files:345`,
+/// `deck:1/2/3` (board/stack/card), `calendar:<CalDAV href>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DocId {
+    pub kind: Kind,
+    pub id: String,
+}
+
+impl DocId {
+    pub fn new(kind: Kind, id: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    /// Reads `<kind>:<id>`; `None` when the kind is unknown or the id empty.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (kind, id) = s.split_once(':')?;
+        let kind = Kind::parse(kind.trim())?;
+        (!id.is_empty()).then(|| Self::new(kind, id))
+    }
+}
+
+impl std::fmt::Display for DocId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind.name(), self.id)
+    }
+}
+
+/// One document as a source produces it.
+#[derive(Clone, Debug, Default)]
+pub struct Doc {
+    /// Object id within its kind (see [`DocId`]).
+    pub id: String,
+    pub title: String,
+    /// The searchable text, at most [`MAX_TEXT`] bytes.
+    pub text: String,
+    /// Where a person opens it in Nextcloud's web interface.
+    pub url: String,
+    /// Unix seconds; 0 when unknown.
+    pub modified: i64,
+    /// Folder path of a file, category of a note, calendar / address book / board name.
+    pub path: String,
+    /// The change marker (ETag, `lastModified`) the source compares on the next sync.
+    pub marker: String,
+}
+
+/// Bytes of text kept per document (files are cut there).
+pub const MAX_TEXT: usize = 200 * 1024;
+
+/// What to look for.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    pub text: String,
+    /// Only these kinds; empty: all the caller may read.
+    pub kinds: Vec<Kind>,
+    /// Unix seconds, inclusive.
+    pub modified_after: Option<i64>,
+    pub modified_before: Option<i64>,
+    /// Only documents whose path is this folder or below (whole path segments).
+    pub path_prefix: Option<String>,
+    pub limit: usize,
+}
+
+/// A search result, checked against Nextcloud just before it is returned.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub id: DocId,
+    pub title: String,
+    /// A short passage with the matched words in `**bold**`.
+    pub snippet: String,
+    pub url: String,
+    pub modified: i64,
+    pub path: String,
+    pub score: f32,
+}
+
+/// A document read back by id ([`SearchIndex::fetch`]).
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    pub id: DocId,
+    pub title: String,
+    pub text: String,
+    pub url: String,
+    pub modified: i64,
+    pub path: String,
+}
+
+/// Per-kind sync state, for `nc_get_vector_sync_status`.
+#[derive(Clone, Debug, Default)]
+pub struct KindStatus {
+    pub indexed: usize,
+    /// Documents known to have changed and not yet written.
+    pub pending: usize,
+    /// Unix seconds of the last completed sync.
+    pub synced_at: Option<i64>,
+    pub syncing: bool,
+    /// The last sync's failure, if it failed.
+    pub error: Option<String>,
+}
+
+/// Notified of every document the keyword sync writes or removes (e.g. to embed it).
+pub trait ChangeListener: Send + Sync {
+    fn upserted(&self, login: &str, kind: Kind, doc: &Doc);
+    fn removed(&self, login: &str, id: &DocId);
+}
+
+/// Called with (done, total, message) while a sync runs.
+pub type Progress = Arc<dyn Fn(u32, u32, String) + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Nextcloud(#[from] nextcloud::Error),
+    #[error("the local search index failed: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("updating the local search index was interrupted: {0}")]
+    Interrupted(String),
+}
+
+/// Settings of the index (`--search-*`).
+#[derive(Clone, Debug)]
+pub struct SearchSettings {
+    /// A query re-syncs when the last sync is older than this; zero: before every query.
+    /// When non-zero, a background task also re-syncs each active user at this interval.
+    pub sync_interval: Duration,
+    /// Stemming languages; the first one's analysis also drives highlighting.
+    pub languages: Vec<Language>,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        Self {
+            sync_interval: Duration::ZERO,
+            languages: vec![Language::English],
+        }
+    }
+}
+
+/// Every user's index, created on first use.
+#[derive(Default)]
+pub struct SearchIndex {
+    settings: SearchSettings,
+    users: Mutex<HashMap<String, Arc<UserIndex>>>,
+    listeners: Mutex<Vec<Arc<dyn ChangeListener>>>,
+}
+
+impl SearchIndex {
+    pub fn new(settings: SearchSettings) -> Self {
+        Self {
+            settings,
+            ..Default::default()
+        }
+    }
+
+    pub fn settings(&self) -> &SearchSettings {
+        &self.settings
+    }
+
+    /// Registers a listener for what later syncs write.
+    pub fn add_listener(&self, listener: Arc<dyn ChangeListener>) {
+        lock(&self.listeners).push(listener);
+    }
+
+    fn user_index(&self, user: &NextcloudUser) -> Result<Arc<UserIndex>, SearchError> {
+        let login = user.credentials().login_name().to_string();
+        let mut users = lock(&self.users);
+        if let Some(found) = users.get(&login) {
+            return Ok(found.clone());
+        }
+        let listeners = lock(&self.listeners).clone();
+        let created = Arc::new(UserIndex::new(&login, &self.settings, listeners)?);
+        users.insert(login, created.clone());
+        Ok(created)
+    }
+
+    /// Syncs the caller's index when due (reporting progress), searches it and checks each
+    /// hit still exists. `allowed`: the kinds the caller may read.
+    pub async fn search(
+        &self,
+        user: &NextcloudUser,
+        query: &Query,
+        allowed: &[Kind],
+        progress: Option<Progress>,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let index = self.user_index(user)?;
+        let kinds: Vec<Kind> = allowed
+            .iter()
+            .copied()
+            .filter(|k| query.kinds.is_empty() || query.kinds.contains(k))
+            .collect();
+        let fresh = index.sync_if_due(user, &kinds, progress).await?;
+        index.search(user, query, &kinds, &fresh).await
+    }
+
+    /// Reads one document by id (synced first when it changed since it was indexed).
+    /// `None`: not found, or no longer visible to the caller.
+    pub async fn fetch(
+        &self,
+        user: &NextcloudUser,
+        id: &DocId,
+    ) -> Result<Option<Fetched>, SearchError> {
+        let index = self.user_index(user)?;
+        let fresh = index.sync_if_due(user, &[id.kind], None).await?;
+        index.fetch(user, id, fresh.contains(&id.kind)).await
+    }
+
+    /// Per kind, what the caller's index holds; starts a sync in the background when due.
+    pub fn status(&self, user: &NextcloudUser) -> Result<Vec<(Kind, KindStatus)>, SearchError> {
+        let index = self.user_index(user)?;
+        let status = index.status();
+        index.spawn_sync(user.clone());
+        Ok(status)
+    }
+}
+
+/// For the management API (`crate::astrolabe`): reads without syncing, totals and purges.
+impl SearchIndex {
+    /// A document as the caller's index holds it, without asking Nextcloud (for passages of
+    /// hits a search just returned); `None` when it is not indexed.
+    pub fn stored(&self, user: &NextcloudUser, id: &DocId) -> Result<Option<Fetched>, SearchError> {
+        self.user_index(user)?.stored(id)
+    }
+
+    /// Over every user's index: (documents indexed, documents known to have changed and not
+    /// yet written), without starting a sync.
+    pub fn totals(&self) -> (usize, usize) {
+        let users: Vec<_> = lock(&self.users).values().cloned().collect();
+        users
+            .iter()
+            .flat_map(|u| u.status())
+            .fold((0, 0), |(i, p), (_, s)| (i + s.indexed, p + s.pending))
+    }
+
+    /// Drops every user's index (each is read from Nextcloud again at its user's next search)
+    /// and says how many documents of each of `kinds` they held.
+    pub fn clear(&self, kinds: &[Kind]) -> HashMap<Kind, usize> {
+        let users: Vec<_> = lock(&self.users).drain().map(|(_, u)| u).collect();
+        let mut counts: HashMap<Kind, usize> = kinds.iter().map(|k| (*k, 0)).collect();
+        for (kind, status) in users.iter().flat_map(|u| u.status()) {
+            if let Some(c) = counts.get_mut(&kind) {
+                *c += status.indexed;
+            }
+        }
+        counts
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

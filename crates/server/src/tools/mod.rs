@@ -4,16 +4,22 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod collectives;
 pub mod common;
 pub mod contacts;
 pub mod cookbook;
 pub mod deck;
 pub mod files;
+pub mod mail;
+pub mod news;
 pub mod notes;
+pub mod search;
+pub mod semantic;
 pub mod sharing;
 pub mod shopping_list;
 pub mod spec;
 pub mod tables;
+pub mod talk;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 
@@ -40,7 +46,13 @@ pub fn all() -> ToolRouter<NextcloudMcp> {
             + auth::router()
             + tables::router()
             + cookbook::router()
-            + shopping_list::router(),
+            + shopping_list::router()
+            + semantic::router()
+            + search::router()
+            + news::router()
+            + talk::router()
+            + collectives::router()
+            + mail::router(),
     )
 }
 
@@ -81,4 +93,14 @@ const SPECS: &[&[spec::ToolSpec]] = &[
     cookbook::write::SPECS,
     shopping_list::read::SPECS,
     shopping_list::write::SPECS,
+    semantic::SPECS,
+    search::SPECS,
+    collectives::read::SPECS,
+    collectives::write::SPECS,
+    mail::read::SPECS,
+    mail::write::SPECS,
+    news::read::SPECS,
+    news::write::SPECS,
+    talk::read::SPECS,
+    talk::write::SPECS,
 ];

@@ -62,6 +62,9 @@ pub struct ToolSpec {
     pub effect: Effect,
     /// The app version (major, minor) the tool needs, when newer than the app's first API.
     pub min_app_version: Option<(u32, u32)>,
+    /// A feature the app must list in its capability's `features` array (Talk's `reactions`),
+    /// for tools of an optional part of an app.
+    pub feature: Option<&'static str>,
 }
 
 impl ToolSpec {
@@ -77,7 +80,14 @@ impl ToolSpec {
             scope,
             effect,
             min_app_version: None,
+            feature: None,
         }
+    }
+
+    /// Needs its app to announce this feature in its capabilities.
+    pub const fn with_feature(mut self, feature: &'static str) -> Self {
+        self.feature = Some(feature);
+        self
     }
 
     /// Needs at least this version of its app.
@@ -131,6 +141,9 @@ mod tests {
                 if let Some((major, minor)) = s.min_app_version {
                     row.push_str(&format!(" since {major}.{minor}"));
                 }
+                if let Some(feature) = s.feature {
+                    row.push_str(&format!(" feature {feature}"));
+                }
                 row
             })
             .collect();
@@ -177,7 +190,13 @@ mod tests {
         let grantable = crate::apps::all_scopes();
         for spec in super::super::SPECS.iter().flat_map(|t| t.iter()) {
             let Some(scope) = spec.scope else {
-                assert_eq!(spec.app.id, "auth", "{} has no scope", spec.name);
+                // Provisioning grants scopes; the cross-app search checks each result's.
+                assert!(
+                    spec.app.id == "auth"
+                        || crate::tools::search::SCOPED_PER_RESULT.contains(&spec.name),
+                    "{} has no scope",
+                    spec.name
+                );
                 continue;
             };
             assert!(

@@ -5,8 +5,10 @@
 //! an `Mcp-Session-Id`; `2026-07-28` clients are served statelessly by rmcp, so replicas need
 //! no sticky sessions for them.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -20,12 +22,14 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 
 use crate::NextcloudMcp;
-use crate::auth::{Caller, MultiUser};
+use crate::auth::{MultiUser, Unauthenticated};
 use crate::cli::DeploymentMode;
 use crate::config::{HttpSettings, Secret};
 
-/// Serves until `shutdown` resolves. `server` is the product's handler or one wrapping it
-/// (see [`crate::run_with`]).
+/// Serves until `shutdown` resolves, then stops gracefully: it stops accepting connections
+/// (a load balancer moves on to another replica), lets the requests in flight finish for at
+/// most `settings.shutdown_timeout`, then ends MCP sessions and whatever is still running and
+/// returns. `server` is the product's handler or one wrapping it (see [`crate::run_with`]).
 pub async fn serve<H>(
     server: H,
     settings: &HttpSettings,
@@ -36,7 +40,11 @@ where
     H: rmcp::ServerHandler + Clone + AsRef<NextcloudMcp>,
 {
     let cancel = CancellationToken::new();
-    let app = router(server, settings, cancel.child_token());
+    let in_flight = InFlight::default();
+    let app = router(server, settings, cancel.child_token()).layer(middleware::from_fn_with_state(
+        in_flight.clone(),
+        track_in_flight,
+    ));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "serving MCP over streamable HTTP at http://{addr}/mcp");
     // Answers go out as several small writes (SSE events, then the end of the stream). With
@@ -47,17 +55,152 @@ where
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
+    let stop_accepting = CancellationToken::new();
+    if let Some(port) = settings.metrics_port.filter(|_| settings.metrics) {
+        let metrics = tokio::net::TcpListener::bind((addr.ip(), port))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot listen on {}:{port} for metrics: {e}", addr.ip())
+            })?;
+        tracing::info!(
+            "serving metrics at http://{}/metrics",
+            metrics.local_addr()?
+        );
+        let stop = stop_accepting.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(metrics, crate::metrics::router())
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
     // Connect info gives the authorization server the client address for its per-IP limit.
-    axum::serve(
+    let serving = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        cancel.cancel();
-    })
-    .await?;
+    .with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
+    let mut serving = tokio::spawn(serving.into_future());
+    tokio::select! {
+        done = &mut serving => return Ok(done??),
+        () = shutdown => {}
+    }
+    // The listener closes: new connections are refused, idle keep-alive connections close and
+    // busy ones close after their current request.
+    stop_accepting.cancel();
+    let grace = settings.shutdown_timeout;
+    tracing::info!(
+        in_flight = in_flight.count(),
+        "stopping: no new requests; waiting up to {}s for those in flight",
+        grace.as_secs()
+    );
+    if tokio::time::timeout(grace, in_flight.idle()).await.is_err() {
+        tracing::warn!(
+            left = in_flight.count(),
+            "shutdown timeout reached: ending the requests still in flight"
+        );
+    }
+    // Ends MCP sessions, their event streams and any handler still running.
+    cancel.cancel();
+    match tokio::time::timeout(Duration::from_secs(2), &mut serving).await {
+        Ok(done) => done??,
+        Err(_) => serving.abort(),
+    }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Counts the requests being answered (until their response body is sent or dropped), so a
+/// stopping server knows when it may exit. A session's standalone event stream (`GET /mcp`)
+/// is not counted: it lasts as long as the session.
+#[derive(Clone, Default)]
+struct InFlight(Arc<InFlightInner>);
+
+#[derive(Default)]
+struct InFlightInner {
+    count: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl InFlight {
+    fn enter(&self) -> InFlightGuard {
+        self.0.count.fetch_add(1, Ordering::AcqRel);
+        InFlightGuard(self.0.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.0.count.load(Ordering::Acquire)
+    }
+
+    /// Resolves once no request is in flight.
+    async fn idle(&self) {
+        loop {
+            let notified = self.0.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+struct InFlightGuard(Arc<InFlightInner>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// A response body that holds its request's place in [`InFlight`] until it is sent.
+struct GuardedBody {
+    inner: axum::body::Body,
+    _guard: InFlightGuard,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+async fn track_in_flight(
+    State(in_flight): State<InFlight>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == axum::http::Method::GET && request.uri().path() == "/mcp" {
+        return next.run(request).await;
+    }
+    let guard = in_flight.enter();
+    let (parts, body) = next.run(request).await.into_parts();
+    Response::from_parts(
+        parts,
+        axum::body::Body::new(GuardedBody {
+            inner: body,
+            _guard: guard,
+        }),
+    )
 }
 
 /// The axum application: `/mcp` plus `/health/live`.
@@ -92,11 +235,16 @@ where
         config.with_allowed_origins(settings.allowed_origins.clone())
     };
     let multi = server.state().multi.clone();
-    let service = StreamableHttpService::new(
-        move || Ok(handler.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    if let Some(multi) = &multi {
+        // Sessions live in the shared database: any replica can serve any session, so a load
+        // balancer needs no sticky sessions and a replica's sessions survive it.
+        config.session_store = Some(Arc::new(crate::db::sessions::SharedSessions(
+            multi.store.clone(),
+        )));
+    }
+    let sessions = Arc::new(LocalSessionManager::default());
+    crate::metrics::watch_sessions(&sessions);
+    let service = StreamableHttpService::new(move || Ok(handler.clone()), sessions, config);
     let mut mcp = Router::new().nest_service("/mcp", service);
     if let Some(token) = settings.auth_token.clone() {
         mcp = mcp.layer(middleware::from_fn_with_state(
@@ -125,9 +273,18 @@ where
                     get(protected_resource_metadata_for_path).with_state(multi),
                 );
         }
-        return mcp;
+        return with_metrics(mcp, settings);
     }
-    mcp.route("/health/live", get(|| async { "ok" }))
+    with_metrics(mcp.route("/health/live", get(|| async { "ok" })), settings)
+}
+
+/// Adds `/metrics` when it is served on the MCP port (outside the authentication layers).
+fn with_metrics(router: Router, settings: &HttpSettings) -> Router {
+    if settings.metrics && settings.metrics_port.is_none() {
+        router.route("/metrics", get(crate::metrics::endpoint))
+    } else {
+        router
+    }
 }
 
 /// RFC 9728 metadata: where to get tokens for this server and which scopes exist.
@@ -191,7 +348,7 @@ fn unauthorized(challenge: String, message: &'static str) -> Response {
     resp
 }
 
-/// Authenticates each `/mcp` request of the multi-user modes and attaches the [`Caller`]:
+/// Authenticates each `/mcp` request of the multi-user modes and attaches the [`crate::auth::Caller`]:
 /// `Basic user:app-password` (`multi_user_basic`) or an OAuth bearer token (`login_flow`).
 /// A bearer token lacking the scope a `tools/call` needs gets 403 `insufficient_scope`.
 async fn authenticate_user(
@@ -204,42 +361,26 @@ async fn authenticate_user(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let caller = match multi.settings.mode {
-        DeploymentMode::MultiUserBasic => {
-            match authorization.as_deref().and_then(crate::api::parse_basic) {
-                Some((user, password)) => Caller::Basic {
-                    user_id: user.clone(),
-                    credentials: nextcloud::Credentials::new(user, password),
-                },
-                None => {
-                    return unauthorized(
-                        "Basic realm=\"nextcloud-mcp\", charset=\"UTF-8\"".into(),
-                        "send `Authorization: Basic` with your Nextcloud login name and an app password\n",
-                    );
-                }
-            }
+    let caller = match multi.authenticate(authorization.as_deref()).await {
+        Ok(caller) => caller,
+        Err(refusal) if multi.settings.mode == DeploymentMode::MultiUserBasic => {
+            tracing::debug!(error = %refusal, "request without Basic credentials");
+            return unauthorized(
+                "Basic realm=\"nextcloud-mcp\", charset=\"UTF-8\"".into(),
+                "send `Authorization: Basic` with your Nextcloud login name and an app password\n",
+            );
         }
-        _ => {
+        Err(Unauthenticated::Missing) => {
             let challenge = format!("Bearer resource_metadata=\"{}\"", metadata_url(&multi));
-            let token = authorization.as_deref().and_then(crate::auth::bearer_token);
-            let Some(token) = token else {
-                return unauthorized(challenge, "a bearer token is required\n");
-            };
-            let verified = match (&multi.authorization_server, &multi.verifier) {
-                (Some(own), _) => own.verify_access_token(token).await,
-                (None, Some(verifier)) => verifier.verify(token).await,
-                (None, None) => return unauthorized(challenge, "a bearer token is required\n"),
-            };
-            match verified {
-                Ok(caller) => caller,
-                Err(e) => {
-                    tracing::info!(error = %e, "bearer token refused");
-                    return unauthorized(
-                        format!("{challenge}, error=\"invalid_token\""),
-                        "the bearer token is invalid or expired\n",
-                    );
-                }
-            }
+            return unauthorized(challenge, "a bearer token is required\n");
+        }
+        Err(Unauthenticated::Invalid(e)) => {
+            tracing::info!(error = %e, "bearer token refused");
+            let challenge = format!("Bearer resource_metadata=\"{}\"", metadata_url(&multi));
+            return unauthorized(
+                format!("{challenge}, error=\"invalid_token\""),
+                "the bearer token is invalid or expired\n",
+            );
         }
     };
     if let Some(granted) = caller.token_scopes().cloned() {

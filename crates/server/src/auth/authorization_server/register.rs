@@ -136,6 +136,7 @@ pub async fn register(
     {
         Ok(Ok(())) => {}
         Ok(Err(retry)) => {
+            crate::metrics::rate_limited("client_registration");
             let mut resp = oauth_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",

@@ -20,7 +20,7 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AvailabilityArgs {
     pub duration_minutes: i64,
-    /// Comma-separated e-mail addresses whose busy time is avoided too.
+    /// Comma-separated e-mails whose busy time counts too.
     #[serde(default)]
     pub attendees: String,
     /// `YYYY-MM-DD`; default today.
@@ -90,7 +90,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_find_availability",
         title = "Find free time",
-        description = "Find free slots of a given length in a date range, avoiding your events and the named attendees' busy time (CalDAV free-busy), by default in business hours on weekdays."
+        description = "Free slots of a given length in a date range, avoiding your events and attendees' busy time; business hours by default."
     )]
     async fn nc_calendar_find_availability(
         &self,

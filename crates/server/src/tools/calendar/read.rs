@@ -65,7 +65,7 @@ pub struct ListEventsArgs {
     /// `YYYY-MM-DD` or a date-time; default now.
     #[serde(default)]
     pub start_date: String,
-    /// A date includes that whole day; default 30 days after the start.
+    /// Inclusive; default 30 days after the start.
     #[serde(default)]
     pub end_date: String,
     /// 1-1000.
@@ -75,7 +75,7 @@ pub struct ListEventsArgs {
     pub min_attendees: Option<u32>,
     #[serde(default)]
     pub min_duration_minutes: Option<i64>,
-    /// Comma-separated; any one matches.
+    /// Comma-separated.
     #[serde(default)]
     pub categories: Option<String>,
     /// CONFIRMED, TENTATIVE or CANCELLED.
@@ -171,7 +171,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_list_calendars",
         title = "List calendars",
-        description = "List the user's calendars: the names to pass as calendar_name, colors, and whether each holds events or tasks."
+        description = "Your calendars: names for calendar_name, colors, and whether each holds events or tasks."
     )]
     async fn nc_calendar_list_calendars(
         &self,
@@ -195,7 +195,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_list_events",
         title = "List calendar events",
-        description = "List events in a date range, recurring ones expanded, optionally filtered by title, location, category, status, attendees or length. For the next few days use nc_calendar_get_upcoming_events."
+        description = "Events in a date range, series expanded, filtered by title, location, category, status, attendees or length."
     )]
     async fn nc_calendar_list_events(
         &self,
@@ -247,7 +247,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_get_event",
         title = "Get a calendar event",
-        description = "Get one event by UID with every detail (attendees' answers, reminders, recurrence), its raw iCalendar text and its ETag."
+        description = "One event by UID with every detail (attendees' answers, reminders, recurrence), its iCalendar text and ETag."
     )]
     async fn nc_calendar_get_event(
         &self,

@@ -31,7 +31,7 @@ pub struct CreateEventArgs {
     /// `YYYY-MM-DDTHH:MM` (local, in `timezone`), with Z or an offset for an exact instant,
     /// or `YYYY-MM-DD` for all day.
     pub start_datetime: String,
-    /// Default one hour after the start (all day: that day).
+    /// Default an hour after the start.
     #[serde(default)]
     pub end_datetime: String,
     #[serde(default)]
@@ -52,7 +52,7 @@ pub struct CreateEventArgs {
     /// Last day of the series, if the rule has no COUNT/UNTIL.
     #[serde(default)]
     pub recurrence_end_date: String,
-    /// Minutes before the start (0: none); ignored when `reminders` is given.
+    /// Minutes before the start (0: none).
     #[serde(default = "default_reminder")]
     pub reminder_minutes: i64,
     /// Remind by e-mail instead of a notification.
@@ -67,7 +67,7 @@ pub struct CreateEventArgs {
     /// PUBLIC, PRIVATE or CONFIDENTIAL.
     #[serde(default = "default_privacy")]
     pub privacy: String,
-    /// Comma-separated e-mail addresses to invite.
+    /// Comma-separated e-mails to invite.
     #[serde(default)]
     pub attendees: String,
     #[serde(default)]
@@ -75,7 +75,7 @@ pub struct CreateEventArgs {
     /// CSS color name or `#RRGGBB`.
     #[serde(default)]
     pub color: String,
-    /// IANA zone of local times; default the server's; "floating" for none.
+    /// IANA zone of local times; "floating" for none.
     #[serde(default)]
     pub timezone: String,
     /// Minutes before the start, or `{"minutes_before": 30, "action": "EMAIL"}`.
@@ -108,7 +108,7 @@ pub struct UpdateEventArgs {
     pub event_uid: String,
     #[serde(default)]
     pub title: Option<String>,
-    /// Formats as for create; the length is kept when `end_datetime` is null.
+    /// As for create; keeps the length if `end_datetime` is null.
     #[serde(default)]
     pub start_datetime: Option<String>,
     #[serde(default)]
@@ -140,19 +140,18 @@ pub struct UpdateEventArgs {
     pub priority: Option<i64>,
     #[serde(default)]
     pub privacy: Option<String>,
-    /// Comma-separated; replaces the list, keeping known attendees' answers.
+    /// Comma-separated; replaces the list, keeping answers.
     #[serde(default)]
     pub attendees: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
     pub color: Option<String>,
-    /// Zone of new local times; alone, it re-expresses the existing times.
+    /// Zone of local times; alone, re-expresses the times.
     #[serde(default)]
     pub timezone: Option<String>,
     #[serde(default)]
     pub reminders: Option<Vec<serde_json::Value>>,
-    /// From your last read: if the event changed since, nothing is written.
     #[serde(default)]
     pub etag: String,
 }
@@ -198,7 +197,7 @@ pub struct MeetingArgs {
     pub duration_minutes: i64,
     #[serde(default = "default_calendar")]
     pub calendar_name: String,
-    /// Comma-separated e-mail addresses to invite.
+    /// Comma-separated e-mails to invite.
     #[serde(default)]
     pub attendees: String,
     #[serde(default)]
@@ -225,7 +224,7 @@ pub struct BulkArgs {
     pub operation: String,
     #[serde(default)]
     pub title_contains: Option<String>,
-    /// Comma-separated; any one matches.
+    /// Comma-separated.
     #[serde(default)]
     pub categories: Option<String>,
     /// Default: every calendar with events.
@@ -256,7 +255,7 @@ pub struct BulkArgs {
     /// For move.
     #[serde(default)]
     pub target_calendar: Option<String>,
-    /// Needed to change recurring events (the whole series).
+    /// Needed to change recurring series.
     #[serde(default)]
     pub apply_to_series: bool,
     /// Only report what would change.
@@ -367,7 +366,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_create_event",
         title = "Create a calendar event",
-        description = "Create an event with any detail: recurrence, reminders, attendees, categories, privacy. A date alone makes it all-day. For a plain meeting nc_calendar_create_meeting is simpler."
+        description = "Create an event with recurrence, reminders, attendees, categories or privacy; a date alone makes it all-day."
     )]
     async fn nc_calendar_create_event(
         &self,
@@ -412,7 +411,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_update_event",
         title = "Update a calendar event",
-        description = "Change some fields of an event (null keeps a field; what other apps stored is kept). Pass the ETag from your last read so a newer change is not overwritten."
+        description = "Change some fields of an event (null keeps a field), with the ETag of your last read."
     )]
     async fn nc_calendar_update_event(
         &self,
@@ -488,7 +487,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_manage_calendar",
         title = "Create, update or delete a calendar",
-        description = "Create a calendar (for events and tasks), change its name, description or color, or delete it with everything in it; action=list lists calendars."
+        description = "Create, rename, recolor or delete a calendar (with everything in it); action=list lists them."
     )]
     async fn nc_calendar_manage_calendar(
         &self,
@@ -597,7 +596,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_create_meeting",
         title = "Create a meeting",
-        description = "Schedule a meeting from a date, a local start time and a length, with invitees, location and a reminder. Simpler than nc_calendar_create_event."
+        description = "Schedule a meeting from a date, local start time and length, with invitees, location and a reminder."
     )]
     async fn nc_calendar_create_meeting(
         &self,
@@ -639,7 +638,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_bulk_operations",
         title = "Change many events at once",
-        description = "Update, delete or move every event matching filters in a date range. Run with dry_run=true first; recurring series change only with apply_to_series=true."
+        description = "Update, delete or move every event matching filters in a date range; try dry_run=true first."
     )]
     async fn nc_calendar_bulk_operations(
         &self,

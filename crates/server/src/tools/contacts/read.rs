@@ -130,7 +130,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_list_contacts",
         title = "List contacts",
-        description = "List every contact of one address book, sorted by name, in pages. To find someone, nc_contacts_search_contacts is faster."
+        description = "Every contact of one address book, by name, in pages."
     )]
     async fn nc_contacts_list_contacts(
         &self,
@@ -158,7 +158,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_search_contacts",
         title = "Search contacts",
-        description = "Find contacts whose name, nickname, e-mail, phone, organization or note contains the text, in one or every address book."
+        description = "Find contacts whose name, e-mail, phone, organization or note contains the text."
     )]
     async fn nc_contacts_search_contacts(
         &self,

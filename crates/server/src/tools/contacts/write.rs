@@ -40,10 +40,9 @@ pub struct ContactWriteArgs {
     pub addressbook: String,
     /// A new unique id.
     pub uid: String,
-    /// Keys: fn, n (or given_name, family_name), email, tel, adr, org, title, note, bday, url,
-    /// nickname, categories, photo. email/tel/url/adr take a string, a list, or objects like
-    /// {"value": "a@b.c", "type": ["work"]}; adr objects have street, city, region,
-    /// postal_code, country.
+    /// Keys: fn, given_name, family_name, email, tel, adr, org, title, note, bday, url,
+    /// nickname, categories, photo. email/tel/url/adr: a string, a list or
+    /// {"value", "type": ["work"]}; adr: street, city, region, postal_code, country.
     pub contact_data: Map<String, Value>,
 }
 
@@ -53,7 +52,6 @@ pub struct UpdateContactArgs {
     pub uid: String,
     /// Keys as for create; only those given change, "" or [] removes one.
     pub contact_data: Map<String, Value>,
-    /// From your last read: if the contact changed since, nothing is written.
     #[serde(default)]
     pub etag: String,
 }
@@ -184,7 +182,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_create_contact",
         title = "Create a contact",
-        description = "Create a contact from contact_data: a full name (fn) and any e-mails, phones, addresses, organization, birthday, notes or photo."
+        description = "Create a contact from contact_data: name (fn), e-mails, phones, addresses, organization, birthday, notes, photo."
     )]
     async fn nc_contacts_create_contact(
         &self,
@@ -243,7 +241,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_contacts_update_contact",
         title = "Update a contact",
-        description = "Change only the contact_data fields given; the rest of the vCard is kept as it was. Pass the ETag from your last read so a newer change is not overwritten."
+        description = "Change the contact_data fields given, keeping the rest of the vCard. Pass the ETag of your last read."
     )]
     async fn nc_contacts_update_contact(
         &self,

@@ -130,7 +130,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_list_recipes",
         title = "List recipes",
-        description = "List all your recipes by name with category and keywords; nc_cookbook_get_recipe gives ingredients and steps."
+        description = "All your recipes by name with category and keywords; nc_cookbook_get_recipe gives ingredients and steps."
     )]
     async fn nc_cookbook_list_recipes(
         &self,

@@ -26,7 +26,6 @@ pub struct ImportOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateArgs {
-    /// Must be unique.
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
@@ -61,7 +60,6 @@ pub struct CreateArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UpdateArgs {
     pub recipe_id: u64,
-    /// Must be unique.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -316,7 +314,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_create_recipe",
         title = "Create a recipe",
-        description = "Write a new recipe: name, ingredients, steps, servings, times, category and keywords. To save one from a website use nc_cookbook_import_recipe."
+        description = "Write a new recipe: ingredients, steps, servings, times, category, keywords."
     )]
     async fn nc_cookbook_create_recipe(
         &self,
@@ -353,7 +351,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_update_recipe",
         title = "Change a recipe",
-        description = "Change some fields of a recipe; the rest stays. Lists you give replace the old ones and \"\" clears a text field or time."
+        description = "Change some fields of a recipe; the rest stays. Lists replace the old ones; \"\" clears a field."
     )]
     async fn nc_cookbook_update_recipe(
         &self,
@@ -426,7 +424,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_cookbook_set_config",
         title = "Change Cookbook settings",
-        description = "Change Cookbook's settings: the recipe folder, the rescan interval in minutes and whether printouts show the image."
+        description = "Change Cookbook's settings: recipe folder, rescan interval (minutes), image in printouts."
     )]
     async fn nc_cookbook_set_config(
         &self,

@@ -326,22 +326,20 @@ impl Changed {
 /// Arguments every card listing takes.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CardFilterArgs {
-    /// `full` adds whole descriptions and every field.
+    /// `full`: every field.
     #[serde(default)]
     pub detail: Detail,
-    /// `open` (not done, not archived) is the default.
+    /// `open`: not done or archived.
     #[serde(default)]
     pub status: CardStatus,
-    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
-    /// With detail=full: cut descriptions to this length.
+    /// Length cap with detail=full.
     #[serde(default)]
     pub description_max_length: Option<usize>,
-    /// With detail=summary: preview length, 0 for none.
+    /// Preview length (0: none).
     #[serde(default = "default_preview")]
     pub description_preview_length: usize,
 }

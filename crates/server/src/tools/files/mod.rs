@@ -2,10 +2,10 @@
 //! (writing, folders, delete, move, copy) in `write.rs`. Every path argument goes through the
 //! client's single normaliser (`nextcloud::files::normalize_path`).
 
-mod extract;
+pub(crate) mod extract;
 pub mod guard;
 pub(super) mod meta;
-pub(super) mod read;
+pub(crate) mod read;
 pub(super) mod write;
 
 use rmcp::handler::server::router::tool::ToolRouter;

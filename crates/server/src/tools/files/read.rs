@@ -51,7 +51,7 @@ pub enum ParseDocument {
 pub struct ReadFileArgs {
     /// Relative to your home folder, e.g. `Documents/todo.md`.
     pub path: String,
-    /// `auto` extracts the text of documents; `raw` gives the bytes as they are.
+    /// `auto` extracts documents' text; `raw` gives bytes.
     #[serde(default)]
     pub parse_document: ParseDocument,
     /// First PDF page, from 1.
@@ -98,7 +98,7 @@ pub struct ReadFileOut {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchFilesArgs {
-    /// Folder to search below; "" for everywhere.
+    /// "" for everywhere.
     #[serde(default)]
     pub scope: String,
     /// `*` and `?` are wildcards; else any part of the name.
@@ -109,7 +109,7 @@ pub struct SearchFilesArgs {
     pub mime_type: Option<String>,
     #[serde(default)]
     pub only_favorites: bool,
-    /// 1-1000 (default 100).
+    /// 1-1000.
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -118,10 +118,10 @@ pub struct SearchFilesArgs {
 pub struct FindByNameArgs {
     /// `*` and `?` are wildcards; else any part of the name.
     pub pattern: String,
-    /// Folder to search below; "" for everywhere.
+    /// "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// 1-1000 (default 100).
+    /// 1-1000.
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -130,10 +130,10 @@ pub struct FindByNameArgs {
 pub struct FindByTypeArgs {
     /// E.g. `application/pdf` or `image/*`.
     pub mime_type: String,
-    /// Folder to search below; "" for everywhere.
+    /// "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// 1-1000 (default 100).
+    /// 1-1000.
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -143,7 +143,7 @@ pub struct ListFavoritesArgs {
     /// Folder to look below; "" for everywhere.
     #[serde(default)]
     pub scope: String,
-    /// 1-1000 (default 100).
+    /// 1-1000.
     #[serde(default)]
     pub limit: Option<i64>,
 }
@@ -206,7 +206,7 @@ fn page_range(
 }
 
 /// Content types whose bytes are text even though they are not `text/*`.
-fn is_textual(content_type: &str) -> bool {
+pub(crate) fn is_textual(content_type: &str) -> bool {
     let ct = content_type
         .split(';')
         .next()
@@ -305,7 +305,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_directory",
         title = "List a folder",
-        description = "List what is directly inside a folder (not recursive): names, types, sizes, last changes and ETags. Paths are relative to your home folder."
+        description = "What is directly inside a folder: names, types, sizes, last changes, ETags."
     )]
     async fn nc_webdav_list_directory(
         &self,
@@ -335,7 +335,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_read_file",
         title = "Read a file",
-        description = "Read a file: text as text; PDF, Word, OpenDocument, PowerPoint and spreadsheets as extracted text (PDF pages selectable); other small files as base64. Gives the ETag for writing back."
+        description = "Read a file: text; PDF, office documents and spreadsheets as extracted text; small other files as base64. Gives the ETag."
     )]
     async fn nc_webdav_read_file(
         &self,
@@ -511,7 +511,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_search_files",
         title = "Search files",
-        description = "Search below a folder combining a name pattern, a MIME type and favourites (all must match), newest first. For one criterion the find tools are simpler."
+        description = "Search below a folder by name pattern, MIME type and favourites together, newest first."
     )]
     async fn nc_webdav_search_files(
         &self,
@@ -539,7 +539,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_find_by_name",
         title = "Find files by name",
-        description = "Find files and folders by name, with `*` and `?` wildcards or any part of the name, case-insensitive."
+        description = "Find files and folders by name: `*` and `?` wildcards or any part of it, case-insensitive."
     )]
     async fn nc_webdav_find_by_name(
         &self,

@@ -19,10 +19,10 @@ pub struct WriteFileArgs {
     pub path: String,
     /// Text, or base64 when content_type ends in `;base64`.
     pub content: String,
-    /// E.g. `text/markdown`, or `image/png;base64` for base64 content.
+    /// E.g. `text/markdown`, `image/png;base64`.
     #[serde(default)]
     pub content_type: Option<String>,
-    /// Omit to create a new file; the ETag of your last read to replace it; `*` to replace it regardless.
+    /// Omit to create; ETag of your last read to replace; `*`: regardless.
     #[serde(default)]
     pub if_match: Option<String>,
 }
@@ -66,12 +66,11 @@ pub struct DeleteOut {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TransferArgs {
     pub source_path: String,
-    /// The new path with the name; its folder must exist.
+    /// Full new path.
     pub destination_path: String,
-    /// Replace an existing destination.
     #[serde(default)]
     pub overwrite: bool,
-    /// With overwrite: replace only while the destination has this ETag.
+    /// With overwrite: only while the destination has this ETag.
     #[serde(default)]
     pub if_destination_match: Option<String>,
 }
@@ -194,7 +193,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_write_file",
         title = "Write a file",
-        description = "Create a file, or replace one by passing the ETag of your last read as `if_match` (refused if it changed since; `*` replaces regardless). Text, or base64 with a `;base64` type."
+        description = "Create a file, or replace one with `if_match` = ETag of your last read (`*`: regardless). Text or base64."
     )]
     async fn nc_webdav_write_file(
         &self,
@@ -346,7 +345,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_move_resource",
         title = "Move or rename",
-        description = "Move or rename a file or folder. An existing destination is only replaced with overwrite=true (and, with if_destination_match, only if its ETag still matches)."
+        description = "Move or rename a file or folder; overwrite=true replaces a destination."
     )]
     async fn nc_webdav_move_resource(
         &self,
@@ -359,7 +358,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_copy_resource",
         title = "Copy a file or folder",
-        description = "Copy a file or folder with everything in it. An existing destination is only replaced with overwrite=true (and, with if_destination_match, only if its ETag still matches)."
+        description = "Copy a file or folder with its contents; overwrite=true replaces a destination."
     )]
     async fn nc_webdav_copy_resource(
         &self,

@@ -136,7 +136,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_list_notes",
         title = "List notes",
-        description = "List notes, newest first, optionally of one category. Gives ids and titles only: read one with nc_notes_get_note, find one by words with nc_notes_search_notes."
+        description = "Notes, newest first, optionally of one category: ids and titles only."
     )]
     async fn nc_notes_list_notes(
         &self,
@@ -182,7 +182,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_search_notes",
         title = "Search notes",
-        description = "Find notes by words in their title, text or category, best match first. Gives ids and titles; read one with nc_notes_get_note."
+        description = "Find notes by words in title, text or category, best first. Gives ids and titles."
     )]
     async fn nc_notes_search_notes(
         &self,
@@ -196,25 +196,32 @@ impl NextcloudMcp {
         )?;
         in_range("limit", args.limit, 1..=200)?;
         let user = self.user(&ctx)?;
+        let query = crate::search::Query {
+            text: query.to_string(),
+            kinds: vec![crate::search::Kind::Notes],
+            limit: args.limit as usize,
+            ..Default::default()
+        };
         let hits = self
             .state()
-            .notes_index
-            .search(&user, query, args.limit as usize)
+            .search
+            .search(&user, &query, &[crate::search::Kind::Notes], None)
             .await
             .map_err(|e| match e {
-                crate::search::IndexError::Nextcloud(e) => ToolError::Nextcloud(e),
+                crate::search::SearchError::Nextcloud(e) => ToolError::Nextcloud(e),
                 other => ToolError::invalid("query", other.to_string()),
             })?;
-        let base = user.client().base_url();
         let results: Vec<_> = hits
             .into_iter()
-            .map(|h| NoteSummary {
-                url: note_url(base, h.id),
-                id: h.id,
-                title: h.title,
-                category: h.category,
-                score: Some(h.score),
-                modified: None,
+            .filter_map(|h| {
+                Some(NoteSummary {
+                    id: h.id.id.parse().ok()?,
+                    url: h.url,
+                    title: h.title,
+                    category: h.path,
+                    score: Some(h.score),
+                    modified: Some(h.modified),
+                })
             })
             .collect();
         answer(SearchNotesOut {

@@ -14,7 +14,6 @@ use nextcloud::notes::{NewNote, NoteChanges};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateNoteArgs {
     pub title: String,
-    /// Markdown.
     pub content: String,
     /// `/` nests; "" for none.
     #[serde(default)]
@@ -38,7 +37,6 @@ pub struct UpdateNoteArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AppendArgs {
     pub note_id: u64,
-    /// Markdown.
     pub content: String,
 }
 
@@ -117,7 +115,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_update_note",
         title = "Update a note",
-        description = "Replace a note's title, text or category (null keeps a field). Needs the ETag of your last read and refuses if the note changed since; to add text use nc_notes_append_content."
+        description = "Replace a note's title, text or category (null keeps a field), with the ETag of your last read."
     )]
     async fn nc_notes_update_note(
         &self,
@@ -152,7 +150,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_notes_append_content",
         title = "Append to a note",
-        description = "Add text at the end of a note, below a `---` line, keeping everything already there; no ETag needed. Good for journals, logs and growing lists."
+        description = "Add text at the end of a note below a `---` line, keeping the rest; no ETag needed."
     )]
     async fn nc_notes_append_content(
         &self,

@@ -22,7 +22,7 @@ pub struct ListSharesArgs {
     /// Only shares of this file or folder.
     #[serde(default)]
     pub path: Option<String>,
-    /// What others shared with you instead of your shares.
+    /// What others shared with you.
     #[serde(default)]
     pub shared_with_me: bool,
 }
@@ -61,7 +61,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_list",
         title = "List shares",
-        description = "List your shares, optionally of one file or folder; with shared_with_me, what others shared with you."
+        description = "Your shares, optionally of one file or folder; with shared_with_me, what others shared with you."
     )]
     async fn nc_share_list(
         &self,

@@ -120,7 +120,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_create",
         title = "Share a file or folder",
-        description = "Share a file or folder with a user or group, by e-mail, with another server or as a public link; read-only unless permissions say more. For an expiring link use nc_share_create_public_link."
+        description = "Share a file or folder with a user, group, e-mail, another server or as a public link."
     )]
     async fn nc_share_create(
         &self,
@@ -158,7 +158,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_share_create_public_link",
         title = "Create a public link",
-        description = "Create a read-only public link to a file or folder that expires after some minutes (it works until the end of that day). Returns the link and a download link."
+        description = "A read-only public link to a file or folder expiring after some minutes (end of that day), with a download link."
     )]
     async fn nc_share_create_public_link(
         &self,

@@ -78,7 +78,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_shopping_list_get_list",
         title = "Show a shopping list",
-        description = "Show one shopping list: title, owner and your access. Its items come from nc_shopping_list_get_items."
+        description = "One shopping list: title, owner, your access. Items: nc_shopping_list_get_items."
     )]
     async fn nc_shopping_list_get_list(
         &self,

@@ -298,7 +298,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_shopping_list_update_item",
         title = "Change a shopping list item",
-        description = "Change an item's name, quantity, unit or shop area; fields left out keep their value. Ticking off is nc_shopping_list_check_item."
+        description = "Change an item's name, quantity, unit or shop area; the rest stays. Tick off: nc_shopping_list_check_item."
     )]
     async fn nc_shopping_list_update_item(
         &self,
@@ -412,7 +412,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_shopping_list_add_recipe_ingredients",
         title = "Add a recipe's ingredients",
-        description = "Add every ingredient of a Cookbook recipe to a shopping list, quantities as written. Needs the cookbook.read scope too."
+        description = "Add a Cookbook recipe's ingredients to a shopping list, quantities as written. Needs cookbook.read too."
     )]
     async fn nc_shopping_list_add_recipe_ingredients(
         &self,

@@ -86,7 +86,6 @@ pub struct SchemaOut {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadTableArgs {
     pub table_id: u64,
-    /// Default: all rows.
     #[serde(default)]
     pub limit: Option<u64>,
     #[serde(default)]
@@ -134,7 +133,6 @@ pub struct ViewsOut {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReadViewArgs {
     pub view_id: u64,
-    /// Default: all rows.
     #[serde(default)]
     pub limit: Option<u64>,
     #[serde(default)]
@@ -196,7 +194,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_list_tables",
         title = "List tables",
-        description = "List your Tables tables (own and shared) with row and column counts, your rights and their saved views."
+        description = "Your Tables tables (own and shared) with row and column counts, your rights and saved views."
     )]
     async fn nc_tables_list_tables(
         &self,
@@ -240,7 +238,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_get_schema",
         title = "Show a table's columns",
-        description = "Show a table's columns, their types, options and limits, and what a value must look like. Read it before adding or changing rows."
+        description = "A table's columns, types, options and limits. Read it before writing rows."
     )]
     async fn nc_tables_get_schema(
         &self,
@@ -272,7 +270,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_read_table",
         title = "Read a table's rows",
-        description = "Read a table's rows as `{column name: value}`, a page at a time (limit/offset; has_more says whether more follow)."
+        description = "A table's rows as `{column name: value}`, a page at a time (has_more says whether more follow)."
     )]
     async fn nc_tables_read_table(
         &self,

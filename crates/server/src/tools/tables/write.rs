@@ -116,17 +116,15 @@ impl ColumnType {
 /// A column to add.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ColumnSpec {
-    /// Unique in the table.
     pub title: String,
     /// `number-stars` is 0-5, `number-progress` 0-100, `selection-check` a checkbox.
     #[serde(rename = "type")]
     pub kind: ColumnType,
     #[serde(default)]
     pub description: Option<String>,
-    /// Every row must have a value.
     #[serde(default)]
     pub mandatory: bool,
-    /// Labels of a selection column.
+    /// Selection labels.
     #[serde(default)]
     pub options: Option<Vec<String>>,
     #[serde(default)]
@@ -285,7 +283,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_insert_row",
         title = "Add a row",
-        description = "Add a row given as `{column name: value}`; each value is checked against its column first (see nc_tables_get_schema)."
+        description = "Add a row as `{column name: value}`; values are checked against their columns first."
     )]
     async fn nc_tables_insert_row(
         &self,
@@ -307,7 +305,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_update_row",
         title = "Change a row",
-        description = "Change some cells of a row, given as `{column name: value}` (null empties a cell); other cells stay."
+        description = "Change some cells of a row as `{column name: value}` (null empties a cell)."
     )]
     async fn nc_tables_update_row(
         &self,
@@ -398,7 +396,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_tables_add_column",
         title = "Add a column",
-        description = "Add a column to a table: text, link, number, stars, progress, selection, checkbox, date, time or users. Needs manage rights on the table."
+        description = "Add a text, link, number, stars, progress, selection, checkbox, date, time or users column. Needs manage rights."
     )]
     async fn nc_tables_add_column(
         &self,

@@ -25,7 +25,7 @@ pub struct ListTodosArgs {
     /// Only priorities 1 (highest) to this.
     #[serde(default)]
     pub min_priority: Option<i64>,
-    /// Comma-separated; any one matches.
+    /// Comma-separated.
     #[serde(default)]
     pub categories: Option<String>,
     #[serde(default)]
@@ -49,7 +49,7 @@ pub struct SearchTodosArgs {
     /// Only priorities 1 (highest) to this.
     #[serde(default)]
     pub min_priority: Option<i64>,
-    /// Comma-separated; any one matches.
+    /// Comma-separated.
     #[serde(default)]
     pub categories: Option<String>,
     #[serde(default)]
@@ -152,7 +152,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_list_todos",
         title = "List tasks",
-        description = "List the tasks (to-dos) of one calendar, optionally by status, priority, category or text; due ones first. To look in every calendar use nc_calendar_search_todos."
+        description = "Tasks (to-dos) of one calendar by status, priority, category or text; due first."
     )]
     async fn nc_calendar_list_todos(
         &self,

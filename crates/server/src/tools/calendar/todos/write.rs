@@ -39,7 +39,7 @@ pub struct CreateTodoArgs {
     /// Comma-separated.
     #[serde(default)]
     pub categories: String,
-    /// Minutes before the due time, or `{"minutes_before": n, "action": "EMAIL"}`.
+    /// Minutes before due, or `{"minutes_before": n, "action": "EMAIL"}`.
     #[serde(default)]
     pub reminders: Option<Vec<serde_json::Value>>,
 }
@@ -75,7 +75,6 @@ pub struct UpdateTodoArgs {
     pub categories: Option<String>,
     #[serde(default)]
     pub reminders: Option<Vec<serde_json::Value>>,
-    /// From your last read: if the task changed since, nothing is written.
     #[serde(default)]
     pub etag: String,
 }
@@ -182,7 +181,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_create_todo",
         title = "Create a task",
-        description = "Create a task (to-do) in a calendar that holds tasks, with optional due date, priority, status, categories and reminders."
+        description = "Create a task (to-do) with optional due date, priority, status, categories and reminders."
     )]
     async fn nc_calendar_create_todo(
         &self,
@@ -216,7 +215,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_calendar_update_todo",
         title = "Update a task",
-        description = "Change some fields of a task (null keeps a field). Pass the ETag from your last read so a newer change is not overwritten. To tick a task off, nc_calendar_complete_todo is simpler."
+        description = "Change some fields of a task (null keeps a field), with the ETag of your last read."
     )]
     async fn nc_calendar_update_todo(
         &self,

@@ -76,13 +76,11 @@ pub struct BoardOut {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct OverviewArgs {
     pub board_id: u64,
-    /// `open` (not done, not archived) is the default.
+    /// `open`: not done or archived.
     #[serde(default)]
     pub status: CardStatus,
-    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
     /// 0 for none.
@@ -164,7 +162,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_board",
         title = "Read a Deck board",
-        description = "Read one Deck board's details: title, owner, colour, your permissions, labels, sharing and users. For its cards use deck_get_board_overview."
+        description = "One Deck board's details: owner, colour, your permissions, labels, sharing."
     )]
     async fn deck_get_board(
         &self,
@@ -197,7 +195,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_board_overview",
         title = "Deck board overview",
-        description = "See a whole Deck board in one call: its stacks (columns) in order with short cards. The best start for 'what is on my board'; filter by status, label or person."
+        description = "A whole Deck board in one call: stacks (columns) in order with short cards, filtered by status, label or person."
     )]
     async fn deck_get_board_overview(
         &self,

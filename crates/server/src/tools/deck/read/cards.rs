@@ -91,7 +91,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_cards",
         title = "List cards of a stack",
-        description = "List the cards of one stack (column), filtered by status, label or person; detail=full adds descriptions and every field."
+        description = "Cards of one stack (column), filtered by status, label or person; detail=full adds every field."
     )]
     async fn deck_get_cards(
         &self,
@@ -118,7 +118,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_card",
         title = "Read a card",
-        description = "Read one card (task) in full: description, dates, done state, labels, assignees, dependencies, attachments and comment count."
+        description = "One card (task) in full: description, dates, labels, assignees, dependencies, attachments."
     )]
     async fn deck_get_card(
         &self,

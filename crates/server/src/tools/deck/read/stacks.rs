@@ -36,19 +36,17 @@ pub struct GetStackArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ArchivedStacksArgs {
     pub board_id: u64,
-    /// `full` adds whole descriptions and every field.
+    /// `full`: every field.
     #[serde(default)]
     pub detail: crate::tools::deck::Detail,
-    /// Label title or id.
     #[serde(default)]
     pub label: Option<String>,
-    /// User id or display name.
     #[serde(default)]
     pub assigned_to: Option<String>,
-    /// With detail=full: cut descriptions to this length.
+    /// Length cap with detail=full.
     #[serde(default)]
     pub description_max_length: Option<usize>,
-    /// With detail=summary: preview length, 0 for none.
+    /// Preview length (0: none).
     #[serde(default = "crate::tools::deck::default_preview")]
     pub description_preview_length: usize,
 }
@@ -77,7 +75,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_get_stacks",
         title = "List a board's stacks",
-        description = "List a board's stacks (columns) with their cards, filtered by status, label or person, in summary or full detail."
+        description = "A board's stacks (columns) with their cards, filtered by status, label or person."
     )]
     async fn deck_get_stacks(
         &self,

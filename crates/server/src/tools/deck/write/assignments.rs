@@ -30,7 +30,7 @@ pub struct CardUserArgs {
 pub struct DependencyArgs {
     pub board_id: u64,
     pub stack_id: u64,
-    /// The card that depends on the other.
+    /// The dependent card.
     pub card_id: u64,
     /// The card it depends on.
     pub dependent_card_id: u64,

@@ -13,7 +13,7 @@ use crate::tools::spec::{Effect::*, ToolSpec};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct AttachFileArgs {
     pub card_id: u64,
-    /// In your Files, starting with `/`, e.g. `/Documents/spec.pdf`.
+    /// In your Files, e.g. `/Documents/spec.pdf`.
     pub path: String,
 }
 

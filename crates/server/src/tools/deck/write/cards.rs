@@ -23,7 +23,6 @@ pub struct CreateCardArgs {
     /// Lower comes first; 999 is the end.
     #[serde(default = "end")]
     pub order: i64,
-    /// Markdown.
     #[serde(default)]
     pub description: Option<String>,
     /// ISO 8601, e.g. `2030-05-01T17:00:00Z` or `2030-05-01`.
@@ -199,7 +198,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_update_card",
         title = "Update a card",
-        description = "Change a card's title, description, dates, done state, colour, owner, position or archived flag; what you leave out stays. To change its stack use deck_reorder_card."
+        description = "Change a card's title, description, dates, done state, colour, owner or archived flag; the rest stays."
     )]
     async fn deck_update_card(
         &self,
@@ -293,7 +292,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_reorder_card",
         title = "Move a card within a board",
-        description = "Move a card to another stack of the same board (e.g. from \"To do\" to \"Done\") or to another position. For another board use deck_move_card_to_board."
+        description = "Move a card to another stack of its board (e.g. \"To do\" to \"Done\") or position. Other board: deck_move_card_to_board."
     )]
     async fn deck_reorder_card(
         &self,
@@ -336,7 +335,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_move_card_to_board",
         title = "Move a card to another board",
-        description = "Move a card to a stack on another board, keeping its comments, attachments, dates and assignees; labels are matched by title."
+        description = "Move a card to a stack on another board, keeping comments, attachments, dates and assignees."
     )]
     async fn deck_move_card_to_board(
         &self,

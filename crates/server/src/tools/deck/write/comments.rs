@@ -32,7 +32,7 @@ pub struct CreateCommentArgs {
     /// Comment to reply to.
     #[serde(default)]
     pub parent_id: Option<u64>,
-    /// `split` posts a long message as several comments.
+    /// `split` posts a long one as several comments.
     #[serde(default)]
     pub overflow: Overflow,
 }
@@ -105,7 +105,7 @@ impl NextcloudMcp {
     #[tool(
         name = "deck_create_card_comment",
         title = "Comment on a card",
-        description = "Comment on a card, optionally as a reply. Over 1000 characters is refused unless overflow=split posts it as several comments."
+        description = "Comment on a card, optionally as a reply. Over 1000 characters is refused unless overflow=split."
     )]
     async fn deck_create_card_comment(
         &self,

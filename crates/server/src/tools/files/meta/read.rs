@@ -230,7 +230,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_trash",
         title = "List the trash bin",
-        description = "List the deleted files and folders in your trash bin, newest first, with where they were. Restore one with nc_webdav_restore_from_trash."
+        description = "Deleted files and folders in your trash bin, newest first, with where they were."
     )]
     async fn nc_webdav_list_trash(
         &self,
@@ -263,7 +263,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_list_versions",
         title = "List file versions",
-        description = "List the earlier versions kept of a file (one per overwrite), newest first. Roll back with nc_webdav_restore_version."
+        description = "Earlier versions of a file (one per overwrite), newest first. Roll back: nc_webdav_restore_version."
     )]
     async fn nc_webdav_list_versions(
         &self,

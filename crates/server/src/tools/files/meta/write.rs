@@ -144,7 +144,7 @@ impl NextcloudMcp {
     #[tool(
         name = "nc_webdav_restore_from_trash",
         title = "Restore from the trash bin",
-        description = "Undelete: put an item from the trash bin back where it was (renamed if its name is taken now). Takes the entry_id from nc_webdav_list_trash."
+        description = "Undelete an item from the trash bin to where it was, by entry_id from nc_webdav_list_trash."
     )]
     async fn nc_webdav_restore_from_trash(
         &self,

@@ -1,0 +1,135 @@
+//! Notes: one listing with `pruneBefore` set to the previous listing's server time returns
+//! changed notes in full and unchanged ones as a bare id (see ARCHITECTURE.md).
+
+use std::collections::{HashMap, HashSet};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use nextcloud::NextcloudUser;
+use nextcloud::notes::ListQuery;
+
+use super::{Cursor, Delta, Source, bounded, gone_as_none};
+use crate::search::{Doc, Kind};
+
+pub struct Notes;
+
+const SERVER_TIME: &str = "server_time";
+
+struct Parts {
+    id: u64,
+    etag: String,
+    title: String,
+    category: String,
+    content: String,
+    modified: i64,
+}
+
+fn doc(base: &str, p: Parts) -> Doc {
+    let Parts {
+        id,
+        etag,
+        title,
+        category,
+        content,
+        modified,
+    } = p;
+    Doc {
+        id: id.to_string(),
+        url: format!("{base}/index.php/apps/notes/note/{id}"),
+        title,
+        text: bounded(content),
+        modified,
+        path: category,
+        marker: etag,
+    }
+}
+
+impl Source for Notes {
+    fn kind(&self) -> Kind {
+        Kind::Notes
+    }
+
+    fn changes<'a>(
+        &'a self,
+        user: &'a NextcloudUser,
+        known: &'a HashMap<String, String>,
+        cursor: &'a mut Cursor,
+    ) -> BoxFuture<'a, nextcloud::Result<Delta>> {
+        async move {
+            let query = ListQuery {
+                // Without anything indexed yet, everything must come in full.
+                prune_before: cursor
+                    .get(SERVER_TIME)
+                    .filter(|_| !known.is_empty())
+                    .and_then(|t| t.parse().ok()),
+                ..Default::default()
+            };
+            let Some(list) = user.notes().list(&query).await? else {
+                return Ok(Delta::default());
+            };
+            let base = user.client().base_url().to_string();
+            let mut seen = HashSet::with_capacity(list.notes.len());
+            let mut delta = Delta::default();
+            for note in list.notes {
+                let id = note.id.to_string();
+                if !note.is_pruned() {
+                    let etag = note.etag.unwrap_or_default();
+                    if known.get(&id) != Some(&etag) || etag.is_empty() {
+                        delta.upserts.push(doc(
+                            &base,
+                            Parts {
+                                id: note.id,
+                                etag,
+                                title: note.title.unwrap_or_default(),
+                                category: note.category.unwrap_or_default(),
+                                content: note.content.unwrap_or_default(),
+                                modified: note.modified.unwrap_or_default(),
+                            },
+                        ));
+                    }
+                } else if !known.contains_key(&id) {
+                    // Pruned but never indexed (restored from the trash, say): fetch it.
+                    if let Some(full) = gone_as_none(user.notes().get(note.id).await)? {
+                        delta.upserts.push(doc(
+                            &base,
+                            Parts {
+                                id: full.id,
+                                etag: full.etag,
+                                title: full.title,
+                                category: full.category,
+                                content: full.content,
+                                modified: full.modified,
+                            },
+                        ));
+                    }
+                }
+                seen.insert(id);
+            }
+            delta.removed = known
+                .keys()
+                .filter(|id| !seen.contains(*id))
+                .cloned()
+                .collect();
+            if let Some(t) = list.server_time {
+                cursor.insert(SERVER_TIME.into(), t.to_string());
+            }
+            Ok(delta)
+        }
+        .boxed()
+    }
+
+    fn marker<'a>(
+        &'a self,
+        user: &'a NextcloudUser,
+        id: &'a str,
+        _path: &'a str,
+    ) -> BoxFuture<'a, nextcloud::Result<Option<String>>> {
+        async move {
+            let Ok(id) = id.parse::<u64>() else {
+                return Ok(None);
+            };
+            Ok(gone_as_none(user.notes().get(id).await)?.map(|n| n.etag))
+        }
+        .boxed()
+    }
+}
