@@ -3,12 +3,46 @@
 //!
 //! News, Collectives and Mail publish no capability, but their APIs answer only when the app
 //! is enabled: News' `/version`, Collectives' list of collectives and Mail's accounts are asked
-//! alongside the capabilities, and an answer recorded as `news` / `collectives` / `mail`.
+//! alongside the capabilities, and an answer recorded as `news` / `collectives` / `mail`. Only
+//! the apps in [`crate::ClientConfig::probed_apps`] are asked, so a server that offers no Mail
+//! tools never lists anyone's mail accounts.
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, NextcloudUser, Result, ocs};
+
+/// An app whose presence is learnt by asking its API, since it publishes no capability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProbedApp {
+    News,
+    Collectives,
+    Mail,
+}
+
+impl ProbedApp {
+    pub const ALL: [ProbedApp; 3] = [Self::News, Self::Collectives, Self::Mail];
+
+    /// The app id, also the key recorded in [`Capabilities::probed`].
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::News => "news",
+            Self::Collectives => "collectives",
+            Self::Mail => "mail",
+        }
+    }
+
+    /// Whether the app answered: only a plain "not installed" hides it; any other failure
+    /// leaves its tools to report what went wrong when called.
+    async fn answers(self, user: &NextcloudUser) -> bool {
+        let outcome = match self {
+            Self::News => user.news().version().await.map(drop),
+            Self::Collectives => user.collectives().list().await.map(drop),
+            Self::Mail => user.mail().accounts().await.map(drop),
+        };
+        !matches!(outcome, Err(Error::AppNotInstalled { .. }))
+    }
+}
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Version {
@@ -52,24 +86,16 @@ pub(crate) async fn fetch(user: &NextcloudUser) -> Result<Capabilities> {
         "/ocs/v2.php/cloud/capabilities",
         "Capabilities",
     )?;
-    let (news_api, collectives_api, mail_api) = (user.news(), user.collectives(), user.mail());
-    let (caps, news, collectives, mail) = futures::join!(
+    let probed = &user.nc.config().probed_apps;
+    let (caps, answered) = futures::join!(
         ocs::send::<Capabilities>(user, req),
-        news_api.version(),
-        collectives_api.list(),
-        mail_api.accounts()
+        futures::future::join_all(
+            probed
+                .iter()
+                .map(|app| async move { app.answers(user).await.then_some(app.id().to_string()) })
+        )
     );
     let mut caps = caps?;
-    // Only a plain "not installed" hides an app; any other failure leaves its tools to report
-    // what went wrong when called.
-    if !matches!(news, Err(Error::AppNotInstalled { .. })) {
-        caps.probed.insert("news".into());
-    }
-    if !matches!(collectives, Err(Error::AppNotInstalled { .. })) {
-        caps.probed.insert("collectives".into());
-    }
-    if !matches!(mail, Err(Error::AppNotInstalled { .. })) {
-        caps.probed.insert("mail".into());
-    }
+    caps.probed = answered.into_iter().flatten().collect();
     Ok(caps)
 }

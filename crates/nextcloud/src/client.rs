@@ -123,7 +123,7 @@ impl Nextcloud {
 /// One person's access to the instance. All app APIs start here.
 #[derive(Clone)]
 pub struct NextcloudUser {
-    nc: Nextcloud,
+    pub(crate) nc: Nextcloud,
     credentials: Arc<Credentials>,
 }
 
@@ -539,6 +539,9 @@ pub(crate) fn api_of(path: &str) -> &'static str {
     const KNOWN: &[&str] = &[
         "notes",
         "news",
+        "mail",
+        "collectives",
+        "spreed",
         "deck",
         "tables",
         "cookbook",
@@ -598,6 +601,12 @@ mod api_names {
             "calendars"
         );
         assert_eq!(api_of("/ocs/v2.php/cloud/capabilities"), "cloud");
+        assert_eq!(api_of("/index.php/apps/mail/api/accounts"), "mail");
+        assert_eq!(api_of("/ocs/v2.php/apps/spreed/api/v4/room"), "spreed");
+        assert_eq!(
+            api_of("/ocs/v2.php/apps/collectives/api/v1.0/collectives"),
+            "collectives"
+        );
         assert_eq!(api_of("/index.php/apps/secret-name-of-a-user/x"), "other");
         assert_eq!(api_of("/status.php"), "other");
     }

@@ -1,6 +1,9 @@
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::ProbedApp;
 
 /// Told about every HTTP request the client sends to Nextcloud (each attempt, retries
 /// included), so an application can count them without this crate knowing how.
@@ -29,6 +32,9 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// Told about every request sent; `None` = nobody is.
     pub observer: Option<Arc<dyn RequestObserver>>,
+    /// Capability-less apps whose API is asked, with the capabilities, whether it is
+    /// installed (all by default; a server offering none of their tools asks none).
+    pub probed_apps: BTreeSet<ProbedApp>,
 }
 
 impl std::fmt::Debug for dyn RequestObserver {
@@ -49,6 +55,7 @@ impl ClientConfig {
             capabilities_ttl: Duration::from_secs(300),
             user_agent: concat!("nextcloud-mcp/", env!("CARGO_PKG_VERSION")).to_string(),
             observer: None,
+            probed_apps: ProbedApp::ALL.into(),
         }
     }
 }

@@ -37,7 +37,7 @@ pub mod trashbin;
 pub mod upload;
 pub mod versions;
 
-pub use capabilities::Capabilities;
+pub use capabilities::{Capabilities, ProbedApp};
 pub use client::{Nextcloud, NextcloudUser};
 pub use config::{ClientConfig, RequestObserver, RetryPolicy};
 pub use credentials::Credentials;

@@ -83,10 +83,16 @@ fn embedder(config: &Config) -> anyhow::Result<Option<search::semantic::Embedder
     Ok(Some(embedder))
 }
 
+/// The shared Nextcloud client, probing only the capability-less apps the selection offers.
+fn nextcloud_client(config: &Config) -> anyhow::Result<nextcloud::Nextcloud> {
+    let mut client = config.nextcloud.client_config();
+    client.probed_apps = mcp::selection::probed_apps(&config.selection);
+    nextcloud::Nextcloud::new(client).context("cannot set up the Nextcloud client")
+}
+
 /// The MCP handler for a `single_user_basic` configuration, without starting any transport.
 pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
-    let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
-        .context("cannot set up the Nextcloud client")?;
+    let nextcloud = nextcloud_client(config)?;
     let credentials = config
         .nextcloud
         .credentials()
@@ -103,8 +109,7 @@ pub fn build_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
 /// The MCP handler for `multi_user_basic` / `login_flow`: opens (and migrates) the credential
 /// store and sets up the bearer-token verifier.
 pub async fn build_multi_user_server(config: &Config) -> anyhow::Result<NextcloudMcp> {
-    let nextcloud = nextcloud::Nextcloud::new(config.nextcloud.client_config())
-        .context("cannot set up the Nextcloud client")?;
+    let nextcloud = nextcloud_client(config)?;
     let keys = config
         .auth
         .keys

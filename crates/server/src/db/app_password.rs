@@ -248,14 +248,6 @@ impl Store {
         })
     }
 
-    /// Number of provisioned users (status endpoint).
-    pub async fn count_app_passwords(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COUNT(*) AS n FROM app_passwords")
-            .fetch_one(self.pool())
-            .await
-            .map_err(db_err("count app passwords"))
-    }
-
     pub(super) async fn rotate_app_passwords(&self) -> Result<usize, StoreError> {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT user_id, encrypted_password FROM app_passwords")

@@ -96,10 +96,6 @@ impl KeyRing {
         Self { current, old }
     }
 
-    pub fn current_id(&self) -> &str {
-        &self.current.id
-    }
-
     /// Encrypts `plaintext` for the row identified by `context` (e.g. `app_password:alice`).
     pub fn encrypt(&self, plaintext: &str, context: &str) -> String {
         let mut nonce = [0u8; 12];

@@ -134,15 +134,6 @@ impl Store {
         }))
     }
 
-    pub async fn delete_pending_login(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_flow_sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(self.pool())
-            .await
-            .map_err(db_err("delete login flow"))?;
-        Ok(())
-    }
-
     /// Deletes this flow's session only (a newer flow of the same user stays).
     pub async fn delete_flow(&self, user_id: &str, login_url: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_flow_sessions WHERE user_id = $1 AND login_url = $2")

@@ -6,7 +6,7 @@ pub mod discover;
 mod gate;
 mod resources;
 mod schema;
-mod selection;
+pub(crate) mod selection;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

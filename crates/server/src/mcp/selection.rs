@@ -53,6 +53,30 @@ pub(super) fn apply(
     Ok(router)
 }
 
+/// The capability-less apps ([`nextcloud::ProbedApp`]) worth asking about: those with a
+/// selected tool. The others are never probed, so a server without Mail tools does not list
+/// anyone's mail accounts.
+pub(crate) fn probed_apps(
+    selection: &ToolSelection,
+) -> std::collections::BTreeSet<nextcloud::ProbedApp> {
+    nextcloud::ProbedApp::ALL
+        .into_iter()
+        .filter(|app| {
+            let id = app.id();
+            selection
+                .enabled_apps
+                .as_ref()
+                .is_none_or(|apps| apps.contains(id))
+                && selection.only.as_ref().is_none_or(|only| {
+                    only.iter().any(|name| {
+                        !selection.exclude.contains(name)
+                            && crate::tools::spec::of(name).is_some_and(|s| s.app.id == id)
+                    })
+                })
+        })
+        .collect()
+}
+
 /// Whether the tool's app is installed, by the app's capability key, and new enough for the
 /// tool (its record's `min_app_version`).
 pub(super) fn app_available(spec: &ToolSpec, caps: &nextcloud::Capabilities) -> bool {
@@ -105,5 +129,28 @@ mod tests {
         assert!(!feature_available(&needs, &malformed));
         assert!(feature_available(&plain, &without));
         assert!(app_available(&needs, &without));
+    }
+
+    #[test]
+    fn only_apps_with_a_selected_tool_are_probed() {
+        use nextcloud::ProbedApp::{Collectives, Mail, News};
+        let all = ToolSelection::default();
+        assert_eq!(probed_apps(&all), [News, Collectives, Mail].into());
+        let notes_and_news = ToolSelection {
+            enabled_apps: Some(["notes".into(), "news".into()].into()),
+            ..Default::default()
+        };
+        assert_eq!(probed_apps(&notes_and_news), [News].into());
+        let one_mail_tool = ToolSelection {
+            only: Some(["nc_mail_list_accounts".into(), "nc_notes_get_note".into()].into()),
+            ..Default::default()
+        };
+        assert_eq!(probed_apps(&one_mail_tool), [Mail].into());
+        let mail_excluded = ToolSelection {
+            only: Some(["nc_mail_list_accounts".into()].into()),
+            exclude: ["nc_mail_list_accounts".into()].into(),
+            ..Default::default()
+        };
+        assert!(probed_apps(&mail_excluded).is_empty());
     }
 }
