@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::fs::{FsError, Node, name_of, parent_of};
-use crate::ocs::{Format, OcsResult, OcsVersion, negotiate, render, render_legacy};
+use crate::ocs::{AppCall, OcsResult, OcsVersion, app_call, render, router_not_found};
 use crate::params::Params;
 use crate::state::{AppState, World};
 
@@ -840,31 +840,21 @@ pub async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let legacy_format = crate::ocs::format_param(query.as_deref()).unwrap_or(Format::Xml);
     let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let router_404 = || {
-        render_legacy(
-            OcsVersion::V2,
-            legacy_format,
-            crate::ocs::RESPOND_NOT_FOUND,
-            crate::ocs::INVALID_QUERY,
-        )
-    };
-    if !state.app_installed("collectives") {
-        return router_404();
-    }
-    let format = negotiate(query.as_deref(), &headers);
     let now = state.now();
-    let mut world = state.world();
-    let user = match crate::ocs::ocs_v2_user(&world, &headers, format) {
-        Ok(user) => user,
-        Err(answer) => return *answer,
+    let AppCall {
+        format,
+        user,
+        params,
+        mut world,
+    } = match app_call(&state, "collectives", query.as_deref(), &headers, &body) {
+        Ok(call) => call,
+        Err(answer) => return answer,
     };
-    let params = Params::parse(query.as_deref(), &headers, &body);
     match handle(&state, &mut world, &user, &method, &seg, &params, now) {
         Ok(v) => render(OcsVersion::V2, format, OcsResult::ok(v)),
         Err(Fail::NoRoute) if known_path(&seg) => StatusCode::METHOD_NOT_ALLOWED.into_response(),
-        Err(Fail::NoRoute) => router_404(),
+        Err(Fail::NoRoute) => router_not_found(query.as_deref()),
         Err(Fail::Ocs(status, message)) => {
             render(OcsVersion::V2, format, OcsResult::error(status, message))
         }

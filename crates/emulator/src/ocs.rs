@@ -92,6 +92,44 @@ impl OcsResult {
     }
 }
 
+/// Nextcloud's router answer to a path no enabled app serves: OCS 998 in the format the
+/// `format` parameter asks, XML without one (no controller ran to negotiate).
+pub fn router_not_found(query: Option<&str>) -> Response {
+    let format = format_param(query).unwrap_or(Format::Xml);
+    render_legacy(OcsVersion::V2, format, RESPOND_NOT_FOUND, INVALID_QUERY)
+}
+
+/// A call to an app's OCS v2 API that got past what Nextcloud checks before the app's
+/// controller runs: the app is enabled (else the router's 404) and the caller is logged in.
+pub struct AppCall<'a> {
+    pub format: Format,
+    pub user: String,
+    pub params: crate::params::Params,
+    pub world: std::sync::MutexGuard<'a, crate::state::World>,
+}
+
+/// Checks a call to `app`'s OCS v2 API; `Err` is the answer Nextcloud gives instead.
+pub fn app_call<'a>(
+    state: &'a AppState,
+    app: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<AppCall<'a>, Response> {
+    if !state.app_installed(app) {
+        return Err(router_not_found(query));
+    }
+    let format = negotiate(query, headers);
+    let world = state.world();
+    let user = ocs_v2_user(&world, headers, format).map_err(|answer| *answer)?;
+    Ok(AppCall {
+        format,
+        user,
+        params: crate::params::Params::parse(query, headers, body),
+        world,
+    })
+}
+
 /// Renders like `V1Response`/`V2Response` (AppFramework OCS controllers).
 /// The user an app's OCS v2 API (Deck's, Tables') acts for, or what Nextcloud answers
 /// instead: the OCS "not logged in" error without credentials, a JSON 401 for wrong ones.

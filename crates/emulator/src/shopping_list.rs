@@ -17,7 +17,10 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::ocs::{Format, OcsResult, OcsVersion, negotiate, render, render_legacy};
+use crate::ocs::{
+    AppCall, Format, OcsResult, OcsVersion, app_call, format_param, render, render_legacy,
+    router_not_found,
+};
 use crate::params::Params;
 use crate::state::{AppState, World};
 
@@ -382,27 +385,17 @@ pub async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let legacy_format = crate::ocs::format_param(query.as_deref()).unwrap_or(Format::Xml);
     let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let router_404 = || {
-        render_legacy(
-            OcsVersion::V2,
-            legacy_format,
-            crate::ocs::RESPOND_NOT_FOUND,
-            crate::ocs::INVALID_QUERY,
-        )
-    };
-    if !state.app_installed("shopping_list") {
-        return router_404();
-    }
-    let format = negotiate(query.as_deref(), &headers);
     let now = state.now();
-    let mut world = state.world();
-    let user = match crate::ocs::ocs_v2_user(&world, &headers, format) {
-        Ok(user) => user,
-        Err(answer) => return *answer,
+    let AppCall {
+        format,
+        user,
+        params,
+        mut world,
+    } = match app_call(&state, "shopping_list", query.as_deref(), &headers, &body) {
+        Ok(call) => call,
+        Err(answer) => return answer,
     };
-    let params = Params::parse(query.as_deref(), &headers, &body);
     match handle(&mut world, &user, &method, &seg, &params, now) {
         Ok(Answer::Data(v, status)) => render(
             OcsVersion::V2,
@@ -418,7 +411,7 @@ pub async fn api(
             if known_path(&seg) {
                 StatusCode::METHOD_NOT_ALLOWED.into_response()
             } else {
-                router_404()
+                router_not_found(query.as_deref())
             }
         }
         Err(fail @ (Fail::NotFound(_) | Fail::Denied(_))) => {
@@ -439,7 +432,7 @@ pub async fn api(
         }
         Err(Fail::Missing) => render_legacy(
             OcsVersion::V2,
-            legacy_format,
+            format_param(query.as_deref()).unwrap_or(Format::Xml),
             crate::ocs::RESPOND_SERVER_ERROR,
             "Internal Server Error",
         ),

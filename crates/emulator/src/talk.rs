@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::ocs::{Format, OcsResult, OcsVersion, negotiate, render, render_legacy};
+use crate::ocs::{AppCall, OcsResult, OcsVersion, app_call, render, router_not_found};
 use crate::params::Params;
 use crate::state::{AppState, World};
 
@@ -807,27 +807,17 @@ pub async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let legacy_format = crate::ocs::format_param(query.as_deref()).unwrap_or(Format::Xml);
     let seg: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let router_404 = || {
-        render_legacy(
-            OcsVersion::V2,
-            legacy_format,
-            crate::ocs::RESPOND_NOT_FOUND,
-            crate::ocs::INVALID_QUERY,
-        )
-    };
-    if !state.app_installed("spreed") {
-        return router_404();
-    }
-    let format = negotiate(query.as_deref(), &headers);
     let now = state.now();
-    let mut world = state.world();
-    let user = match crate::ocs::ocs_v2_user(&world, &headers, format) {
-        Ok(user) => user,
-        Err(answer) => return *answer,
+    let AppCall {
+        format,
+        user,
+        params,
+        mut world,
+    } = match app_call(&state, "spreed", query.as_deref(), &headers, &body) {
+        Ok(call) => call,
+        Err(answer) => return answer,
     };
-    let params = Params::parse(query.as_deref(), &headers, &body);
     match handle(&mut world, &user, &method, &seg, &params, now) {
         Ok(Answer::NotModified) => StatusCode::NOT_MODIFIED.into_response(),
         Ok(Answer::Data(data, status, extra)) => {
@@ -856,7 +846,7 @@ pub async fn api(
                 data: json!([]),
             },
         ),
-        Err(Fail::NoRoute) => router_404(),
+        Err(Fail::NoRoute) => router_not_found(query.as_deref()),
     }
 }
 
