@@ -849,7 +849,7 @@ pub async fn api(
         mut world,
     } = match app_call(&state, "collectives", query.as_deref(), &headers, &body) {
         Ok(call) => call,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match handle(&state, &mut world, &user, &method, &seg, &params, now) {
         Ok(v) => render(OcsVersion::V2, format, OcsResult::ok(v)),

@@ -115,13 +115,13 @@ pub fn app_call<'a>(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<AppCall<'a>, Response> {
+) -> Result<AppCall<'a>, Box<Response>> {
     if !state.app_installed(app) {
-        return Err(router_not_found(query));
+        return Err(Box::new(router_not_found(query)));
     }
     let format = negotiate(query, headers);
     let world = state.world();
-    let user = ocs_v2_user(&world, headers, format).map_err(|answer| *answer)?;
+    let user = ocs_v2_user(&world, headers, format)?;
     Ok(AppCall {
         format,
         user,

@@ -394,7 +394,7 @@ pub async fn api(
         mut world,
     } = match app_call(&state, "shopping_list", query.as_deref(), &headers, &body) {
         Ok(call) => call,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match handle(&mut world, &user, &method, &seg, &params, now) {
         Ok(Answer::Data(v, status)) => render(

@@ -816,7 +816,7 @@ pub async fn api(
         mut world,
     } = match app_call(&state, "spreed", query.as_deref(), &headers, &body) {
         Ok(call) => call,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match handle(&mut world, &user, &method, &seg, &params, now) {
         Ok(Answer::NotModified) => StatusCode::NOT_MODIFIED.into_response(),

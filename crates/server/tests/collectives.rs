@@ -6,8 +6,6 @@ mod multi_common;
 
 use common::*;
 use nextcloud::collectives::Page;
-use nextcloud_mcp::cli::{DeploymentMode, RunArgs};
-use nextcloud_mcp::config::Config;
 use serde_json::{Value, json};
 
 const TOOLS: [&str; 22] = [
@@ -574,67 +572,20 @@ async fn collectives_writes_need_the_write_scope() {
         println!("skipped: needs the emulator (stores an app password for a test user)");
         return;
     }
-    let issuer = multi_common::start_issuer().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let dir =
-        std::env::temp_dir().join(format!("ncmcp-coll-{}-{}", std::process::id(), addr.port()));
-    let args = RunArgs::from_flags([
-        "--transport=streamable-http".to_string(),
-        format!("--port={}", addr.port()),
-        format!("--nextcloud-host={}", nc.base_url),
-        format!("--deployment-mode={}", DeploymentMode::LoginFlow.as_str()),
-        format!("--token-encryption-key={}", multi_common::ENC_KEY),
-        format!("--token-storage-db={}", dir.join("tokens.db").display()),
-        format!("--oidc-discovery-url={issuer}/.well-known/openid-configuration"),
-    ])
-    .unwrap();
-    let config = Config::resolve(args).unwrap();
-    let server = nextcloud_mcp::build_multi_user_server(&config)
-        .await
-        .unwrap();
-    let s = server.clone();
-    let http = config.http.clone();
-    tokio::spawn(async move {
-        let _ =
-            nextcloud_mcp::transport::http::serve(s, &http, listener, std::future::pending()).await;
-    });
-    let url = format!("http://{addr}/mcp");
-    let multi = server.state().multi.clone().unwrap();
-    multi
-        .store
-        .put_app_password(&nextcloud_mcp::db::NewAppPassword {
-            user_id: "alice",
-            login_name: &nc.username,
-            password: &nc.password,
-            scopes: Some(&["collectives.read".to_string()]),
-            origin: nextcloud_mcp::db::Origin::Api,
-        })
-        .await
-        .unwrap();
-    let token = multi_common::token(
-        &issuer,
-        &url,
-        "alice",
+    let scoped = multi_common::scoped_client(
+        &nc.base_url,
+        &nc.username,
+        &nc.password,
+        &["collectives.read"],
         "collectives.read collectives.write",
-        300,
-    );
-    let client = connect_http(&url, Transport::HttpSession, Some(&token)).await;
-    let names: Vec<String> = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
-    assert!(
-        names.contains(&"collectives_get_pages".to_string()),
-        "{names:?}"
-    );
-    assert!(!names.contains(&"collectives_create_collective".to_string()));
-    assert!(!names.contains(&"collectives_write_page".to_string()));
+    )
+    .await;
+    let (client, names) = (&scoped.client, &scoped.listed);
+    assert!(names.contains("collectives_get_pages"), "{names:?}");
+    assert!(!names.contains("collectives_create_collective"));
+    assert!(!names.contains("collectives_write_page"));
     let e = call_err(
-        &client,
+        client,
         "collectives_create_collective",
         json!({"name": "nope"}),
     )
@@ -649,6 +600,5 @@ async fn collectives_writes_need_the_write_scope() {
             .iter()
             .any(|c| c.name == "nope")
     );
-    let _ = client.cancel().await;
-    let _ = std::fs::remove_dir_all(dir);
+    scoped.cleanup().await;
 }

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use nextcloud::mail::Message;
-use nextcloud_mcp::cli::DeploymentMode;
 use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
     ElicitationCapability, FormElicitationCapability, Implementation, ProtocolVersion,
@@ -756,48 +755,20 @@ async fn bad_recipients_are_refused_before_anything_is_queued() {
 #[tokio::test]
 async fn sending_needs_the_send_scope() {
     let Some(s) = setup().await else { return };
-    let issuer = multi_common::start_issuer().await;
-    let db = multi_common::TestDb::sqlite();
-    let srv = multi_common::start_server(
+    // Granted reading and changing mail, not sending.
+    let scoped = multi_common::scoped_client(
         &s.nc.base_url,
-        DeploymentMode::LoginFlow,
-        Some(&issuer),
-        &db,
-        None,
+        &s.nc.username,
+        &s.nc.password,
+        &["mail.read", "mail.write"],
+        "mail.read mail.write mail.send",
     )
     .await;
-    // Granted reading and changing mail, not sending.
-    let granted = ["mail.read".to_string(), "mail.write".to_string()];
-    srv.multi
-        .store
-        .put_app_password(&nextcloud_mcp::db::NewAppPassword {
-            user_id: "alice",
-            login_name: &s.nc.username,
-            password: &s.nc.password,
-            scopes: Some(&granted),
-            origin: nextcloud_mcp::db::Origin::Api,
-        })
-        .await
-        .unwrap();
-    let token = multi_common::token(
-        &issuer,
-        &srv.mcp_url,
-        "alice",
-        "mail.read mail.write mail.send",
-        300,
-    );
-    let client = connect_http(&srv.mcp_url, Transport::HttpSession, Some(&token)).await;
-    let listed: Vec<String> = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
-    assert!(listed.contains(&"nc_mail_set_flags".to_string()));
-    assert!(!listed.contains(&"nc_mail_send_message".to_string()));
+    let (client, listed) = (&scoped.client, &scoped.listed);
+    assert!(listed.contains("nc_mail_set_flags"));
+    assert!(!listed.contains("nc_mail_send_message"));
     let e = call_err(
-        &client,
+        client,
         "nc_mail_send_message",
         json!({"account_id": s.account, "to": "bob@example.org", "subject": "Hi", "body": "Hello"}),
     )
@@ -818,13 +789,12 @@ async fn sending_needs_the_send_scope() {
         )
         .unwrap();
     call_ok(
-        &client,
+        client,
         "nc_mail_set_flags",
         json!({"message_id": id, "seen": true}),
     )
     .await;
-
-    db.cleanup().await;
+    scoped.cleanup().await;
 }
 
 #[tokio::test]

@@ -514,53 +514,25 @@ async fn writing_needs_the_news_write_scope() {
         eprintln!("skipped: needs the emulator (stores an app password for a test user)");
         return;
     }
-    let issuer = multi_common::start_issuer().await;
-    let db = multi_common::TestDb::sqlite();
-    let srv = multi_common::start_server(
+    let scoped = multi_common::scoped_client(
         &nc.base_url,
-        nextcloud_mcp::cli::DeploymentMode::LoginFlow,
-        Some(&issuer),
-        &db,
-        None,
+        &nc.username,
+        &nc.password,
+        &["news.read"],
+        "news.read news.write",
     )
     .await;
-    srv.multi
-        .store
-        .put_app_password(&nextcloud_mcp::db::NewAppPassword {
-            user_id: "alice",
-            login_name: &nc.username,
-            password: &nc.password,
-            scopes: Some(&["news.read".to_string()]),
-            origin: nextcloud_mcp::db::Origin::Api,
-        })
-        .await
-        .unwrap();
-    let token = multi_common::token(&issuer, &srv.mcp_url, "alice", "news.read news.write", 300);
-    let client = connect_http(&srv.mcp_url, Transport::HttpSession, Some(&token)).await;
-    let names: Vec<String> = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
-    assert!(
-        names.contains(&"nc_news_list_items".to_string()),
-        "{names:?}"
-    );
-    assert!(
-        !names.contains(&"nc_news_mark_items".to_string()),
-        "{names:?}"
-    );
-    call_ok(&client, "nc_news_list_folders", json!({})).await;
+    let (client, names) = (&scoped.client, &scoped.listed);
+    assert!(names.contains("nc_news_list_items"), "{names:?}");
+    assert!(!names.contains("nc_news_mark_items"), "{names:?}");
+    call_ok(client, "nc_news_list_folders", json!({})).await;
     let e = call_err(
-        &client,
+        client,
         "nc_news_create_folder",
         json!({"name": "Not allowed"}),
     )
     .await;
     assert!(e.contains("needs the `news.write` scope"), "{e}");
     assert!(nc.direct().news().folders().await.unwrap().is_empty());
-    let _ = client.cancel().await;
-    db.cleanup().await;
+    scoped.cleanup().await;
 }

@@ -8,7 +8,6 @@ mod multi_common;
 use std::collections::BTreeSet;
 
 use common::*;
-use nextcloud_mcp::cli::DeploymentMode;
 use serde_json::{Value, json};
 
 const BOB: &str = "bob";
@@ -438,30 +437,15 @@ async fn writing_needs_the_talk_write_scope() {
         eprintln!("skipped: needs the emulator (stores an app password for a test user)");
         return;
     };
-    let issuer = multi_common::start_issuer().await;
-    let db = multi_common::TestDb::sqlite();
-    let srv = multi_common::start_server(
+    let scoped = multi_common::scoped_client(
         &nc.base_url,
-        DeploymentMode::LoginFlow,
-        Some(&issuer),
-        &db,
-        None,
+        &nc.username,
+        &nc.password,
+        &["talk.read"],
+        "talk.read talk.write",
     )
     .await;
-    srv.multi
-        .store
-        .put_app_password(&nextcloud_mcp::db::NewAppPassword {
-            user_id: "alice",
-            login_name: &nc.username,
-            password: &nc.password,
-            scopes: Some(&["talk.read".to_string()]),
-            origin: nextcloud_mcp::db::Origin::Api,
-        })
-        .await
-        .unwrap();
-    let token = multi_common::token(&issuer, &srv.mcp_url, "alice", "talk.read talk.write", 300);
-    let client = connect_http(&srv.mcp_url, Transport::HttpSession, Some(&token)).await;
-    let tools = names(&client.list_all_tools().await.expect("tools/list"));
+    let (client, tools) = (&scoped.client, &scoped.listed);
     assert!(tools.contains("talk_get_messages"), "{tools:?}");
     assert!(!tools.contains("talk_send_message"), "{tools:?}");
 
@@ -478,12 +462,13 @@ async fn writing_needs_the_talk_write_scope() {
         .0;
     let before = emu.talk_message_ids(&room.token);
     let e = call_err(
-        &client,
+        client,
         "talk_send_message",
         json!({"token": room.token, "message": "hello"}),
     )
     .await;
     assert!(e.contains("needs the `talk.write` scope"), "{e}");
     assert_eq!(emu.talk_message_ids(&room.token), before);
-    call_ok(&client, "talk_get_messages", json!({"token": room.token})).await;
+    call_ok(client, "talk_get_messages", json!({"token": room.token})).await;
+    scoped.cleanup().await;
 }

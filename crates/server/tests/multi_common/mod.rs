@@ -375,3 +375,68 @@ pub async fn connect_basic(url: &str, authorization: &str) -> RunningService<Rol
     );
     ().serve(transport).await.expect("initialize")
 }
+
+/// A `login_flow` server where `alice` provisioned a Nextcloud account granting only
+/// `granted`, and an MCP client whose bearer token asks for `requested`: what a user who
+/// granted less than a client asks for sees.
+pub struct Scoped {
+    pub server: Server,
+    pub client: RunningService<RoleClient, ()>,
+    /// Names of the tools the client is shown.
+    pub listed: std::collections::BTreeSet<String>,
+    db: TestDb,
+}
+
+impl Scoped {
+    pub async fn cleanup(self) {
+        let _ = self.client.cancel().await;
+        self.db.cleanup().await;
+    }
+}
+
+pub async fn scoped_client(
+    nextcloud_host: &str,
+    login_name: &str,
+    password: &str,
+    granted: &[&str],
+    requested: &str,
+) -> Scoped {
+    let issuer = start_issuer().await;
+    let db = TestDb::sqlite();
+    let server = start_server(
+        nextcloud_host,
+        DeploymentMode::LoginFlow,
+        Some(&issuer),
+        &db,
+        None,
+    )
+    .await;
+    let granted: Vec<String> = granted.iter().map(|s| s.to_string()).collect();
+    server
+        .multi
+        .store
+        .put_app_password(&nextcloud_mcp::db::NewAppPassword {
+            user_id: "alice",
+            login_name,
+            password,
+            scopes: Some(&granted),
+            origin: nextcloud_mcp::db::Origin::Api,
+        })
+        .await
+        .expect("store the app password");
+    let bearer = token(&issuer, &server.mcp_url, "alice", requested, 300);
+    let client = connect_basic(&server.mcp_url, &format!("Bearer {bearer}")).await;
+    let listed = client
+        .list_all_tools()
+        .await
+        .expect("tools/list")
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    Scoped {
+        server,
+        client,
+        listed,
+        db,
+    }
+}
