@@ -373,6 +373,27 @@ async fn unchanged_data_costs_few_requests_and_deleted_hits_are_never_shown() {
         after.contains(&keep) && !after.contains(&doomed),
         "{after:?}"
     );
+    // Edited since it was indexed: the answer shows the new version, not the indexed one.
+    let keep_id: u64 = keep["notes:".len()..].parse().unwrap();
+    direct
+        .notes()
+        .update(
+            keep_id,
+            &NoteChanges {
+                content: Some("a lonely platypus".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("edit");
+    let out = call_ok(&client, "search", json!({"query": "lonely"})).await;
+    let results = out["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{out}");
+    assert!(
+        results[0]["snippet"].as_str().unwrap().contains("platypus"),
+        "{out}"
+    );
 
     // With syncs before every query, an unchanged account costs a few listing requests plus
     // one check per hit, not a download of everything.

@@ -18,7 +18,7 @@ use super::{
 };
 
 /// Hits checked against Nextcloud at once.
-const CHECKS_IN_FLIGHT: usize = 8;
+const CHECKS_IN_FLIGHT: usize = 16;
 /// A background sync loop stops after this long without a query.
 const IDLE_STOP: Duration = Duration::from_secs(3600);
 
@@ -475,6 +475,8 @@ impl UserIndex {
     }
 
     /// Searches, then keeps only hits Nextcloud still has (asking a few more to fill gaps).
+    /// A hit found changed since it was indexed has its kind synced and the search run
+    /// again, so an answer never shows an outdated version.
     pub async fn search(
         &self,
         user: &NextcloudUser,
@@ -482,9 +484,41 @@ impl UserIndex {
         allowed: &[Kind],
         fresh: &[Kind],
     ) -> Result<Vec<Hit>, SearchError> {
+        let (hits, stale) = self.search_once(user, query, allowed, fresh).await?;
+        if stale.is_empty() {
+            return Ok(hits);
+        }
+        let guard = self.sync.lock().await;
+        let synced = self.run_sync(guard, user, &stale, None).await?;
+        let fresh: Vec<Kind> = fresh.iter().chain(&synced).copied().collect();
+        // A kind whose sync failed keeps its checks (and may show the older version).
+        Ok(self.search_once(user, query, allowed, &fresh).await?.0)
+    }
+
+    /// One search with its checks; also returns the kinds with a hit that changed since it
+    /// was indexed.
+    async fn search_once(
+        &self,
+        user: &NextcloudUser,
+        query: &Query,
+        allowed: &[Kind],
+        fresh: &[Kind],
+    ) -> Result<(Vec<Hit>, Vec<Kind>), SearchError> {
         let limit = query.limit.max(1);
         let (store, q, kinds) = (self.store.clone(), query.clone(), allowed.to_vec());
         let found = blocking(move || store.search(&q, &kinds, limit + 5)).await?;
+        // The markers the hits were indexed with (unknown while a sync runs: then only
+        // existence is checked).
+        let indexed: HashMap<DocId, String> = match self.sync.try_lock() {
+            Ok(states) => found
+                .iter()
+                .filter_map(|f| {
+                    let marker = states.get(&f.doc.id.kind)?.known.get(&f.doc.id.id)?;
+                    Some((f.doc.id.clone(), marker.clone()))
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
         let checks = futures::stream::iter(found.into_iter().map(|f| async move {
             if fresh.contains(&f.doc.id.kind) {
                 // Listed by the sync this very call ran: known to exist.
@@ -499,25 +533,39 @@ impl UserIndex {
         .await;
         let mut hits = Vec::with_capacity(limit);
         let mut gone = Vec::new();
+        let mut stale = Vec::new();
         for (f, exists) in checks {
-            match exists {
-                Ok(Some(_)) => hits.push(Hit {
-                    id: f.doc.id,
-                    title: f.doc.title,
-                    snippet: f.snippet,
-                    url: f.doc.url,
-                    modified: f.doc.modified,
-                    path: f.doc.path,
-                    score: f.score,
-                }),
-                Ok(None) => gone.push(f.doc.id),
+            let current = match exists {
+                Ok(Some(marker)) => marker,
+                Ok(None) => {
+                    gone.push(f.doc.id);
+                    continue;
+                }
                 // Unverifiable (Nextcloud failing): not shown, not forgotten.
-                Err(e) => tracing::debug!(id = %f.doc.id, error = %e, "search hit not checked"),
+                Err(e) => {
+                    tracing::debug!(id = %f.doc.id, error = %e, "search hit not checked");
+                    continue;
+                }
+            };
+            // (A fresh kind's hits carry no marker: just listed.)
+            if let Some(then) = indexed.get(&f.doc.id) {
+                if !current.is_empty() && &current != then && !stale.contains(&f.doc.id.kind) {
+                    stale.push(f.doc.id.kind);
+                }
             }
+            hits.push(Hit {
+                id: f.doc.id,
+                title: f.doc.title,
+                snippet: f.snippet,
+                url: f.doc.url,
+                modified: f.doc.modified,
+                path: f.doc.path,
+                score: f.score,
+            });
         }
         hits.truncate(limit);
         self.evict(gone).await?;
-        Ok(hits)
+        Ok((hits, stale))
     }
 
     /// Drops documents found gone from the index now and from the sync state next time.
