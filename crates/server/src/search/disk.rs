@@ -110,10 +110,10 @@ pub fn restrict_files(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_file()) {
-            if let Err(e) = restrict(&entry.path(), 0o600) {
-                tracing::debug!(error = %e, "could not make a search index file owner-only");
-            }
+        if entry.file_type().is_ok_and(|t| t.is_file())
+            && let Err(e) = restrict(&entry.path(), 0o600)
+        {
+            tracing::debug!(error = %e, "could not make a search index file owner-only");
         }
     }
 }

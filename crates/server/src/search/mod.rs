@@ -389,12 +389,12 @@ impl SearchIndex {
             }
             if !loaded.contains(&dir) {
                 // Not opened by this process: its saved state says what it held.
-                if let Ok(bytes) = std::fs::read(dir.join(disk::STATE_FILE)) {
-                    if let Ok(saved) = serde_json::from_slice::<disk::SavedState>(&bytes) {
-                        for (name, source) in saved.sources {
-                            if let Some(c) = Kind::parse(&name).and_then(|k| counts.get_mut(&k)) {
-                                *c += source.known.len();
-                            }
+                if let Ok(bytes) = std::fs::read(dir.join(disk::STATE_FILE))
+                    && let Ok(saved) = serde_json::from_slice::<disk::SavedState>(&bytes)
+                {
+                    for (name, source) in saved.sources {
+                        if let Some(c) = Kind::parse(&name).and_then(|k| counts.get_mut(&k)) {
+                            *c += source.known.len();
                         }
                     }
                 }

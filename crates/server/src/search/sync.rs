@@ -402,11 +402,10 @@ impl UserIndex {
                 }
             }
         }
-        if dirty {
-            if let Err(e) = self.save(&states).await {
-                // The index stays usable; without a saved state it is rebuilt after a restart.
-                tracing::warn!(error = %e, "saving the search index's sync state failed");
-            }
+        // The index stays usable when saving fails; without a saved state it is rebuilt after
+        // a restart.
+        if dirty && let Err(e) = self.save(&states).await {
+            tracing::warn!(error = %e, "saving the search index's sync state failed");
         }
         if let Some(p) = &progress {
             p(steps, steps, "Index up to date".into());
@@ -548,10 +547,12 @@ impl UserIndex {
                 }
             };
             // (A fresh kind's hits carry no marker: just listed.)
-            if let Some(then) = indexed.get(&f.doc.id) {
-                if !current.is_empty() && &current != then && !stale.contains(&f.doc.id.kind) {
-                    stale.push(f.doc.id.kind);
-                }
+            if let Some(then) = indexed.get(&f.doc.id)
+                && !current.is_empty()
+                && &current != then
+                && !stale.contains(&f.doc.id.kind)
+            {
+                stale.push(f.doc.id.kind);
             }
             hits.push(Hit {
                 id: f.doc.id,
