@@ -275,6 +275,12 @@ pub struct RunArgs {
     /// en,de,fr); each adds a stemmed copy of every document to the index
     #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_LANGUAGES", value_delimiter = ',', default_value = "en", value_parser = search_language)]
     pub search_languages: Vec<crate::search::Language>,
+    /// Folder of the per-user search indexes and their sync state (owner-only; one
+    /// subfolder per user, named by a hash), so a restart resumes instead of re-reading
+    /// everything from Nextcloud. A cache: deleting it costs a rebuild. Give each replica
+    /// its own [default: <data dir>/nextcloud-mcp/search]
+    #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_INDEX_DIR")]
+    pub search_index_dir: Option<PathBuf>,
 
     /// Folder of a sentence-transformers embedding model (BERT, e.g. all-MiniLM-L6-v2:
     /// `model.safetensors`, `config.json`, `tokenizer.json`) that semantic search runs

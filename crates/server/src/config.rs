@@ -366,6 +366,7 @@ impl Config {
             embedding_api_key,
             search_sync_interval,
             search_languages,
+            search_index_dir,
             log,
             worker_threads,
             shutdown_timeout,
@@ -490,6 +491,12 @@ impl Config {
             search: crate::search::SearchSettings {
                 sync_interval: search_sync_interval,
                 languages: search_languages,
+                dir: Some(match search_index_dir {
+                    Some(dir) => dir,
+                    None => default_search_dir().ok_or_else(|| {
+                        err("NEXTCLOUD_MCP_SEARCH_INDEX_DIR is not set and no user data directory was found: set it to a persistent folder")
+                    })?,
+                }),
             },
         })
     }
@@ -667,6 +674,11 @@ fn resolve_auth(i: AuthInputs<'_>) -> Result<AuthSettings, ConfigError> {
 /// provisioned across restarts.
 fn default_store_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("nextcloud-mcp").join("tokens.db"))
+}
+
+/// `<data dir>/nextcloud-mcp/search`, next to the default token store.
+fn default_search_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("nextcloud-mcp").join("search"))
 }
 
 /// A list setting's entries, trimmed, without empty ones or repeats.

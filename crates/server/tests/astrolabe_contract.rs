@@ -476,7 +476,7 @@ async fn search_chunk_context_and_their_refusals() {
 async fn purge_is_for_administrators_and_empties_the_index() {
     let Some(nc) = emulator().await else { return };
     let issuer = start_issuer().await;
-    let (srv, _db) = server(&nc, &issuer, false).await;
+    let (srv, db) = server(&nc, &issuer, false).await;
     let http = Http::new(&srv);
     let alice = astrolabe_token(&issuer, &srv, "alice", "notes.read");
     let bob = astrolabe_token(&issuer, &srv, "bob", "notes.read");
@@ -507,6 +507,13 @@ async fn purge_is_for_administrators_and_empties_the_index() {
     assert_eq!(s["indexed_documents"], 2);
     assert_eq!(s["pending_documents"], 0);
     assert_eq!(s["status"], "idle");
+    // Each user's index is on disk, in a folder of its own.
+    let user_folders = || {
+        std::fs::read_dir(db.search_dir())
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().is_dir()).count())
+            .unwrap_or(0)
+    };
+    assert_eq!(user_folders(), 2);
 
     // Bob is no administrator.
     let (status, body) = http
@@ -545,6 +552,7 @@ async fn purge_is_for_administrators_and_empties_the_index() {
     assert_eq!(body, json!({"purged": {"note": 2, "file": 0}}));
     let (_, s) = http.get("/api/v1/vector-sync/status", None).await;
     assert_eq!(s["indexed_documents"], 0);
+    assert_eq!(user_folders(), 0, "the indexes on disk are deleted too");
 }
 
 #[tokio::test]

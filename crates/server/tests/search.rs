@@ -373,6 +373,27 @@ async fn unchanged_data_costs_few_requests_and_deleted_hits_are_never_shown() {
         after.contains(&keep) && !after.contains(&doomed),
         "{after:?}"
     );
+    // Edited since it was indexed: the answer shows the new version, not the indexed one.
+    let keep_id: u64 = keep["notes:".len()..].parse().unwrap();
+    direct
+        .notes()
+        .update(
+            keep_id,
+            &NoteChanges {
+                content: Some("a lonely platypus".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("edit");
+    let out = call_ok(&client, "search", json!({"query": "lonely"})).await;
+    let results = out["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{out}");
+    assert!(
+        results[0]["snippet"].as_str().unwrap().contains("platypus"),
+        "{out}"
+    );
 
     // With syncs before every query, an unchanged account costs a few listing requests plus
     // one check per hit, not a download of everything.
@@ -447,14 +468,16 @@ async fn users_never_see_each_others_documents() {
         .expect("share board");
     file(&bob, "bob.md", "zanzibar bob's own").await;
 
-    // One server, each caller with their own credentials.
+    // One server, each caller with their own credentials and index folder.
     let db = std::env::temp_dir().join(format!("ncmcp-search-{}.db", std::process::id()));
+    let index_dir = temp_index_dir("isolation");
     let args = vec![
         "--deployment-mode=multi_user_basic".to_string(),
         format!("--nextcloud-host={}", nc.base_url),
         "--transport=streamable-http".into(),
         "--token-encryption-key=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
         format!("--token-storage-db={}", db.display()),
+        format!("--search-index-dir={}", index_dir.display()),
     ];
     let config = nextcloud_mcp::config::Config::resolve(
         nextcloud_mcp::cli::RunArgs::from_flags(args).expect("flags"),
@@ -508,6 +531,145 @@ async fn users_never_see_each_others_documents() {
             assert!(e.contains("not found") || e.contains("404"), "{e}");
         }
     }
+    // Each user's index in a folder of its own, named without their user id.
+    let folders = private_folders(&index_dir, &[EMU_USER, BOB]);
+    assert_eq!(folders, 2, "one folder per user");
+    let _ = std::fs::remove_dir_all(&index_dir);
+}
+
+/// A fresh folder for a test's indexes.
+fn temp_index_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "ncmcp-index-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Checks that `root` and every folder below it are owner-only (0700), every file in them
+/// is not readable by others, and no name holds one of `logins`; returns the number of
+/// per-user folders.
+fn private_folders(root: &std::path::Path, logins: &[&str]) -> usize {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(dir: &std::path::Path, logins: &[&str]) {
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().to_lowercase();
+            for login in logins {
+                assert!(!name.contains(&login.to_lowercase()), "{name} names a user");
+            }
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), logins);
+            } else {
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode & 0o077, 0, "{} is {mode:o}", entry.path().display());
+            }
+        }
+    }
+    walk(root, logins);
+    std::fs::read_dir(root)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_dir())
+        .count()
+}
+
+#[tokio::test]
+async fn a_restarted_server_resumes_from_its_index_on_disk() {
+    let nc = TestNextcloud::start().await;
+    let Some(emulator) = nc.emulator() else {
+        println!("skipped: counts the emulator's requests");
+        return;
+    };
+    let direct = nc.direct();
+    // Files cost a download each on a first sync: what a resumed index must not repeat.
+    const FILES: usize = 25;
+    for i in 0..FILES {
+        file(
+            &direct,
+            &format!("Wombats/w{i}.md"),
+            &format!("wombat burrow {i}"),
+        )
+        .await;
+    }
+    let doomed = note(&direct, "Doomed wombat", "wombat to be deleted").await;
+    let dir = temp_index_dir("restart");
+    let settings = SearchSettings {
+        dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let server = |settings: &SearchSettings| {
+        nc.server(&Default::default())
+            .with_search_settings(settings.clone())
+    };
+    let first = connect_http(
+        &spawn_http(server(&settings), &Default::default()).await,
+        Transport::HttpSession,
+        None,
+    )
+    .await;
+    let before = emulator.request_count();
+    let all = ids(&first, json!({"query": "wombat", "limit": 50})).await;
+    assert_eq!(all.len(), FILES + 1, "{all:?}");
+    let first_sync = emulator.request_count() - before;
+    assert!(first_sync > FILES as u64, "{first_sync} requests");
+    assert_eq!(private_folders(&dir, &[EMU_USER]), 1);
+
+    // While no server runs, a note is deleted; then a second server starts on the folder.
+    let doomed_id: u64 = doomed["notes:".len()..].parse().unwrap();
+    direct.notes().delete(doomed_id).await.expect("delete");
+    let second = connect_http(
+        &spawn_http(server(&settings), &Default::default()).await,
+        Transport::HttpSession,
+        None,
+    )
+    .await;
+    let status = call_ok(&second, "nc_get_vector_sync_status", json!({})).await;
+    let files = status["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "files")
+        .map(|a| a["indexed"].as_u64().unwrap());
+    assert_eq!(files, Some(FILES as u64), "indexed at once: {status}");
+    // Let the sync the status call started finish, then count what a query costs.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = emulator.request_count();
+    let again = ids(&second, json!({"query": "wombat", "limit": 50})).await;
+    let resumed = emulator.request_count() - before;
+    assert_eq!(again.len(), FILES, "{again:?}");
+    assert!(!again.contains(&doomed), "{again:?}");
+    assert!(
+        resumed < FILES as u64 / 2,
+        "{resumed} requests: the index was downloaded again"
+    );
+
+    // An unreadable saved state: the index is rebuilt from Nextcloud, and answers the same.
+    let user_dir = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(user_dir.join("state.json"), b"{ not json").unwrap();
+    let third = connect_http(
+        &spawn_http(server(&settings), &Default::default()).await,
+        Transport::HttpSession,
+        None,
+    )
+    .await;
+    let before = emulator.request_count();
+    let rebuilt = ids(&third, json!({"query": "wombat", "limit": 50})).await;
+    assert_eq!(rebuilt.len(), FILES, "{rebuilt:?}");
+    assert!(emulator.request_count() - before > FILES as u64);
+    assert_eq!(private_folders(&dir, &[EMU_USER]), 1);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// An MCP client sending this `Authorization` header with every request.

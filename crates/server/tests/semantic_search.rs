@@ -568,6 +568,7 @@ async fn the_semantic_read_scope_is_required() {
         format!("--deployment-mode={}", DeploymentMode::LoginFlow.as_str()),
         format!("--token-encryption-key={}", multi_common::ENC_KEY),
         format!("--token-storage-db={}", dir.join("tokens.db").display()),
+        format!("--search-index-dir={}", dir.join("search").display()),
         format!("--oidc-discovery-url={issuer}/.well-known/openid-configuration"),
     ])
     .unwrap();

@@ -3,9 +3,10 @@
 use std::collections::HashSet;
 use std::ops::Bound;
 
-use tantivy::collector::TopDocs;
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -15,7 +16,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use tantivy::tokenizer::Language;
 
@@ -135,8 +136,18 @@ pub(super) struct Store {
 }
 
 impl Store {
-    /// A new, empty index in memory.
+    /// A new, empty index in memory (unit tests).
+    #[cfg(test)]
     pub fn create(languages: &[Language]) -> Result<Self, SearchError> {
+        Self::open(languages, None)
+    }
+
+    /// The index in `dir` (memory-mapped; created when empty), or a new one in memory when
+    /// `dir` is `None`. Fails when `dir` holds an index of another schema.
+    pub fn open(
+        languages: &[Language],
+        dir: Option<&std::path::Path>,
+    ) -> Result<Self, SearchError> {
         let languages = if languages.is_empty() {
             vec![Language::English]
         } else {
@@ -186,7 +197,13 @@ impl Store {
             })
             .collect();
         let schema = schema.build();
-        let index = Index::create_in_ram(schema);
+        let index = match dir {
+            Some(dir) => Index::open_or_create(
+                MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?,
+                schema,
+            )?,
+            None => Index::create_in_ram(schema),
+        };
         index.tokenizers().register("plain", plain_analyzer());
         for l in &languages {
             index.tokenizers().register(
@@ -194,7 +211,11 @@ impl Store {
                 stemming_analyzer(*l),
             );
         }
-        let reader = index.reader()?;
+        // Reloaded after each commit of ours; no file watcher thread per user.
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
         Ok(Self {
             index,
             reader,
@@ -245,6 +266,18 @@ impl Store {
         }
         writer.add_document(d)?;
         Ok(())
+    }
+
+    /// Every document held (to report them again to listeners after a restart).
+    pub fn all(&self) -> Result<Vec<StoredDoc>, SearchError> {
+        let searcher = self.reader.searcher();
+        let addresses = searcher.search(&AllQuery, &DocSetCollector)?;
+        let mut out = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            out.extend(self.stored(&doc));
+        }
+        Ok(out)
     }
 
     /// The stored form of one document.

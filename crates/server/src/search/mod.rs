@@ -30,12 +30,14 @@
 //! serves prefix matching of the last word and typo tolerance (edit distance 1 for words of
 //! five letters or more). Title matches are boosted.
 
+mod disk;
 mod index;
 pub mod semantic;
 pub mod sources;
 mod sync;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -224,6 +226,10 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
     #[error("updating the local search index was interrupted: {0}")]
     Interrupted(String),
+    #[error(
+        "the search index directory is not usable (check NEXTCLOUD_MCP_SEARCH_INDEX_DIR and its permissions): {0}"
+    )]
+    Disk(String),
 }
 
 /// Settings of the index (`--search-*`).
@@ -234,6 +240,10 @@ pub struct SearchSettings {
     pub sync_interval: Duration,
     /// Stemming languages; the first one's analysis also drives highlighting.
     pub languages: Vec<Language>,
+    /// Folder of the per-user indexes and their sync state (`--search-index-dir`), so a
+    /// restart resumes incrementally. `None` keeps them in memory: the library default, for
+    /// embedding and tests; the server binary always sets a folder.
+    pub dir: Option<PathBuf>,
 }
 
 impl Default for SearchSettings {
@@ -241,6 +251,7 @@ impl Default for SearchSettings {
         Self {
             sync_interval: Duration::ZERO,
             languages: vec![Language::English],
+            dir: None,
         }
     }
 }
@@ -277,7 +288,12 @@ impl SearchIndex {
             return Ok(found.clone());
         }
         let listeners = lock(&self.listeners).clone();
-        let created = Arc::new(UserIndex::new(&login, &self.settings, listeners)?);
+        let dir = self
+            .settings
+            .dir
+            .as_ref()
+            .map(|root| disk::user_dir(root, user.client().base_url(), &login));
+        let created = Arc::new(UserIndex::new(&login, dir, &self.settings, listeners)?);
         users.insert(login, created.clone());
         Ok(created)
     }
@@ -340,14 +356,51 @@ impl SearchIndex {
             .fold((0, 0), |(i, p), (_, s)| (i + s.indexed, p + s.pending))
     }
 
-    /// Drops every user's index (each is read from Nextcloud again at its user's next search)
-    /// and says how many documents of each of `kinds` they held.
+    /// Drops every user's index, in memory and on disk, including users not seen since the
+    /// start (each is read from Nextcloud again at its user's next search), and says how many
+    /// documents of each of `kinds` they held.
     pub fn clear(&self, kinds: &[Kind]) -> HashMap<Kind, usize> {
         let users: Vec<_> = lock(&self.users).drain().map(|(_, u)| u).collect();
         let mut counts: HashMap<Kind, usize> = kinds.iter().map(|k| (*k, 0)).collect();
-        for (kind, status) in users.iter().flat_map(|u| u.status()) {
-            if let Some(c) = counts.get_mut(&kind) {
-                *c += status.indexed;
+        let mut loaded = std::collections::HashSet::new();
+        for user in &users {
+            for (kind, status) in user.status() {
+                if let Some(c) = counts.get_mut(&kind) {
+                    *c += status.indexed;
+                }
+            }
+            if let Some(dir) = user.purge() {
+                loaded.insert(dir);
+            }
+        }
+        let Some(root) = &self.settings.dir else {
+            return counts;
+        };
+        let Ok(entries) = std::fs::read_dir(root) else {
+            return counts;
+        };
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            // Only folders this index made (named by a hash), whatever else the folder holds.
+            if !entry.file_type().is_ok_and(|t| t.is_dir())
+                || !disk::is_user_dir_name(&entry.file_name())
+            {
+                continue;
+            }
+            if !loaded.contains(&dir) {
+                // Not opened by this process: its saved state says what it held.
+                if let Ok(bytes) = std::fs::read(dir.join(disk::STATE_FILE))
+                    && let Ok(saved) = serde_json::from_slice::<disk::SavedState>(&bytes)
+                {
+                    for (name, source) in saved.sources {
+                        if let Some(c) = Kind::parse(&name).and_then(|k| counts.get_mut(&k)) {
+                            *c += source.known.len();
+                        }
+                    }
+                }
+            }
+            if let Err(e) = disk::wipe(&dir) {
+                tracing::warn!(error = %e, "deleting a purged search index failed");
             }
         }
         counts

@@ -1,6 +1,7 @@
 //! One user's index and its synchronisation with Nextcloud.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -8,15 +9,16 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use nextcloud::NextcloudUser;
 
+use super::disk::{self, SavedSource, SavedState};
 use super::index::Store;
 use super::sources::{self, Cursor, Delta, Source};
 use super::{
     ChangeListener, DocId, Fetched, Hit, Kind, KindStatus, Progress, Query, SearchError,
-    SearchSettings, lock,
+    SearchSettings, language_code, lock,
 };
 
 /// Hits checked against Nextcloud at once.
-const CHECKS_IN_FLIGHT: usize = 8;
+const CHECKS_IN_FLIGHT: usize = 16;
 /// A background sync loop stops after this long without a query.
 const IDLE_STOP: Duration = Duration::from_secs(3600);
 
@@ -26,11 +28,21 @@ struct SourceState {
     /// Object id → change marker of every indexed document.
     known: HashMap<String, String>,
     cursor: Cursor,
+    /// Unix seconds of its last completed sync.
+    synced_at: Option<i64>,
 }
 
 pub(super) struct UserIndex {
     login: String,
     store: Arc<Store>,
+    /// The user's folder (index and sync state); `None`: in memory.
+    dir: Option<PathBuf>,
+    /// Language codes the index is built with (recorded in the saved state).
+    languages: Vec<String>,
+    /// Loaded from disk and not yet reported to the listeners (who start empty).
+    replay: AtomicBool,
+    /// Purged: its folder is gone and must not be written again.
+    purged: AtomicBool,
     interval: Duration,
     /// Held for the whole of a sync, so two never write at once.
     sync: tokio::sync::Mutex<HashMap<Kind, SourceState>>,
@@ -47,24 +59,151 @@ pub(super) struct UserIndex {
 }
 
 impl UserIndex {
+    /// Opens the user's index: from `dir` (resuming from its saved sync state, or rebuilt
+    /// when that state is missing, unreadable or of another version) or in memory.
     pub fn new(
         login: &str,
+        dir: Option<PathBuf>,
         settings: &SearchSettings,
         listeners: Vec<Arc<dyn ChangeListener>>,
     ) -> Result<Self, SearchError> {
+        let languages: Vec<String> = settings
+            .languages
+            .iter()
+            .map(|l| language_code(*l).to_string())
+            .collect();
+        let (store, saved) = match &dir {
+            None => (Store::open(&settings.languages, None)?, None),
+            Some(dir) => open_on_disk(dir, settings, &languages)?,
+        };
+        let mut states = HashMap::new();
+        let mut status = HashMap::new();
+        let mut last_sync = HashMap::new();
+        let resumed = saved.is_some();
+        let now = chrono::Utc::now().timestamp();
+        for (name, saved) in saved.map(|s| s.sources).unwrap_or_default() {
+            let Some(kind) = Kind::parse(&name) else {
+                continue;
+            };
+            status.insert(
+                kind,
+                KindStatus {
+                    indexed: saved.known.len(),
+                    synced_at: saved.synced_at,
+                    ..Default::default()
+                },
+            );
+            // A restart within the interval does not make the index due at once.
+            if let Some(at) = saved.synced_at {
+                let age = Duration::from_secs(now.saturating_sub(at).max(0) as u64);
+                if let Some(instant) = Instant::now().checked_sub(age) {
+                    last_sync.insert(kind, instant);
+                }
+            }
+            states.insert(
+                kind,
+                SourceState {
+                    known: saved.known,
+                    cursor: saved.cursor,
+                    synced_at: saved.synced_at,
+                },
+            );
+        }
         Ok(Self {
             login: login.to_string(),
-            store: Arc::new(Store::create(&settings.languages)?),
+            store: Arc::new(store),
+            dir,
+            languages,
+            replay: AtomicBool::new(resumed && !listeners.is_empty()),
+            purged: AtomicBool::new(false),
             interval: settings.sync_interval,
-            sync: Default::default(),
-            status: Default::default(),
-            last_sync: Default::default(),
+            sync: tokio::sync::Mutex::new(states),
+            status: Mutex::new(status),
+            last_sync: Mutex::new(last_sync),
             last_used: Mutex::new(Instant::now()),
-            complete: AtomicBool::new(false),
+            complete: AtomicBool::new(resumed),
             background: AtomicBool::new(false),
             evicted: Default::default(),
             listeners,
         })
+    }
+
+    /// Marks the index purged (its folder is deleted by the caller): nothing is saved any
+    /// more. Returns its folder.
+    pub fn purge(&self) -> Option<PathBuf> {
+        self.purged.store(true, Ordering::SeqCst);
+        self.dir.clone()
+    }
+
+    /// Reports every stored document to the listeners once after the index was loaded from
+    /// disk: they keep nothing across restarts, and the sync only reports changes.
+    async fn replay_stored(&self, states: &HashMap<Kind, SourceState>) -> Result<(), SearchError> {
+        if !self.replay.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        let docs = blocking(move || store.all()).await?;
+        for stored in docs {
+            let marker = states
+                .get(&stored.id.kind)
+                .and_then(|s| s.known.get(&stored.id.id))
+                .cloned()
+                .unwrap_or_default();
+            let kind = stored.id.kind;
+            let doc = super::Doc {
+                id: stored.id.id,
+                title: stored.title,
+                text: stored.text,
+                url: stored.url,
+                modified: stored.modified,
+                path: stored.path,
+                marker,
+            };
+            for l in &self.listeners {
+                l.upserted(&self.login, kind, &doc);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the saved state before the index changes (see [`disk`]).
+    async fn invalidate_saved(&self) -> Result<(), SearchError> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(());
+        };
+        blocking(move || disk::invalidate(&dir).map_err(|e| disk_error(&dir, e))).await
+    }
+
+    /// Saves the sync state beside the index (atomically), after a sync changed it.
+    async fn save(&self, states: &HashMap<Kind, SourceState>) -> Result<(), SearchError> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(());
+        };
+        if self.purged.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let state = SavedState {
+            version: disk::STATE_VERSION,
+            languages: self.languages.clone(),
+            sources: states
+                .iter()
+                .map(|(k, s)| {
+                    (
+                        k.name().to_string(),
+                        SavedSource {
+                            known: s.known.clone(),
+                            cursor: s.cursor.clone(),
+                            synced_at: s.synced_at,
+                        },
+                    )
+                })
+                .collect(),
+        };
+        blocking(move || {
+            disk::restrict_files(&dir.join(disk::INDEX_DIR));
+            disk::save(&dir, &state).map_err(|e| disk_error(&dir, e))
+        })
+        .await
     }
 
     /// Those of `kinds` whose last sync is older than the interval.
@@ -87,6 +226,10 @@ impl UserIndex {
         progress: Option<Progress>,
     ) -> Result<Vec<Kind>, SearchError> {
         *lock(&self.last_used) = Instant::now();
+        if self.replay.load(Ordering::SeqCst) {
+            let states = self.sync.lock().await;
+            self.replay_stored(&states).await?;
+        }
         if !self.interval.is_zero() && !self.background.swap(true, Ordering::SeqCst) {
             self.clone().background_loop(user.clone());
         }
@@ -138,8 +281,10 @@ impl UserIndex {
     }
 
     /// One pass over the sources of `kinds` whose app the user has; returns the kinds
-    /// synced without error. A failing source keeps its previous documents and reports its
-    /// error in the status; the others go on.
+    /// synced without error. The sources ask Nextcloud what changed concurrently (an
+    /// unchanged app costs one request, so an up-to-date index costs one round trip); their
+    /// changes are written one after the other as they come in. A failing source keeps its
+    /// previous documents and reports its error in the status; the others go on.
     async fn run_sync(
         &self,
         mut states: tokio::sync::MutexGuard<'_, HashMap<Kind, SourceState>>,
@@ -163,25 +308,63 @@ impl UserIndex {
         let mut first_error = None;
         let mut synced = Vec::with_capacity(sources.len());
         let evicted: Vec<DocId> = lock(&self.evicted).drain().collect();
+        // Whether the saved state no longer matches (and must be written at the end).
+        let mut dirty = !evicted.is_empty();
         for id in evicted {
             if let Some(state) = states.get_mut(&id.kind) {
                 state.known.remove(&id.id);
             }
         }
-        for (done, source) in sources.iter().enumerate() {
+        // Listing runs concurrently and changes nothing (cursors are worked on in copies), so
+        // a cancelled sync leaves the state as it was; writing then goes one source at a time.
+        // Progress: one step per source listed, one per source written.
+        let steps = 2 * total;
+        let step = std::sync::atomic::AtomicU32::new(0);
+        if let Some(p) = &progress {
+            let names: Vec<&str> = sources.iter().map(|s| s.kind().name()).collect();
+            p(0, steps, format!("Listing changes in {}", names.join(", ")));
+        }
+        for s in &sources {
+            self.set_status(s.kind(), |st| st.syncing = true);
+        }
+        let nothing = HashMap::new();
+        let listed: Vec<(Cursor, nextcloud::Result<Delta>)> = {
+            let (states, step, progress, nothing) = (&*states, &step, &progress, &nothing);
+            futures::future::join_all(sources.iter().map(|source| async move {
+                let kind = source.kind();
+                let state = states.get(&kind);
+                let mut cursor = state.map(|s| s.cursor.clone()).unwrap_or_default();
+                let known = state.map_or(nothing, |s| &s.known);
+                let changes = source.changes(user, known, &mut cursor).await;
+                if let Some(p) = progress {
+                    let n = step.fetch_add(1, Ordering::SeqCst) + 1;
+                    p(n, steps, format!("Listed changes in {}", kind.name()));
+                }
+                (cursor, changes)
+            }))
+            .await
+        };
+        let mut invalidated = false;
+        let mut done = total;
+        for (source, (cursor, changes)) in sources.iter().zip(listed) {
             let kind = source.kind();
-            if let Some(p) = &progress {
-                p(done as u32, total, format!("Indexing {}", kind.name()));
-            }
-            self.set_status(kind, |s| s.syncing = true);
             let state = states.entry(kind).or_default();
-            let changes = source.changes(user, &state.known, &mut state.cursor).await;
             let result = match changes {
                 Ok(delta) => {
-                    self.set_status(kind, |s| {
-                        s.pending = delta.upserts.len() + delta.removed.len()
-                    });
-                    let written = self.write(kind, state, delta).await;
+                    let count = delta.upserts.len() + delta.removed.len();
+                    self.set_status(kind, |s| s.pending = count);
+                    dirty |= count > 0 || state.cursor != cursor;
+                    state.cursor = cursor;
+                    let written = if count > 0 && !invalidated {
+                        invalidated = true;
+                        self.invalidate_saved().await
+                    } else {
+                        Ok(())
+                    };
+                    let written = match written {
+                        Ok(()) => self.write(kind, state, delta).await,
+                        Err(e) => Err(e),
+                    };
                     if written.is_err() {
                         // What failed to be written must be listed again in full next time.
                         state.cursor.clear();
@@ -191,6 +374,10 @@ impl UserIndex {
                 Err(e) => Err(SearchError::Nextcloud(e)),
             };
             let indexed = state.known.len();
+            let now = chrono::Utc::now().timestamp();
+            if result.is_ok() {
+                state.synced_at = Some(now);
+            }
             self.set_status(kind, |s| {
                 s.syncing = false;
                 s.indexed = indexed;
@@ -198,11 +385,15 @@ impl UserIndex {
                     Ok(()) => {
                         s.pending = 0;
                         s.error = None;
-                        s.synced_at = Some(chrono::Utc::now().timestamp());
+                        s.synced_at = Some(now);
                     }
                     Err(e) => s.error = Some(e.to_string()),
                 }
             });
+            done += 1;
+            if let Some(p) = &progress {
+                p(done, steps, format!("Indexed {}", kind.name()));
+            }
             match result {
                 Ok(()) => synced.push(kind),
                 Err(e) => {
@@ -211,8 +402,13 @@ impl UserIndex {
                 }
             }
         }
+        // The index stays usable when saving fails; without a saved state it is rebuilt after
+        // a restart.
+        if dirty && let Err(e) = self.save(&states).await {
+            tracing::warn!(error = %e, "saving the search index's sync state failed");
+        }
         if let Some(p) = &progress {
-            p(total, total, "Index up to date".into());
+            p(steps, steps, "Index up to date".into());
         }
         let now = Instant::now();
         lock(&self.last_sync).extend(kinds.iter().map(|k| (*k, now)));
@@ -278,6 +474,8 @@ impl UserIndex {
     }
 
     /// Searches, then keeps only hits Nextcloud still has (asking a few more to fill gaps).
+    /// A hit found changed since it was indexed has its kind synced and the search run
+    /// again, so an answer never shows an outdated version.
     pub async fn search(
         &self,
         user: &NextcloudUser,
@@ -285,9 +483,41 @@ impl UserIndex {
         allowed: &[Kind],
         fresh: &[Kind],
     ) -> Result<Vec<Hit>, SearchError> {
+        let (hits, stale) = self.search_once(user, query, allowed, fresh).await?;
+        if stale.is_empty() {
+            return Ok(hits);
+        }
+        let guard = self.sync.lock().await;
+        let synced = self.run_sync(guard, user, &stale, None).await?;
+        let fresh: Vec<Kind> = fresh.iter().chain(&synced).copied().collect();
+        // A kind whose sync failed keeps its checks (and may show the older version).
+        Ok(self.search_once(user, query, allowed, &fresh).await?.0)
+    }
+
+    /// One search with its checks; also returns the kinds with a hit that changed since it
+    /// was indexed.
+    async fn search_once(
+        &self,
+        user: &NextcloudUser,
+        query: &Query,
+        allowed: &[Kind],
+        fresh: &[Kind],
+    ) -> Result<(Vec<Hit>, Vec<Kind>), SearchError> {
         let limit = query.limit.max(1);
         let (store, q, kinds) = (self.store.clone(), query.clone(), allowed.to_vec());
         let found = blocking(move || store.search(&q, &kinds, limit + 5)).await?;
+        // The markers the hits were indexed with (unknown while a sync runs: then only
+        // existence is checked).
+        let indexed: HashMap<DocId, String> = match self.sync.try_lock() {
+            Ok(states) => found
+                .iter()
+                .filter_map(|f| {
+                    let marker = states.get(&f.doc.id.kind)?.known.get(&f.doc.id.id)?;
+                    Some((f.doc.id.clone(), marker.clone()))
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
         let checks = futures::stream::iter(found.into_iter().map(|f| async move {
             if fresh.contains(&f.doc.id.kind) {
                 // Listed by the sync this very call ran: known to exist.
@@ -302,25 +532,41 @@ impl UserIndex {
         .await;
         let mut hits = Vec::with_capacity(limit);
         let mut gone = Vec::new();
+        let mut stale = Vec::new();
         for (f, exists) in checks {
-            match exists {
-                Ok(Some(_)) => hits.push(Hit {
-                    id: f.doc.id,
-                    title: f.doc.title,
-                    snippet: f.snippet,
-                    url: f.doc.url,
-                    modified: f.doc.modified,
-                    path: f.doc.path,
-                    score: f.score,
-                }),
-                Ok(None) => gone.push(f.doc.id),
+            let current = match exists {
+                Ok(Some(marker)) => marker,
+                Ok(None) => {
+                    gone.push(f.doc.id);
+                    continue;
+                }
                 // Unverifiable (Nextcloud failing): not shown, not forgotten.
-                Err(e) => tracing::debug!(id = %f.doc.id, error = %e, "search hit not checked"),
+                Err(e) => {
+                    tracing::debug!(id = %f.doc.id, error = %e, "search hit not checked");
+                    continue;
+                }
+            };
+            // (A fresh kind's hits carry no marker: just listed.)
+            if let Some(then) = indexed.get(&f.doc.id)
+                && !current.is_empty()
+                && &current != then
+                && !stale.contains(&f.doc.id.kind)
+            {
+                stale.push(f.doc.id.kind);
             }
+            hits.push(Hit {
+                id: f.doc.id,
+                title: f.doc.title,
+                snippet: f.snippet,
+                url: f.doc.url,
+                modified: f.doc.modified,
+                path: f.doc.path,
+                score: f.score,
+            });
         }
         hits.truncate(limit);
         self.evict(gone).await?;
-        Ok(hits)
+        Ok((hits, stale))
     }
 
     /// Drops documents found gone from the index now and from the sync state next time.
@@ -328,6 +574,7 @@ impl UserIndex {
         if gone.is_empty() {
             return Ok(());
         }
+        self.invalidate_saved().await?;
         let store = self.store.clone();
         let gone = blocking(move || -> Result<Vec<DocId>, SearchError> {
             let mut writer = store.writer()?;
@@ -401,6 +648,46 @@ fn fetched(stored: super::index::StoredDoc) -> Fetched {
         modified: stored.modified,
         path: stored.path,
     }
+}
+
+/// Opens the index in the user's folder with its saved state; starts afresh (logged, not an
+/// error) when the state is missing, unreadable or of another version, or the index does not
+/// open.
+fn open_on_disk(
+    dir: &std::path::Path,
+    settings: &SearchSettings,
+    languages: &[String],
+) -> Result<(Store, Option<SavedState>), SearchError> {
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    disk::prepare(dir).map_err(|e| disk_error(dir, e))?;
+    let index_dir = dir.join(disk::INDEX_DIR);
+    let had_index = std::fs::read_dir(&index_dir).is_ok_and(|mut d| d.next().is_some());
+    match disk::load(dir, languages) {
+        Ok(saved) => match Store::open(&settings.languages, Some(&index_dir)) {
+            Ok(store) => return Ok((store, Some(saved))),
+            Err(e) => {
+                tracing::info!(folder, error = %e, "search index unreadable: rebuilding it from Nextcloud")
+            }
+        },
+        Err(why) if had_index => {
+            tracing::info!(folder, reason = %why, "search index not resumable: rebuilding it from Nextcloud")
+        }
+        Err(_) => {}
+    }
+    if had_index {
+        disk::wipe(dir).map_err(|e| disk_error(dir, e))?;
+        disk::prepare(dir).map_err(|e| disk_error(dir, e))?;
+    }
+    let store = Store::open(&settings.languages, Some(&index_dir))?;
+    disk::restrict_files(&index_dir);
+    Ok((store, None))
+}
+
+fn disk_error(dir: &std::path::Path, e: std::io::Error) -> SearchError {
+    SearchError::Disk(format!("{}: {e}", dir.display()))
 }
 
 /// Runs tantivy work on the blocking pool, so it never holds up an async worker.

@@ -137,6 +137,15 @@ impl TestDb {
     }
 
     /// The flag that puts the server's credential store here.
+    /// Where the server keeps its search indexes: inside the test's folder, or a folder of
+    /// its own beside a PostgreSQL schema (never the user's data directory).
+    pub fn search_dir(&self) -> std::path::PathBuf {
+        match self {
+            Self::Sqlite(dir) => dir.join("search"),
+            Self::Postgres { schema, .. } => std::env::temp_dir().join(format!("{schema}_search")),
+        }
+    }
+
     fn flag(&self) -> String {
         match self {
             Self::Sqlite(dir) => format!("--token-storage-db={}", dir.join("tokens.db").display()),
@@ -160,6 +169,8 @@ impl TestDb {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Self::Postgres { base, schema } => {
+                let _ =
+                    std::fs::remove_dir_all(std::env::temp_dir().join(format!("{schema}_search")));
                 let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
                 sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
                     .execute(&mut conn)
@@ -207,6 +218,7 @@ pub async fn start_server_with(
         format!("--token-encryption-key={ENC_KEY}"),
         "--request-timeout=5".into(),
         db.flag(),
+        format!("--search-index-dir={}", db.search_dir().display()),
     ];
     if let Some(i) = issuer {
         flags.push(format!(

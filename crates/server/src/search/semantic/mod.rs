@@ -7,7 +7,8 @@
 //! embedder, or when it fails, the answer comes from the keyword ranking alone and says so.
 //!
 //! The store is in memory, searched by brute force (a dot product per chunk), and starts
-//! empty after a restart: the keyword index's first sync then reports every document again.
+//! empty after a restart: the keyword index reports every document it holds again (from
+//! disk, or from its first sync), so what changed is embedded again.
 
 #[cfg(feature = "embedded-model")]
 pub mod bert;

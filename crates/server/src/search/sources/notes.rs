@@ -14,6 +14,8 @@ use crate::search::{Doc, Kind};
 pub struct Notes;
 
 const SERVER_TIME: &str = "server_time";
+/// The previous listing's ETag: an unchanged listing then answers 304 without a body.
+const ETAG: &str = "etag";
 
 struct Parts {
     id: u64,
@@ -56,16 +58,22 @@ impl Source for Notes {
         cursor: &'a mut Cursor,
     ) -> BoxFuture<'a, nextcloud::Result<Delta>> {
         async move {
+            // Without anything indexed yet, everything must come in full.
+            let prune_before = cursor
+                .get(SERVER_TIME)
+                .filter(|_| !known.is_empty())
+                .and_then(|t| t.parse().ok());
             let query = ListQuery {
-                // Without anything indexed yet, everything must come in full.
-                prune_before: cursor
-                    .get(SERVER_TIME)
-                    .filter(|_| !known.is_empty())
-                    .and_then(|t| t.parse().ok()),
+                prune_before,
+                if_none_match: cursor.get(ETAG).filter(|_| prune_before.is_some()).cloned(),
                 ..Default::default()
             };
             let Some(list) = user.notes().list(&query).await? else {
                 return Ok(Delta::default());
+            };
+            match &list.etag {
+                Some(etag) => cursor.insert(ETAG.into(), etag.clone()),
+                None => cursor.remove(ETAG),
             };
             let base = user.client().base_url().to_string();
             let mut seen = HashSet::with_capacity(list.notes.len());
