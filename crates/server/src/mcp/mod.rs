@@ -493,19 +493,38 @@ impl ServerHandler for NextcloudMcp {
     ) -> Result<CallToolResponse, McpError> {
         // Boxed: see the note on this impl.
         Box::pin(async move {
+            use tracing::Instrument;
             crate::memory::note_activity();
             let name = request.name.clone();
             let started = std::time::Instant::now();
+            // The call's trace span (exported only with OTEL_EXPORTER_OTLP_ENDPOINT): a child of
+            // the HTTP request's, whose context the request headers carry (see `telemetry`).
+            let span = tracing::info_span!(
+                target: crate::telemetry::SPAN_TARGET,
+                "tools/call",
+                otel.name = format_args!("tools/call {name}"),
+                mcp.method.name = "tools/call",
+                gen_ai.tool.name = %name,
+                otel.status_code = tracing::field::Empty,
+            );
+            if let Some(parts) = ctx.extensions.get::<http::request::Parts>() {
+                crate::telemetry::continue_trace(&span, &parts.headers);
+            }
             let result = if self.state.discovery.is_some() && name == discover::CALL_TOOL {
-                self.call_by_name(request, ctx).await
+                self.call_by_name(request, ctx)
+                    .instrument(span.clone())
+                    .await
             } else {
-                self.dispatch(request, ctx).await
+                self.dispatch(request, ctx).instrument(span.clone()).await
             };
             let outcome = match &result {
                 Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
                 Ok(_) => CallOutcome::Ok,
                 Err(_) => CallOutcome::Failed,
             };
+            if outcome != CallOutcome::Ok {
+                span.record("otel.status_code", "ERROR");
+            }
             let elapsed = started.elapsed();
             // Only names of the catalogue become labels: an unknown name is counted as `unknown`.
             let label = if self.state.tools.get(&name).is_some() {
