@@ -10,7 +10,9 @@
 //! - discovery mode's tool finder: recall at 1 and 3 over the evaluation set of plain-language
 //!   tasks, and the time of one `nc_find_tools` (see [`tool_search`]);
 //! - the keyword search index over a synthetic corpus (see [`search`]); `--only-search` runs
-//!   just that.
+//!   just that;
+//! - server CPU per call and, with `--callgrind DIR`, instructions per call (see [`cpu`]);
+//!   `--only-cpu` runs just that.
 //!
 //! Usage: `cargo build --release -p nextcloud-mcp -p nextcloud-mcp-bench &&
 //! target/release/nextcloud-mcp-bench`. Prints a Markdown table for docs/BENCHMARKS.md.
@@ -26,6 +28,7 @@ use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 
+mod cpu;
 mod raw;
 mod search;
 mod tool_search;
@@ -54,6 +57,22 @@ struct Args {
     /// Run only the search benchmark.
     #[arg(long)]
     only_search: bool,
+    /// Run only the CPU-per-call benchmark.
+    #[arg(long)]
+    only_cpu: bool,
+    /// Calls per series in the CPU-per-call benchmark.
+    #[arg(long, default_value_t = 5000)]
+    cpu_calls: usize,
+    /// The server's LOG_LEVEL in the CPU-per-call benchmark (the server's default is info).
+    #[arg(long, default_value = "info")]
+    cpu_log_level: String,
+    /// Also count instructions per call under `valgrind --tool=callgrind`, keeping the
+    /// profiles in this directory.
+    #[arg(long)]
+    callgrind: Option<PathBuf>,
+    /// Calls in the larger callgrind run (the baseline run makes a tenth of them).
+    #[arg(long, default_value_t = 1000)]
+    callgrind_calls: usize,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -97,6 +116,19 @@ async fn main() -> anyhow::Result<()> {
             "{} not found: build it first (cargo build --release -p nextcloud-mcp)",
             server_bin.display()
         );
+    }
+
+    if args.only_cpu {
+        return cpu::measure(
+            &server_bin,
+            &cpu::Options {
+                calls: args.cpu_calls,
+                log_level: args.cpu_log_level,
+                callgrind: args.callgrind,
+                callgrind_calls: args.callgrind_calls,
+            },
+        )
+        .await;
     }
 
     let search_figures = match args.search_docs {

@@ -113,6 +113,11 @@ impl RawClient {
             .map(drop)
     }
 
+    /// `ping` (2025-11-25 only): the cheapest request a server answers.
+    pub async fn ping(&self, id: u64) -> anyhow::Result<()> {
+        self.request(id, "ping", None, json!({})).await.map(drop)
+    }
+
     pub async fn call_tool(&self, id: u64, name: &str, arguments: Value) -> anyhow::Result<()> {
         let result = self
             .request(

@@ -26,8 +26,9 @@ fn start(cli: Cli) -> anyhow::Result<()> {
         anyhow::bail!("only `run` serves the conformance fixtures");
     };
     let config = Config::resolve(*args)?;
-    tokio::runtime::Runtime::new()?.block_on(async {
-        nextcloud_mcp::logging::init(&config.log);
-        nextcloud_mcp::run_with(config, Conformance::new).await
-    })
+    let telemetry = nextcloud_mcp::logging::init(&config.log)?;
+    let done =
+        tokio::runtime::Runtime::new()?.block_on(nextcloud_mcp::run_with(config, Conformance::new));
+    telemetry.shutdown();
+    done
 }

@@ -379,6 +379,16 @@ impl EmulatorHandle {
         self.state.inner.requests.load(Ordering::Relaxed)
     }
 
+    /// The `traceparent` headers of the requests that carried one, oldest first.
+    pub fn traceparents(&self) -> Vec<String> {
+        self.state
+            .inner
+            .traceparents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Creates (or replaces) a file of `len` bytes whose content is generated as it is served
     /// (see [`fs::SYNTHETIC_PATTERN`]), so a gigabyte download costs no memory. Its parent
     /// folder must exist. False if the user or folder does not exist.
@@ -567,6 +577,18 @@ async fn handle_request(
     req: hyper::Request<Incoming>,
 ) -> Result<Response, DroppedByFault> {
     state.inner.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(tp) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        state
+            .inner
+            .traceparents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tp.to_string());
+    }
     let path = req.uri().path().to_string();
     let action = state.world().faults.decide(&path);
     if let Some(latency) = action.latency {

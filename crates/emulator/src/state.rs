@@ -143,6 +143,8 @@ pub struct Inner {
     pub world: Mutex<World>,
     pub next_file_id: AtomicU64,
     pub requests: AtomicU64,
+    /// The `traceparent` header of every request that had one, in order (tracing tests).
+    pub traceparents: Mutex<Vec<String>>,
     /// Seconds added to the wall clock (tests travel in time with it).
     pub clock_offset: AtomicI64,
     /// Fallback base URL when a request carries no Host header.
@@ -159,6 +161,7 @@ impl AppState {
                 world: Mutex::new(World::default()),
                 next_file_id: AtomicU64::new(100),
                 requests: AtomicU64::new(0),
+                traceparents: Mutex::new(Vec::new()),
                 clock_offset: AtomicI64::new(0),
                 base_url: Mutex::new(String::new()),
                 dav_upstream: Mutex::new(None),

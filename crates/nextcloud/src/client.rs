@@ -6,6 +6,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
+use tracing::Instrument;
 
 use crate::capabilities::Capabilities;
 use crate::{ClientConfig, Credentials, Error, Result};
@@ -221,6 +222,23 @@ impl NextcloudUser {
         let url = format!("{}{}", inner.base, request.path);
         let mut attempt: u32 = 0;
         loop {
+            let app = api_of(&request.path);
+            // One span per attempt, for tracing systems (nothing listens unless the
+            // application installs one). No path: it can name a person's files.
+            let span = tracing::info_span!(
+                target: "nextcloud::span",
+                "nextcloud request",
+                otel.name = format_args!("{} {app}", request.method),
+                otel.kind = "client",
+                http.request.method = %request.method,
+                nextcloud.app = app,
+                http.response.status_code = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            );
+            let mut headers = request.headers.clone();
+            if let Some(observer) = &inner.config.observer {
+                span.in_scope(|| observer.inject_headers(&mut headers));
+            }
             let mut builder = inner
                 .http
                 .request(request.method.clone(), &url)
@@ -228,15 +246,26 @@ impl NextcloudUser {
                     self.credentials.login_name(),
                     Some(self.credentials.secret()),
                 )
-                .headers(request.headers.clone());
+                .headers(headers);
             if let Some(body) = &request.body {
                 builder = builder.body(body.clone());
             }
             let sent = Instant::now();
-            let outcome = builder.send().await;
+            let outcome = builder.send().instrument(span.clone()).await;
+            let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
+            match status {
+                Some(code) => {
+                    span.record("http.response.status_code", code);
+                    if code >= 400 {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                }
+                None => {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
             if let Some(observer) = &inner.config.observer {
-                let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
-                observer.finished(api_of(&request.path), status, sent.elapsed());
+                observer.finished(app, status, sent.elapsed());
             }
             let can_retry = attempt < policy.max_retries;
             match outcome {

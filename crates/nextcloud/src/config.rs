@@ -11,6 +11,11 @@ pub trait RequestObserver: Send + Sync {
     /// `app` names the API the request went to (`notes`, `files`, `calendars`, `cloud`, ...;
     /// `other` when unknown); `status` is `None` when no answer came (timeout, refused, reset).
     fn finished(&self, app: &'static str, status: Option<u16>, elapsed: Duration);
+
+    /// Adds headers to a request about to be sent, e.g. W3C `traceparent` for distributed
+    /// tracing. Called inside the request's `tracing` span (target `nextcloud::span`), so an
+    /// application can read that span's context; this crate knows no tracing system.
+    fn inject_headers(&self, _headers: &mut http::HeaderMap) {}
 }
 
 /// How the shared HTTP client talks to one Nextcloud instance.

@@ -355,6 +355,10 @@ pub struct LogArgs {
     /// Log format; logs always go to stderr
     #[arg(long, value_enum, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// OpenTelemetry collector to send traces to over OTLP/HTTP (protobuf), e.g.
+    /// `http://localhost:4318`; spans go to its /v1/traces. Unset: no traces
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = http_url)]
+    pub otlp_endpoint: Option<url::Url>,
 }
 
 #[derive(Debug, Args)]

@@ -124,7 +124,9 @@ impl NextcloudSettings {
         config.ca_bundle = self.ca_bundle.clone();
         config.connect_timeout = self.connect_timeout;
         config.request_timeout = self.request_timeout;
-        config.observer = Some(crate::metrics::nextcloud_observer());
+        config.observer = Some(crate::telemetry::nextcloud_observer(
+            crate::metrics::nextcloud_observer(),
+        ));
         config
     }
 

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod profiles;
 pub mod search;
 pub mod settings;
+pub mod telemetry;
 pub mod tools;
 pub mod transport;
 

@@ -1,27 +1,62 @@
-//! Logs go to stderr only: in stdio mode stdout carries the MCP protocol.
+//! Logs go to stderr only: in stdio mode stdout carries the MCP protocol. With
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`, trace spans also go to an OpenTelemetry collector
+//! (see [`crate::telemetry`]).
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
 
 use crate::cli::{LogArgs, LogFormat};
+use crate::telemetry::{CLIENT_SPAN_TARGET, SPAN_TARGET, Telemetry};
 
 /// Installs the global subscriber. `--log-filter` (`RUST_LOG`), when set, replaces the filter
-/// built from `--log-level`.
-pub fn init(settings: &LogArgs) {
+/// built from `--log-level`. Returns the trace exporter's handle, to flush it at exit.
+pub fn init(settings: &LogArgs) -> anyhow::Result<Telemetry> {
     let filter = settings
         .log_filter
         .as_deref()
-        .and_then(|d| EnvFilter::try_new(d).ok())
+        .and_then(|d| EnvFilter::try_new(format!("{d},{}", no_trace_spans())).ok())
         .unwrap_or_else(|| filter(&settings.log_level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false);
-    let result = match settings.log_format {
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let fmt = match settings.log_format {
+        LogFormat::Text => fmt.with_ansi(false).with_filter(filter).boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).with_filter(filter).boxed(),
+    };
+    let mut layers = vec![fmt];
+    let telemetry = match &settings.otlp_endpoint {
+        Some(endpoint) => {
+            let (otel, telemetry) = otel_layer(endpoint)?;
+            layers.push(otel);
+            telemetry
+        }
+        None => Telemetry::default(),
     };
     // A second init (tests, demo) keeps the first subscriber.
-    let _ = result;
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+    if settings.otlp_endpoint.is_some() {
+        tracing::info!("exporting traces over OTLP/HTTP");
+    }
+    Ok(telemetry)
+}
+
+type BoxedLayer = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+#[cfg(feature = "otel")]
+fn otel_layer(endpoint: &url::Url) -> anyhow::Result<(BoxedLayer, Telemetry)> {
+    crate::telemetry::layer(endpoint)
+}
+
+#[cfg(not(feature = "otel"))]
+fn otel_layer(_endpoint: &url::Url) -> anyhow::Result<(BoxedLayer, Telemetry)> {
+    anyhow::bail!(
+        "OTEL_EXPORTER_OTLP_ENDPOINT is set but this build has no OpenTelemetry support (cargo feature `otel`): rebuild with it or unset it"
+    )
+}
+
+/// The trace spans are for the OpenTelemetry exporter only, never log lines.
+fn no_trace_spans() -> String {
+    format!("{SPAN_TARGET}=off,{CLIENT_SPAN_TARGET}=off")
 }
 
 /// The filter for `--log-level`. Libraries speak only of problems unless the operator asks
@@ -37,7 +72,10 @@ fn filter(level: &str) -> EnvFilter {
     let verbose = ["debug", "trace"]
         .iter()
         .any(|l| level.eq_ignore_ascii_case(l));
-    let mut directives = format!("{level},tantivy=warn,hyper=warn,reqwest=warn");
+    let mut directives = format!(
+        "{level},tantivy=warn,hyper=warn,reqwest=warn,{}",
+        no_trace_spans()
+    );
     if !verbose {
         directives.push_str(",rmcp=warn");
     }

@@ -28,19 +28,18 @@ fn start(cli: Cli) -> anyhow::Result<()> {
             let config = Config::resolve(*args)?;
             let one_client = config.transport == Transport::Stdio;
             let runtime = runtime(config.worker_threads, one_client)?;
-            let done = runtime.block_on(async {
-                nextcloud_mcp::logging::init(&config.log);
-                nextcloud_mcp::run(config).await
-            });
+            let telemetry = nextcloud_mcp::logging::init(&config.log)?;
+            let done = runtime.block_on(nextcloud_mcp::run(config));
             // Blocking work still running (a document being parsed for a request that was
             // cut off at shutdown) must not keep the process alive.
             runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            telemetry.shutdown();
             done
         }
         Command::RotateKeys(args) => {
             let config = Config::resolve(*args)?;
+            let _telemetry = nextcloud_mcp::logging::init(&config.log)?;
             runtime(config.worker_threads, true)?.block_on(async {
-                nextcloud_mcp::logging::init(&config.log);
                 let n = nextcloud_mcp::rotate_keys(config).await?;
                 eprintln!("nextcloud-mcp: re-encrypted {n} stored secret(s) under the current key");
                 Ok(())
@@ -53,10 +52,10 @@ fn start(cli: Cli) -> anyhow::Result<()> {
 /// `nextcloud-mcp demo`: the emulator with sample data plus the server.
 #[cfg(feature = "demo")]
 fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    runtime(None, false)?.block_on(async {
-        nextcloud_mcp::logging::init(&args.log);
-        nextcloud_mcp::demo::run(args).await
-    })
+    let telemetry = nextcloud_mcp::logging::init(&args.log)?;
+    let done = runtime(None, false)?.block_on(nextcloud_mcp::demo::run(args));
+    telemetry.shutdown();
+    done
 }
 
 /// Builds without the emulator (the default, what is shipped) say how to get the demo.

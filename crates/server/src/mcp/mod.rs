@@ -422,6 +422,12 @@ impl Clone for NextcloudMcp {
     }
 }
 
+/// The handlers that await a lot (`list_tools`, `call_tool`, `read_resource`) box their work.
+/// rmcp holds the future of whichever handler a request calls inline in its per-request
+/// future, so that future is as large as the largest handler's (gate, credential store,
+/// capabilities, the tool router, the Nextcloud client) and is moved several times per request,
+/// `ping` included. Unboxed, those moves were over a third of the instructions of a
+/// `nc_notes_get_note` call (docs/BENCHMARKS.md); one allocation is far cheaper.
 impl ServerHandler for NextcloudMcp {
     fn get_info(&self) -> ServerConfig {
         let capabilities = if self.state.discovery.is_some() {
@@ -455,18 +461,22 @@ impl ServerHandler for NextcloudMcp {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        crate::memory::note_activity();
-        let mut result = ListToolsResult::with_all_items(self.visible_tools(&ctx).await);
-        if ctx
-            .protocol_version()
-            .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28)
-        {
-            // The list depends on the caller's apps and grants: only their client may cache it.
-            result = result
-                .with_ttl_ms(60_000)
-                .with_cache_scope(rmcp::model::CacheScope::Private);
-        }
-        Ok(result)
+        // Boxed: see the note on this impl.
+        Box::pin(async move {
+            crate::memory::note_activity();
+            let mut result = ListToolsResult::with_all_items(self.visible_tools(&ctx).await);
+            if ctx
+                .protocol_version()
+                .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28)
+            {
+                // The list depends on the caller's apps and grants: only their client may cache it.
+                result = result
+                    .with_ttl_ms(60_000)
+                    .with_cache_scope(rmcp::model::CacheScope::Private);
+            }
+            Ok(result)
+        })
+        .await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -481,34 +491,57 @@ impl ServerHandler for NextcloudMcp {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        crate::memory::note_activity();
-        let name = request.name.clone();
-        let started = std::time::Instant::now();
-        let result = if self.state.discovery.is_some() && name == discover::CALL_TOOL {
-            self.call_by_name(request, ctx).await
-        } else {
-            self.dispatch(request, ctx).await
-        };
-        let outcome = match &result {
-            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
-            Ok(_) => CallOutcome::Ok,
-            Err(_) => CallOutcome::Failed,
-        };
-        let elapsed = started.elapsed();
-        // Only names of the catalogue become labels: an unknown name is counted as `unknown`.
-        let label = if self.state.tools.get(&name).is_some() {
-            name.as_ref()
-        } else {
-            "unknown"
-        };
-        crate::metrics::tool_call(label, outcome, elapsed);
-        tracing::info!(
-            tool = %name,
-            failed = outcome != CallOutcome::Ok,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "tool call"
-        );
-        result
+        // Boxed: see the note on this impl.
+        Box::pin(async move {
+            use tracing::Instrument;
+            crate::memory::note_activity();
+            let name = request.name.clone();
+            let started = std::time::Instant::now();
+            // The call's trace span (exported only with OTEL_EXPORTER_OTLP_ENDPOINT): a child of
+            // the HTTP request's, whose context the request headers carry (see `telemetry`).
+            let span = tracing::info_span!(
+                target: crate::telemetry::SPAN_TARGET,
+                "tools/call",
+                otel.name = format_args!("tools/call {name}"),
+                mcp.method.name = "tools/call",
+                gen_ai.tool.name = %name,
+                otel.status_code = tracing::field::Empty,
+            );
+            if let Some(parts) = ctx.extensions.get::<http::request::Parts>() {
+                crate::telemetry::continue_trace(&span, &parts.headers);
+            }
+            let result = if self.state.discovery.is_some() && name == discover::CALL_TOOL {
+                self.call_by_name(request, ctx)
+                    .instrument(span.clone())
+                    .await
+            } else {
+                self.dispatch(request, ctx).instrument(span.clone()).await
+            };
+            let outcome = match &result {
+                Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => CallOutcome::Error,
+                Ok(_) => CallOutcome::Ok,
+                Err(_) => CallOutcome::Failed,
+            };
+            if outcome != CallOutcome::Ok {
+                span.record("otel.status_code", "ERROR");
+            }
+            let elapsed = started.elapsed();
+            // Only names of the catalogue become labels: an unknown name is counted as `unknown`.
+            let label = if self.state.tools.get(&name).is_some() {
+                name.as_ref()
+            } else {
+                "unknown"
+            };
+            crate::metrics::tool_call(label, outcome, elapsed);
+            tracing::info!(
+                tool = %name,
+                failed = outcome != CallOutcome::Ok,
+                elapsed_ms = elapsed.as_millis() as u64,
+                "tool call"
+            );
+            result
+        })
+        .await
     }
 
     async fn list_resources(
@@ -534,6 +567,8 @@ impl ServerHandler for NextcloudMcp {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        // Boxed: see the note on this impl.
+        Box::pin(async move {
         crate::memory::note_activity();
         let mut ctx = ctx;
         let access = self.access(&ctx).await;
@@ -553,6 +588,8 @@ impl ServerHandler for NextcloudMcp {
             .user(&ctx)
             .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
         resources::read(&user, &request.uri).await.map(Into::into)
+        })
+        .await
     }
 }
 

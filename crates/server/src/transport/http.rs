@@ -41,7 +41,11 @@ where
 {
     let cancel = CancellationToken::new();
     let in_flight = InFlight::default();
-    let app = router(server, settings, cancel.child_token()).layer(middleware::from_fn_with_state(
+    let mut app = router(server, settings, cancel.child_token());
+    if crate::telemetry::enabled() {
+        app = app.layer(middleware::from_fn(crate::telemetry::trace_request));
+    }
+    let app = app.layer(middleware::from_fn_with_state(
         in_flight.clone(),
         track_in_flight,
     ));
