@@ -767,7 +767,10 @@ async fn semantic_and_hybrid_search_with_an_embedding_model() {
     assert_eq!(top["doc_type"], "note");
     assert_eq!(top["title"], "Pets");
     assert_eq!(top["excerpt"], CAT);
-    assert_eq!((top["chunk_index"].clone(), top["total_chunks"].clone()), (json!(0), json!(1)));
+    assert_eq!(
+        (top["chunk_index"].clone(), top["total_chunks"].clone()),
+        (json!(0), json!(1))
+    );
     assert_eq!(top["chunk_start_offset"], 0);
     assert_eq!(top["chunk_end_offset"], CAT.chars().count());
     assert_eq!(top["metadata"]["path"], "Work");
@@ -812,7 +815,10 @@ async fn semantic_and_hybrid_search_with_an_embedding_model() {
     assert_eq!(body["chunk_index"], index);
     assert_eq!(body["total_chunks"], total);
     assert_eq!(body["has_more_before"], true);
-    assert_eq!(body["before_context"].as_str().unwrap().chars().count(), 100);
+    assert_eq!(
+        body["before_context"].as_str().unwrap().chars().count(),
+        100
+    );
 
     // Semantic leaves out passages unrelated to the query (similarity below 0).
     let (status, body) = http
@@ -870,7 +876,11 @@ async fn semantic_and_hybrid_search_with_an_embedding_model() {
     assert!(variance.iter().sum::<f64>() <= 1.0 + 1e-3);
     // Hybrid has coordinates too; bm25 still has none.
     let (_, body) = http
-        .post("/api/v1/vector-viz/search", Some(&alice), viz("tax receipts", "hybrid"))
+        .post(
+            "/api/v1/vector-viz/search",
+            Some(&alice),
+            viz("tax receipts", "hybrid"),
+        )
         .await;
     assert_eq!(body["results"][0]["id"], tax, "{body}");
     assert_eq!(
@@ -878,14 +888,20 @@ async fn semantic_and_hybrid_search_with_an_embedding_model() {
         body["results"].as_array().map(Vec::len)
     );
     let (_, body) = http
-        .post("/api/v1/vector-viz/search", Some(&alice), viz("tax", "bm25"))
+        .post(
+            "/api/v1/vector-viz/search",
+            Some(&alice),
+            viz("tax", "bm25"),
+        )
         .await;
     assert_eq!(body["algorithm_used"], "bm25");
     assert_eq!(body["coordinates_3d"], json!([]));
     // No algorithm: the best there is.
     let mut best = viz("tax", "hybrid");
     best.as_object_mut().unwrap().remove("algorithm");
-    let (_, body) = http.post("/api/v1/vector-viz/search", Some(&alice), best).await;
+    let (_, body) = http
+        .post("/api/v1/vector-viz/search", Some(&alice), best)
+        .await;
     assert_eq!(body["algorithm_used"], "hybrid");
     // A type the token may not read is still refused.
     let mut files = unified("cat", "semantic");
@@ -926,7 +942,14 @@ async fn webhook_updates_the_index_at_once(model: Option<std::path::PathBuf>) {
     let http = Http::new(&srv);
     http.provision("alice", ALICE_APP).await;
     let alice = astrolabe_token(&issuer, &srv, "alice", "openid notes.read");
-    let id = add_note(&nc, "alice", ALICE_APP, "Travel", "A plan for the original trip.").await;
+    let id = add_note(
+        &nc,
+        "alice",
+        ALICE_APP,
+        "Travel",
+        "A plan for the original trip.",
+    )
+    .await;
     // The first search builds alice's index.
     let body = search_until(&http, &alice, "original trip", "bm25", |n| n == 1).await;
     assert_eq!(body["results"][0]["id"], id, "{body}");
@@ -981,7 +1004,10 @@ async fn webhook_updates_the_index_at_once(model: Option<std::path::PathBuf>) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "queued");
     let body = search_until(&http, &alice, "zanzibar", "bm25", |n| n == 1).await;
-    assert_eq!(body["results"][0]["id"], id, "the webhook re-indexed the note: {body}");
+    assert_eq!(
+        body["results"][0]["id"], id,
+        "the webhook re-indexed the note: {body}"
+    );
     let (_, body) = http
         .post("/api/v1/search", Some(&alice), unified("original", "bm25"))
         .await;
@@ -990,16 +1016,30 @@ async fn webhook_updates_the_index_at_once(model: Option<std::path::PathBuf>) {
         // The semantic index took the new version in too.
         let body = search_until(&http, &alice, "island port voyage", "hybrid", |n| n >= 1).await;
         assert_eq!(body["results"][0]["id"], id, "{body}");
-        assert!(body["results"][0]["excerpt"].as_str().unwrap().contains("Zanzibar"));
+        assert!(
+            body["results"][0]["excerpt"]
+                .as_str()
+                .unwrap()
+                .contains("Zanzibar")
+        );
     }
-    println!("a webhook's change was searchable after {:?}", started.elapsed());
+    println!(
+        "a webhook's change was searchable after {:?}",
+        started.elapsed()
+    );
     let (_, s) = http.get("/api/v1/vector-sync/status", None).await;
-    assert_eq!((s["status"].clone(), s["pending_documents"].clone()), (json!("idle"), json!(0)));
+    assert_eq!(
+        (s["status"].clone(), s["pending_documents"].clone()),
+        (json!("idle"), json!(0))
+    );
 
     // Deleted: the delete event removes it from the index at once.
     notes.delete(id).await.unwrap();
     let (status, body) = send(hook("OCP\\Files\\Events\\Node\\NodeDeletedEvent")).await;
-    assert_eq!((status, body["operation"].clone()), (StatusCode::OK, json!("delete")));
+    assert_eq!(
+        (status, body["operation"].clone()),
+        (StatusCode::OK, json!("delete"))
+    );
     let body = search_until(&http, &alice, "zanzibar", "bm25", |n| n == 0).await;
     assert_eq!(body["total_found"], 0, "{body}");
     if semantic {

@@ -551,9 +551,9 @@ impl SemanticBackend {
         // The semantic search synchronised the keyword index first.
         self.keyword.synced(user_id, &kinds);
         let Some(query_vector) = answer.query_vector else {
-            return Err(BackendError::Embedding(answer.notice.unwrap_or_else(|| {
-                "the embedding model gave no vector for the query".into()
-            })));
+            return Err(BackendError::Embedding(answer.notice.unwrap_or_else(
+                || "the embedding model gave no vector for the query".into(),
+            )));
         };
         let total = answer.hits.len();
         let hits = answer

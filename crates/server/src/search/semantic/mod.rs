@@ -318,7 +318,12 @@ impl SemanticIndex {
 
     /// The character spans of a held document's chunks, in order; `None` when `login` holds
     /// no such document (`kind`: [`Kind::name`]).
-    pub async fn chunk_spans(&self, login: &str, kind: Kind, id: &str) -> Option<Vec<(usize, usize)>> {
+    pub async fn chunk_spans(
+        &self,
+        login: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Option<Vec<(usize, usize)>> {
         let store = self.store(login);
         let store = store.lock().await;
         let held = store.docs.get(&(kind.name(), id.to_string()))?;
