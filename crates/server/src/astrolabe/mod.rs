@@ -159,6 +159,7 @@ fn nextcloud_failure(e: &backend::BackendError) -> Response {
     let status = match e {
         backend::BackendError::Nextcloud(_) => StatusCode::BAD_GATEWAY,
         backend::BackendError::Index(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        backend::BackendError::Embedding(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     problem(status, "Search failed", e.to_string())
 }
@@ -605,9 +606,9 @@ pub(crate) struct VizBody {
     total_documents: usize,
     reranked: bool,
     /// With `include_pca`: each result's position on the first three principal axes of the
-    /// result embeddings (in result order); empty when the search used no embeddings
-    /// (keyword search) or found fewer than two results. A result without an embedding sits
-    /// at the origin.
+    /// result embeddings (in result order), for `semantic` and `hybrid` searches; empty when
+    /// the search used no embeddings (`bm25`) or found fewer than two results. A result
+    /// without an embedding sits at the origin.
     #[serde(skip_serializing_if = "Option::is_none")]
     coordinates_3d: Option<Vec<[f32; 3]>>,
     /// The query's position on the same axes (empty with the coordinates).
@@ -905,8 +906,8 @@ pub(crate) async fn purge(
 /// The answer of `POST /webhooks/nextcloud`.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct WebhookBody {
-    /// `queued` (the index takes the change in), `ignored`, `unauthorized`, `error` or
-    /// `unavailable`.
+    /// `queued` (the user's index takes the change in at once, in the background),
+    /// `ignored`, `unauthorized`, `error` or `unavailable`.
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     doc_type: Option<String>,
@@ -935,7 +936,10 @@ impl WebhookBody {
 ///
 /// Authenticated with `Authorization: Bearer <WEBHOOK_SECRET>` (compared in constant time).
 /// File (notes are the files under `Notes/`), Deck card and calendar object events are
-/// understood; the index takes in those of the document types it holds.
+/// understood; the index takes in those of the document types it holds at once, in the
+/// background: a note or file is read again and re-indexed (or deleted), a Deck or calendar
+/// change syncs that kind of the user's documents. A user without an index yet, or without
+/// stored credentials, gets the change at their next search.
 #[utoipa::path(post, path = "/webhooks/nextcloud", operation_id = "nextcloudWebhook",
     request_body(content = Object, content_type = "application/json",
         description = "`{\"user\": {\"uid\": ...}, \"time\": ..., \"event\": {\"class\": ..., ...}}`"),
@@ -1006,7 +1010,22 @@ pub(crate) async fn webhook(
         reason: None,
     };
     tracing::info!(user_id = %change.user_id, doc_type = %change.doc_type, doc_id = %change.doc_id, "webhook queued");
-    api.index.changed(change).await;
+    api.index.announce(&change);
+    // Brought into the user's index in the background: the answer does not wait.
+    let (index, multi, nextcloud) = (api.index.clone(), api.multi.clone(), api.nextcloud.clone());
+    let spawned = api.refresher.spawn(async move {
+        let user = match multi.store.app_password(&change.user_id).await {
+            Ok(stored) => stored.map(|s| nextcloud.user(s.credentials())),
+            Err(e) => {
+                tracing::warn!(error = %e, "credential store failure while applying a webhook");
+                None
+            }
+        };
+        index.apply(user, change).await;
+    });
+    if !spawned {
+        tracing::info!("webhook backlog full: the change waits for the user's next search");
+    }
     axum::Json(answer).into_response()
 }
 

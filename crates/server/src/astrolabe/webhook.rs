@@ -3,7 +3,11 @@
 //! event serialised as its `getWebhookSerializable()` gives it. Which change each one means
 //! for the search index.
 
+use std::future::Future;
+use std::sync::Arc;
+
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use super::backend::Change;
 
@@ -19,6 +23,46 @@ const CALENDAR_OBJECT_CREATED: &str = r"OCP\Calendar\Events\CalendarObjectCreate
 const CALENDAR_OBJECT_UPDATED: &str = r"OCP\Calendar\Events\CalendarObjectUpdatedEvent";
 const CALENDAR_OBJECT_DELETED: &str = r"OCP\Calendar\Events\CalendarObjectDeletedEvent";
 const CALENDAR_OBJECT_TRASHED: &str = r"OCP\Calendar\Events\CalendarObjectMovedToTrashEvent";
+
+/// Changes being brought into users' indexes in the background.
+const REFRESHES_RUNNING: usize = 4;
+/// Changes admitted at once (running or waiting); beyond, a change stays pending for its
+/// user's next search, so a burst of events cannot pile up tasks without bound.
+const REFRESHES_ADMITTED: usize = 256;
+
+/// Runs webhook changes in the background with bounded concurrency, so the webhook's answer
+/// never waits for Nextcloud or the embedding model.
+pub struct Refresher {
+    admitted: Arc<Semaphore>,
+    running: Arc<Semaphore>,
+}
+
+impl Default for Refresher {
+    fn default() -> Self {
+        Self {
+            admitted: Arc::new(Semaphore::new(REFRESHES_ADMITTED)),
+            running: Arc::new(Semaphore::new(REFRESHES_RUNNING)),
+        }
+    }
+}
+
+impl Refresher {
+    /// Spawns `work` unless too many changes are admitted already (`false`: not spawned).
+    pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) -> bool {
+        let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
+            return false;
+        };
+        let running = self.running.clone();
+        tokio::spawn(async move {
+            let _admitted = admitted;
+            let Ok(_running) = running.acquire_owned().await else {
+                return;
+            };
+            work.await;
+        });
+        true
+    }
+}
 
 /// Why an event does not change the index.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

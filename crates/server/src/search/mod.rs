@@ -356,6 +356,32 @@ impl SearchIndex {
             .fold((0, 0), |(i, p), (_, s)| (i + s.indexed, p + s.pending))
     }
 
+    /// Applies a change Nextcloud announced for one of `user`'s documents of `kind` (`id`:
+    /// its object id, when the event names it as the index does) to that user's index now
+    /// (see `UserIndex::refresh`). `Ok(false)`: the user has no complete index yet, so
+    /// nothing was done (its first sync reads everything). On failure the kind is marked due.
+    pub async fn refresh_document(
+        &self,
+        user: &NextcloudUser,
+        kind: Kind,
+        id: Option<&str>,
+        deleted: bool,
+    ) -> Result<bool, SearchError> {
+        let login = user.credentials().login_name();
+        let Some(index) = lock(&self.users).get(login).cloned() else {
+            return Ok(false);
+        };
+        if !index.is_complete() {
+            index.mark_due(kind);
+            return Ok(false);
+        }
+        if let Err(e) = index.refresh(user, kind, id, deleted).await {
+            index.mark_due(kind);
+            return Err(e);
+        }
+        Ok(true)
+    }
+
     /// Drops every user's index, in memory and on disk, including users not seen since the
     /// start (each is read from Nextcloud again at its user's next search), and says how many
     /// documents of each of `kinds` they held.

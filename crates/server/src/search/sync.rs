@@ -466,6 +466,65 @@ impl UserIndex {
         Ok(())
     }
 
+    /// Whether a first sync has completed (there is something to update in place).
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::SeqCst)
+    }
+
+    /// Makes `kind` due, so the next query syncs it whatever the interval.
+    pub fn mark_due(&self, kind: Kind) {
+        lock(&self.last_sync).remove(&kind);
+    }
+
+    /// Applies a change Nextcloud announced now (webhooks): deletes the document `id`, or
+    /// reads it again and re-indexes it. Without an `id` the index can address (`None`), or
+    /// when the source cannot read one document, syncs the whole kind instead (which still
+    /// downloads only what changed). Listeners hear of it as of any sync.
+    pub async fn refresh(
+        &self,
+        user: &NextcloudUser,
+        kind: Kind,
+        id: Option<&str>,
+        deleted: bool,
+    ) -> Result<(), SearchError> {
+        let source = sources::of(kind);
+        let delta = match id {
+            None => None,
+            Some(id) if deleted => Some(Delta {
+                removed: vec![id.to_string()],
+                ..Default::default()
+            }),
+            Some(id) => match source.document(user, id) {
+                Some(read) => Some(match read.await? {
+                    Some(doc) => Delta {
+                        upserts: vec![doc],
+                        ..Default::default()
+                    },
+                    None => Delta {
+                        removed: vec![id.to_string()],
+                        ..Default::default()
+                    },
+                }),
+                None => None,
+            },
+        };
+        let mut states = self.sync.lock().await;
+        let Some(delta) = delta else {
+            self.run_sync(states, user, &[kind], None).await?;
+            return Ok(());
+        };
+        self.invalidate_saved().await?;
+        let state = states.entry(kind).or_default();
+        if let Err(e) = self.write(kind, state, delta).await {
+            // What failed to be written must be listed again in full next time.
+            state.cursor.clear();
+            return Err(e);
+        }
+        let indexed = state.known.len();
+        self.set_status(kind, |s| s.indexed = indexed);
+        self.save(&states).await
+    }
+
     pub fn status(&self) -> Vec<(Kind, KindStatus)> {
         let status = lock(&self.status);
         let mut out: Vec<_> = status.iter().map(|(k, s)| (*k, s.clone())).collect();
@@ -574,6 +633,8 @@ impl UserIndex {
         if gone.is_empty() {
             return Ok(());
         }
+        // The store has one writer at a time: wait for a sync or webhook refresh writing.
+        let _writing = self.sync.lock().await;
         self.invalidate_saved().await?;
         let store = self.store.clone();
         let gone = blocking(move || -> Result<Vec<DocId>, SearchError> {

@@ -101,6 +101,9 @@ pub struct Query {
     pub path_prefixes: Vec<String>,
     /// Characters of text around each hit to return (`None`: no context).
     pub context_chars: Option<usize>,
+    /// Rank by vectors alone (pure semantic search, as the management API's `semantic`
+    /// type asks), not fused with keywords.
+    pub vector_only: bool,
 }
 
 /// One result: a chunk, or a document with its best chunk.
@@ -120,6 +123,14 @@ pub struct Hit {
     pub similarity: Option<f32>,
     pub context_before: Option<String>,
     pub context_after: Option<String>,
+    /// The chunk's place in its document (0-based) and the document's number of chunks.
+    pub chunk_index: usize,
+    pub total_chunks: usize,
+    /// `span` in characters (what the management API's offsets count).
+    pub char_start: usize,
+    pub char_end: usize,
+    /// The chunk's embedding, when it has one (for the management API's plot).
+    pub vector: Option<Vec<f32>>,
 }
 
 /// How a search was answered.
@@ -133,6 +144,8 @@ pub struct Answer {
     /// Why vectors were not used, when they were not.
     pub notice: Option<String>,
     pub indexed_documents: usize,
+    /// The query's embedding, when vectors were used.
+    pub query_vector: Option<Vec<f32>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -284,7 +297,66 @@ impl SemanticIndex {
             model: embedder.as_ref().map(Embedder::name),
             notice,
             indexed_documents: store.docs.len(),
+            query_vector,
         })
+    }
+
+    /// Takes in what the keyword sync reported for `login` and embeds it now, instead of at
+    /// that user's next search (a webhook just changed a document). Returns why vectors are
+    /// missing, if the embedder failed.
+    pub async fn take_in(&self, login: &str) -> Option<String> {
+        let store = self.store(login);
+        let mut store = store.lock().await;
+        let changes = lock(&self.inbox).remove(login).unwrap_or_default();
+        for change in changes {
+            match change {
+                Change::Upsert(doc) => store.upsert(doc),
+                Change::Remove(key) => store.remove(&key),
+            }
+        }
+        store.embed_pending(self.embedder().as_ref()?).await
+    }
+
+    /// The character spans of a held document's chunks, in order; `None` when `login` holds
+    /// no such document (`kind`: [`Kind::name`]).
+    pub async fn chunk_spans(
+        &self,
+        login: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Option<Vec<(usize, usize)>> {
+        let store = self.store(login);
+        let store = store.lock().await;
+        let held = store.docs.get(&(kind.name(), id.to_string()))?;
+        Some(
+            held.chunks
+                .iter()
+                .map(|c| char_span(&held.doc.text, c.span))
+                .collect(),
+        )
+    }
+
+    /// Forgets every user's documents of `kinds` (and what waits in their inboxes); they
+    /// come back through the keyword index's next sync.
+    pub async fn clear(&self, kinds: &[Kind]) {
+        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        let stores: Vec<_> = lock(&self.users).values().cloned().collect();
+        for store in stores {
+            let mut store = store.lock().await;
+            let keys: Vec<DocKey> = store
+                .docs
+                .keys()
+                .filter(|k| names.contains(&k.0))
+                .cloned()
+                .collect();
+            keys.iter().for_each(|k| store.remove(k));
+        }
+        for changes in lock(&self.inbox).values_mut() {
+            changes.retain(|c| match c {
+                Change::Upsert(d) => !names.contains(&d.doc_type),
+                Change::Remove(k) => !names.contains(&k.0),
+            });
+        }
     }
 
     /// Indexes `docs` for `login` directly (benchmarks and tests of the ranking): replaces
@@ -409,7 +481,7 @@ impl UserStore {
             }
             for (i, c) in held.chunks.iter().enumerate() {
                 let k = self.stats.score(&words, &c.terms);
-                if k > 0.0 {
+                if k > 0.0 && !q.vector_only {
                     by_keyword.push(((key, i), k));
                 }
                 if let (Some(qv), Some(cv)) = (vector, &c.vector) {
@@ -491,6 +563,7 @@ impl UserStore {
     fn hit(&self, q: &Query, held: &Held, i: usize, score: f32, similarity: Option<f32>) -> Hit {
         let doc = &held.doc;
         let span = held.chunks[i].span;
+        let (char_start, char_end) = char_span(&doc.text, span);
         let (context_before, context_after) = match q.context_chars {
             Some(n) => (
                 Some(tail_chars(&doc.text[..span.start], n).to_string()),
@@ -511,8 +584,19 @@ impl UserStore {
             similarity,
             context_before,
             context_after,
+            chunk_index: i,
+            total_chunks: held.chunks.len(),
+            char_start,
+            char_end,
+            vector: held.chunks[i].vector.clone(),
         }
     }
+}
+
+/// A byte span of `text` in characters.
+fn char_span(text: &str, span: Span) -> (usize, usize) {
+    let start = text[..span.start].chars().count();
+    (start, start + text[span.start..span.end].chars().count())
 }
 
 /// A chunk: its document and its index there.

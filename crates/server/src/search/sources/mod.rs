@@ -51,6 +51,17 @@ pub trait Source: Send + Sync {
         id: &'a str,
         path: &'a str,
     ) -> BoxFuture<'a, nextcloud::Result<Option<String>>>;
+
+    /// Reads one document in full (a webhook said it changed): `Some(Ok(None))` when it is
+    /// gone, `None` when this source cannot read a single document by its id (the caller
+    /// then syncs the whole kind, which still downloads only what changed).
+    fn document<'a>(
+        &'a self,
+        _user: &'a NextcloudUser,
+        _id: &'a str,
+    ) -> Option<BoxFuture<'a, nextcloud::Result<Option<Doc>>>> {
+        None
+    }
 }
 
 /// Every source, in sync order (cheapest first).

@@ -140,4 +140,33 @@ impl Source for Notes {
         }
         .boxed()
     }
+
+    fn document<'a>(
+        &'a self,
+        user: &'a NextcloudUser,
+        id: &'a str,
+    ) -> Option<BoxFuture<'a, nextcloud::Result<Option<Doc>>>> {
+        Some(
+            async move {
+                let Ok(id) = id.parse::<u64>() else {
+                    return Ok(None);
+                };
+                let base = user.client().base_url().to_string();
+                Ok(gone_as_none(user.notes().get(id).await)?.map(|n| {
+                    doc(
+                        &base,
+                        Parts {
+                            id: n.id,
+                            etag: n.etag,
+                            title: n.title,
+                            category: n.category,
+                            content: n.content,
+                            modified: n.modified,
+                        },
+                    )
+                }))
+            }
+            .boxed(),
+        )
+    }
 }

@@ -212,6 +212,7 @@ impl NextcloudMcp {
             modified_before,
             path_prefixes: list(args.path_prefixes),
             context_chars: args.include_context.then_some(args.context_chars as usize),
+            vector_only: false,
         };
         let user = self.user(&ctx)?;
         let state = self.state();
