@@ -348,6 +348,37 @@ async fn without_a_model_keywords_answer_and_say_so() {
     assert_eq!(ids_of(&out), [ids[1].to_string()]);
 }
 
+/// A note deleted in Nextcloud after the last sync is left out, even when no sync is due
+/// and no keyword of the query leads the keyword index to it: results found by meaning are
+/// checked before they are returned, like keyword hits.
+#[tokio::test]
+async fn a_note_deleted_since_the_last_sync_is_never_shown() {
+    let Some(model) = model() else { return };
+    let nc = TestNextcloud::start().await;
+    let (category, ids) = seed(&nc, "semantic-deleted").await;
+    let settings = nextcloud_mcp::search::SearchSettings {
+        sync_interval: std::time::Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let server = nc
+        .server(&Default::default())
+        .with_embedder(Some(model))
+        .with_search_settings(settings);
+    let url = spawn_http(server, &Default::default()).await;
+    let client = connect_http(&url, Transport::HttpSession, None).await;
+    // No note says "feline": only the cat note's meaning leads to it.
+    let args = json!({"query": "feline", "path_prefixes": [category]});
+    let out = search(&client, args.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    nc.direct()
+        .notes()
+        .delete(ids[0])
+        .await
+        .expect("note deleted");
+    let out = search(&client, args).await;
+    assert!(!ids_of(&out).contains(&ids[0].to_string()), "{out}");
+}
+
 /// What the mock endpoint saw.
 #[derive(Default)]
 struct Seen {

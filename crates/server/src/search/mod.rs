@@ -382,6 +382,20 @@ impl SearchIndex {
         Ok(true)
     }
 
+    /// Which of `docs` (id, stored path) Nextcloud still shows `user`: engines that answer
+    /// from this index's documents (semantic search) check their results with it, so a
+    /// deleted or unshared document is never shown even when no sync has run since.
+    pub async fn verify(
+        &self,
+        user: &NextcloudUser,
+        docs: Vec<(DocId, String)>,
+    ) -> Result<std::collections::HashSet<DocId>, SearchError> {
+        if docs.is_empty() {
+            return Ok(Default::default());
+        }
+        self.user_index(user)?.verify(user, docs).await
+    }
+
     /// Drops every user's index, in memory and on disk, including users not seen since the
     /// start (each is read from Nextcloud again at its user's next search), and says how many
     /// documents of each of `kinds` they held.

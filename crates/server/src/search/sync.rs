@@ -628,6 +628,36 @@ impl UserIndex {
         Ok((hits, stale))
     }
 
+    /// Which of `docs` (id, stored path) Nextcloud still shows the user, one cheap request
+    /// each, bounded in parallel; those found gone are evicted as a keyword hit would be.
+    /// Unverifiable documents (Nextcloud failing) are left out, not forgotten.
+    pub async fn verify(
+        &self,
+        user: &NextcloudUser,
+        docs: Vec<(DocId, String)>,
+    ) -> Result<std::collections::HashSet<DocId>, SearchError> {
+        let checks = futures::stream::iter(docs.into_iter().map(|(id, path)| async move {
+            let exists = sources::of(id.kind).marker(user, &id.id, &path).await;
+            (id, exists)
+        }))
+        .buffered(CHECKS_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+        let mut there = std::collections::HashSet::new();
+        let mut gone = Vec::new();
+        for (id, exists) in checks {
+            match exists {
+                Ok(Some(_)) => {
+                    there.insert(id);
+                }
+                Ok(None) => gone.push(id),
+                Err(e) => tracing::debug!(id = %id, error = %e, "result not checked"),
+            }
+        }
+        self.evict(gone).await?;
+        Ok(there)
+    }
+
     /// Drops documents found gone from the index now and from the sync state next time.
     async fn evict(&self, gone: Vec<DocId>) -> Result<(), SearchError> {
         if gone.is_empty() {

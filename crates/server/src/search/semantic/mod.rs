@@ -287,6 +287,34 @@ impl SemanticIndex {
             Some(_) => None,
         };
         let hits = store.rank(query, query_vector.as_deref());
+        let indexed_documents = store.docs.len();
+        drop(store);
+        // Checked like keyword hits: a document deleted or unshared since the last sync is
+        // never shown (and is evicted, which reaches this store at the next search).
+        let docs: Vec<(DocId, String)> = hits
+            .iter()
+            .filter_map(|h| {
+                let kind = Kind::parse(h.doc_type)?;
+                let path = h.path.clone().unwrap_or_default();
+                Some((DocId::new(kind, h.id.clone()), path))
+            })
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let there = keyword_index
+            .verify(user, docs)
+            .await
+            .map_err(|e| match e {
+                super::SearchError::Nextcloud(e) => SemanticError::Nextcloud(e),
+                other => SemanticError::Index(other.to_string()),
+            })?;
+        let hits: Vec<Hit> = hits
+            .into_iter()
+            .filter(|h| {
+                Kind::parse(h.doc_type)
+                    .is_some_and(|k| there.contains(&DocId::new(k, h.id.clone())))
+            })
+            .collect();
         Ok(Answer {
             hits,
             method: if query_vector.is_some() {
@@ -296,7 +324,7 @@ impl SemanticIndex {
             },
             model: embedder.as_ref().map(Embedder::name),
             notice,
-            indexed_documents: store.docs.len(),
+            indexed_documents,
             query_vector,
         })
     }
