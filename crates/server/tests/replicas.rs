@@ -121,6 +121,10 @@ struct Replica {
 
 async fn start_replica(emulator: &str, issuer: &str, db: &TestDb, lb_port: u16) -> Replica {
     let port = free_port();
+    // Each replica keeps its search index on its own disk, as separate hosts would (two
+    // processes must not share one index folder), and never in the home directory.
+    let index_dir =
+        std::env::temp_dir().join(format!("ncmcp-replica-index-{}-{port}", std::process::id()));
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_nextcloud-mcp"))
         .args(["run", "--transport=streamable-http", "--log-level=error"])
         .arg(format!("--port={port}"))
@@ -128,6 +132,7 @@ async fn start_replica(emulator: &str, issuer: &str, db: &TestDb, lb_port: u16) 
         .arg("--deployment-mode=login_flow")
         .arg(format!("--token-encryption-key={ENC_KEY}"))
         .arg(format!("--database-url={}", db.url()))
+        .arg(format!("--search-index-dir={}", index_dir.display()))
         .arg(format!(
             "--oidc-discovery-url={issuer}/.well-known/openid-configuration"
         ))
