@@ -132,11 +132,7 @@ impl Source for Calendar {
                 }
             }
             *cursor = next;
-            delta.removed = known
-                .keys()
-                .filter(|id| !seen.contains(*id))
-                .cloned()
-                .collect();
+            delta.removed = super::unseen(known, &seen);
             Ok(delta)
         }
         .boxed()

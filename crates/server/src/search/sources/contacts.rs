@@ -101,11 +101,7 @@ impl Source for Contacts {
                 }
             }
             *cursor = next;
-            delta.removed = known
-                .keys()
-                .filter(|id| !seen.contains(*id))
-                .cloned()
-                .collect();
+            delta.removed = super::unseen(known, &seen);
             Ok(delta)
         }
         .boxed()

@@ -70,11 +70,7 @@ impl Source for Deck {
                     }
                 }
             }
-            delta.removed = known
-                .keys()
-                .filter(|id| !seen.contains(*id))
-                .cloned()
-                .collect();
+            delta.removed = super::unseen(known, &seen);
             Ok(delta)
         }
         .boxed()

@@ -126,11 +126,7 @@ impl Source for Files {
             cursor.insert(ROOT.into(), root_etag);
             Ok(Delta {
                 upserts,
-                removed: known
-                    .keys()
-                    .filter(|id| !seen.contains(*id))
-                    .cloned()
-                    .collect(),
+                removed: super::unseen(known, &seen),
             })
         }
         .boxed()

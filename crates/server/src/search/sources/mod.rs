@@ -11,7 +11,7 @@ mod deck;
 mod files;
 mod notes;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::future::BoxFuture;
 use nextcloud::NextcloudUser;
@@ -28,6 +28,15 @@ pub struct Delta {
     pub upserts: Vec<Doc>,
     /// Ids of documents gone (deleted, unshared, moved out of reach).
     pub removed: Vec<String>,
+}
+
+/// The ids of `known` a full listing did not show: they are gone.
+pub fn unseen(known: &HashMap<String, String>, seen: &HashSet<String>) -> Vec<String> {
+    known
+        .keys()
+        .filter(|id| !seen.contains(*id))
+        .cloned()
+        .collect()
 }
 
 pub trait Source: Send + Sync {

@@ -113,11 +113,7 @@ impl Source for Notes {
                 }
                 seen.insert(id);
             }
-            delta.removed = known
-                .keys()
-                .filter(|id| !seen.contains(*id))
-                .cloned()
-                .collect();
+            delta.removed = super::unseen(known, &seen);
             if let Some(t) = list.server_time {
                 cursor.insert(SERVER_TIME.into(), t.to_string());
             }
