@@ -54,6 +54,13 @@ struct Args {
     /// Documents in the search benchmark's corpus (0: skip it).
     #[arg(long, default_value_t = 10_000)]
     search_docs: usize,
+    /// A sentence-transformers model folder (e.g. all-MiniLM-L6-v2): also measure hybrid
+    /// search with it. The server binary must be built with `--features embedded-model`.
+    #[arg(long)]
+    hybrid_model: Option<PathBuf>,
+    /// Documents in the hybrid search benchmark's corpus.
+    #[arg(long, default_value_t = 1_000)]
+    hybrid_docs: usize,
     /// Run only the search benchmark.
     #[arg(long)]
     only_search: bool,
@@ -135,11 +142,18 @@ async fn main() -> anyhow::Result<()> {
         0 => None,
         docs => Some(search::measure(&server_bin, docs).await?),
     };
+    let hybrid_figures = match &args.hybrid_model {
+        Some(model) => Some(search::measure_hybrid(&server_bin, args.hybrid_docs, model).await?),
+        None => None,
+    };
     if args.only_search {
         println!("| metric | value |");
         println!("|---|---|");
         if let Some(f) = &search_figures {
             search::print(f);
+        }
+        if let Some(f) = &hybrid_figures {
+            search::print_hybrid(f);
         }
         return Ok(());
     }
@@ -431,6 +445,9 @@ async fn main() -> anyhow::Result<()> {
     );
     if let Some(f) = &search_figures {
         search::print(f);
+    }
+    if let Some(f) = &hybrid_figures {
+        search::print_hybrid(f);
     }
     Ok(())
 }

@@ -267,9 +267,10 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', env = "EXCLUDED_TAGS")]
     pub excluded_tags: Vec<String>,
     /// Seconds a search may answer from the user's index without asking Nextcloud what
-    /// changed; 0 checks before every query (a few cheap requests). Above 0, active users'
-    /// indexes are also re-synced in the background at this interval
-    #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_SYNC_INTERVAL", default_value = "0", value_parser = whole_seconds)]
+    /// changed; active users' indexes are also re-synced in the background at this interval.
+    /// Changes made through this server are searchable at once whatever the interval; 0
+    /// also checks for changes made elsewhere before every query (a few requests per query)
+    #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_SYNC_INTERVAL", default_value = "30", value_parser = whole_seconds)]
     pub search_sync_interval: Duration,
     /// Languages whose word forms search matches (ISO 639-1 codes, comma-separated, e.g.
     /// en,de,fr); each adds a stemmed copy of every document to the index

@@ -81,6 +81,7 @@ async fn start_server(nc: &TestNextcloud, mode: DeploymentMode, issuer: Option<&
         format!("--deployment-mode={}", mode.as_str()),
         format!("--token-encryption-key={ENC_KEY}"),
         format!("--token-storage-db={}", dir.join("tokens.db").display()),
+        format!("--search-index-dir={}", dir.join("search").display()),
     ];
     if let Some(i) = issuer {
         flags.push(format!(
@@ -300,16 +301,36 @@ async fn multi_user_basic_uses_each_requests_credentials() {
     };
     // rmcp's client sends `Bearer <value>`; use a raw header through a custom client instead.
     let client = connect_basic(&srv.mcp_url, &basic(&nc.username, &nc.password)).await;
-    call_ok(&client, "nc_notes_search_notes", json!({"query": "x"})).await;
+    call_ok(
+        &client,
+        "nc_notes_create_note",
+        json!({"title": "Private", "content": "the vault code is platypus", "category": ""}),
+    )
+    .await;
+    let own = call_ok(
+        &client,
+        "nc_notes_search_notes",
+        json!({"query": "platypus"}),
+    )
+    .await;
+    assert!(own.to_string().contains("Private"), "{own}");
+    // The right login with a wrong password gets Nextcloud's 401 from the search index too,
+    // although the index holds that login's notes and its sync interval has not passed.
     let wrong = connect_basic(
         &srv.mcp_url,
         &basic(&nc.username, "wrong-password-0000000000"),
     )
     .await;
-    let r = call(&wrong, "nc_notes_search_notes", json!({"query": "x"})).await;
-    assert_eq!(r.is_error, Some(true));
+    for query in ["x", "platypus"] {
+        let r = call(&wrong, "nc_notes_search_notes", json!({"query": query})).await;
+        assert_eq!(r.is_error, Some(true), "{}", text_of(&r));
+        assert!(text_of(&r).contains("401"), "{}", text_of(&r));
+        assert!(!text_of(&r).contains("wrong-password"));
+        assert!(!text_of(&r).contains("vault"));
+    }
+    let r = call(&wrong, "nc_get_vector_sync_status", json!({})).await;
+    assert_eq!(r.is_error, Some(true), "{}", text_of(&r));
     assert!(text_of(&r).contains("401"), "{}", text_of(&r));
-    assert!(!text_of(&r).contains("wrong-password"));
     // No provisioning tools outside login_flow.
     let names: Vec<_> = client
         .list_all_tools()

@@ -408,6 +408,61 @@ async fn unchanged_data_costs_few_requests_and_deleted_hits_are_never_shown() {
     assert!(cost <= 15, "{cost} requests for an unchanged account");
 }
 
+/// With an hour-long sync interval (the shipped default is 30 s), what a tool writes through
+/// this server is found by the very next search: the write makes the index due. A change made
+/// elsewhere waits for the interval (or the next write through the server).
+#[tokio::test]
+async fn writes_through_the_server_are_searchable_at_once() {
+    let nc = TestNextcloud::start().await;
+    let direct = nc.direct();
+    note(&direct, "Seed", "an indexed quokka").await;
+    let server = nc
+        .server(&Default::default())
+        .with_search_settings(SearchSettings {
+            sync_interval: Duration::from_secs(3600),
+            ..Default::default()
+        });
+    let url = spawn_http(server, &Default::default()).await;
+    let client = connect_http(&url, Transport::HttpSession, None).await;
+    assert_eq!(find(&client, "quokka").await.len(), 1);
+
+    // Made elsewhere: not seen before the interval is over.
+    let elsewhere = note(&direct, "Elsewhere", "a wombat from the web interface").await;
+    assert!(find(&client, "wombat").await.is_empty());
+
+    // Made through the server: found at once, and the check catches up on the rest too.
+    let created = call_ok(
+        &client,
+        "nc_notes_create_note",
+        json!({"title": "Marsupials", "content": "a numbat and a bilby", "category": "Zoo"}),
+    )
+    .await;
+    let created_id = format!("notes:{}", created["id"].as_u64().expect("id"));
+    assert_eq!(find(&client, "numbat").await, vec![created_id.clone()]);
+    assert_eq!(find(&client, "wombat").await, vec![elsewhere]);
+
+    // An edit and a file written through the server, likewise.
+    call_ok(
+        &client,
+        "nc_notes_append_content",
+        json!({"note_id": created["id"], "content": "and a quoll"}),
+    )
+    .await;
+    assert_eq!(find(&client, "quoll").await, vec![created_id]);
+    direct.files().mkcol("Zoo").await.expect("folder");
+    call_ok(
+        &client,
+        "nc_webdav_write_file",
+        json!({"path": "Zoo/keeper.md", "content": "feeding the echidna", "content_type": "text/markdown"}),
+    )
+    .await;
+    let found = find(&client, "echidna").await;
+    assert!(
+        found.len() == 1 && found[0].starts_with("files:"),
+        "{found:?}"
+    );
+}
+
 /// A card on a new board; returns the board's id.
 async fn card(user: &NextcloudUser, board: &str, title: &str) -> u64 {
     let board = user

@@ -337,10 +337,20 @@ impl NextcloudMcp {
             return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
         }
         ctx.extensions.insert(gate.access().clone());
-        self.state
+        let writer = match crate::tools::spec::of(&request.name) {
+            Some(spec) if !spec.is_read_only() => gate.access().user.clone(),
+            _ => None,
+        };
+        let result = self
+            .state
             .tools
             .call(ToolCallContext::new(self, request, ctx))
-            .await
+            .await;
+        // Even a failed write may have changed something (a timeout after Nextcloud applied it).
+        if let Some(user) = writer {
+            self.state.search.mark_changed(&user);
+        }
+        result
     }
 
     /// `nc_call_tool`: the named tool's call, with everything else of the request kept.

@@ -17,7 +17,8 @@
 //! `lastModified`) and a cursor (the files root's ETag, each calendar's and address book's
 //! ctag, the Notes listing's server time). A sync asks each source what changed against them:
 //! unchanged collections cost one request, and only changed documents are downloaded. A
-//! query syncs first when the last sync is older than the configured interval (0: every query).
+//! query syncs first when the last sync is older than the configured interval (0: every query);
+//! a write through the server makes its user's index due at once.
 //! Hits are then checked against Nextcloud (one cheap request each, in parallel, bounded)
 //! so a document deleted or unshared since the last sync is never returned; such a document
 //! is dropped from the index at once.
@@ -237,6 +238,9 @@ pub enum SearchError {
 pub struct SearchSettings {
     /// A query re-syncs when the last sync is older than this; zero: before every query.
     /// When non-zero, a background task also re-syncs each active user at this interval.
+    /// Writes through the server make the writer's index due at once
+    /// ([`SearchIndex::mark_changed`]). The library default is zero (nothing is ever stale,
+    /// for embedding and tests); the server binary's `--search-sync-interval` defaults to 30 s.
     pub sync_interval: Duration,
     /// Stemming languages; the first one's analysis also drives highlighting.
     pub languages: Vec<Language>,
@@ -329,9 +333,27 @@ impl SearchIndex {
         index.fetch(user, id, fresh.contains(&id.kind)).await
     }
 
+    /// Something of `user`'s changed through this server (a tool that writes succeeded): every
+    /// kind becomes due, so the user's next search sees the change whatever the sync
+    /// interval. All kinds, not the tool's app's, since writes reach across apps (a note is
+    /// also a file, a share changes what the files listing shows). Costs the next search one
+    /// change check per app; changes made elsewhere wait for the interval or a webhook.
+    pub fn mark_changed(&self, user: &NextcloudUser) {
+        let login = user.credentials().login_name();
+        if let Some(index) = lock(&self.users).get(login).cloned() {
+            for kind in Kind::ALL {
+                index.mark_due(kind);
+            }
+        }
+    }
+
     /// Per kind, what the caller's index holds; starts a sync in the background when due.
-    pub fn status(&self, user: &NextcloudUser) -> Result<Vec<(Kind, KindStatus)>, SearchError> {
+    pub async fn status(
+        &self,
+        user: &NextcloudUser,
+    ) -> Result<Vec<(Kind, KindStatus)>, SearchError> {
         let index = self.user_index(user)?;
+        index.authenticate(user).await?;
         let status = index.status();
         index.spawn_sync(user.clone());
         Ok(status)

@@ -56,6 +56,30 @@ pub(super) struct UserIndex {
     /// Documents found gone while checking hits: forgotten by the next sync.
     evicted: Mutex<HashSet<DocId>>,
     listeners: Vec<Arc<dyn ChangeListener>>,
+    /// Fingerprint of the credentials Nextcloud last accepted for this login (see
+    /// [`fingerprint`]). Only they may be answered from the index without asking Nextcloud:
+    /// in `multi_user_basic` any password arrives with the login, and a wrong or revoked one
+    /// must get Nextcloud's 401, not this user's documents or an empty answer.
+    accepted: Mutex<Option<[u8; 32]>>,
+}
+
+/// A salted hash of `user`'s login and secret, compared in memory only (the salt is new in
+/// each process, so it is never a stored password hash).
+fn fingerprint(user: &NextcloudUser) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    static SALT: std::sync::LazyLock<[u8; 32]> = std::sync::LazyLock::new(|| {
+        use rand::RngCore;
+        let mut salt = [0u8; 32];
+        rand::rng().fill_bytes(&mut salt);
+        salt
+    });
+    let credentials = user.credentials();
+    let mut hash = Sha256::new();
+    hash.update(*SALT);
+    hash.update(credentials.login_name().as_bytes());
+    hash.update([0]);
+    hash.update(credentials.secret().as_bytes());
+    hash.finalize().into()
 }
 
 impl UserIndex {
@@ -125,6 +149,7 @@ impl UserIndex {
             background: AtomicBool::new(false),
             evicted: Default::default(),
             listeners,
+            accepted: Mutex::new(None),
         })
     }
 
@@ -206,6 +231,18 @@ impl UserIndex {
         .await
     }
 
+    /// Lets only credentials Nextcloud accepts read this index: ones it accepted before
+    /// pass at once, others cost one `cloud/user` request (a wrong password gets its 401).
+    pub async fn authenticate(&self, user: &NextcloudUser) -> Result<(), SearchError> {
+        let presented = fingerprint(user);
+        if *lock(&self.accepted) == Some(presented) {
+            return Ok(());
+        }
+        user.current_user().await?;
+        *lock(&self.accepted) = Some(presented);
+        Ok(())
+    }
+
     /// Those of `kinds` whose last sync is older than the interval.
     fn due(&self, kinds: &[Kind]) -> Vec<Kind> {
         let last = lock(&self.last_sync);
@@ -230,6 +267,7 @@ impl UserIndex {
             let states = self.sync.lock().await;
             self.replay_stored(&states).await?;
         }
+        self.authenticate(user).await?;
         if !self.interval.is_zero() && !self.background.swap(true, Ordering::SeqCst) {
             self.clone().background_loop(user.clone());
         }
@@ -410,15 +448,22 @@ impl UserIndex {
         if let Some(p) = &progress {
             p(steps, steps, "Index up to date".into());
         }
-        let now = Instant::now();
-        lock(&self.last_sync).extend(kinds.iter().map(|k| (*k, now)));
-        self.complete.store(true, Ordering::SeqCst);
         match first_error {
-            // Authentication and similar failures concern every source: say so.
+            // Authentication and similar failures concern every source: say so. These
+            // credentials are no longer trusted, and the sync did not count.
             Some(SearchError::Nextcloud(e @ nextcloud::Error::Unauthorized { .. })) => {
+                *lock(&self.accepted) = None;
                 Err(SearchError::Nextcloud(e))
             }
-            _ => Ok(synced),
+            _ => {
+                let now = Instant::now();
+                lock(&self.last_sync).extend(kinds.iter().map(|k| (*k, now)));
+                self.complete.store(true, Ordering::SeqCst);
+                if !synced.is_empty() {
+                    *lock(&self.accepted) = Some(fingerprint(user));
+                }
+                Ok(synced)
+            }
         }
     }
 
@@ -599,6 +644,11 @@ impl UserIndex {
                     gone.push(f.doc.id);
                     continue;
                 }
+                // Credentials revoked since the last sync: Nextcloud's answer, not an empty one.
+                Err(e @ nextcloud::Error::Unauthorized { .. }) => {
+                    *lock(&self.accepted) = None;
+                    return Err(SearchError::Nextcloud(e));
+                }
                 // Unverifiable (Nextcloud failing): not shown, not forgotten.
                 Err(e) => {
                     tracing::debug!(id = %f.doc.id, error = %e, "search hit not checked");
@@ -651,6 +701,10 @@ impl UserIndex {
                     there.insert(id);
                 }
                 Ok(None) => gone.push(id),
+                Err(e @ nextcloud::Error::Unauthorized { .. }) => {
+                    *lock(&self.accepted) = None;
+                    return Err(SearchError::Nextcloud(e));
+                }
                 Err(e) => tracing::debug!(id = %id, error = %e, "result not checked"),
             }
         }

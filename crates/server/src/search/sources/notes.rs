@@ -1,5 +1,9 @@
-//! Notes: one listing with `pruneBefore` set to the previous listing's server time returns
-//! changed notes in full and unchanged ones as a bare id (see ARCHITECTURE.md).
+//! Notes: one listing with `pruneBefore=<T>`, `T` the `Last-Modified` time of the previous
+//! listing, returns changed notes in full and unchanged ones as a bare `{id}`. The Notes app
+//! takes that time *before* reading the notes, so a note changed during or after the previous
+//! listing always comes back in full. Ids we hold that are missing were deleted; a bare id we
+//! have never seen (restored from the trash) is fetched on its own. The listing is sent with
+//! the previous one's ETag, so an unchanged notebook costs one `304 Not Modified`.
 
 use std::collections::{HashMap, HashSet};
 

@@ -327,7 +327,12 @@ impl NextcloudMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Envelope<SyncStatusOut>>, ToolError> {
         let user = self.user(&ctx)?;
-        let status = self.state().search.status(&user).map_err(index_error)?;
+        let status = self
+            .state()
+            .search
+            .status(&user)
+            .await
+            .map_err(index_error)?;
         let apps: Vec<AppStatus> = status
             .into_iter()
             .map(|(kind, s)| AppStatus {
