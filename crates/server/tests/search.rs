@@ -95,6 +95,19 @@ fn ics(component: &str, uid: &str, summary: &str, description: &str) -> String {
     )
 }
 
+/// A client of a server whose index re-syncs at most hourly (by itself: writes through the
+/// server still make it due).
+async fn hourly_sync_client(nc: &TestNextcloud) -> Client {
+    let server = nc
+        .server(&Default::default())
+        .with_search_settings(SearchSettings {
+            sync_interval: Duration::from_secs(3600),
+            ..Default::default()
+        });
+    let url = spawn_http(server, &Default::default()).await;
+    connect_http(&url, Transport::HttpSession, None).await
+}
+
 #[tokio::test]
 async fn search_and_fetch_across_apps() {
     let nc = TestNextcloud::start().await;
@@ -356,14 +369,7 @@ async fn unchanged_data_costs_few_requests_and_deleted_hits_are_never_shown() {
     let doomed = note(&direct, "Doomed", "a doomed gooseberry").await;
     // A long interval: queries do not resync, so only the check of each hit stands between
     // a deleted note and the answer.
-    let server = nc
-        .server(&Default::default())
-        .with_search_settings(SearchSettings {
-            sync_interval: Duration::from_secs(3600),
-            ..Default::default()
-        });
-    let url = spawn_http(server, &Default::default()).await;
-    let client = connect_http(&url, Transport::HttpSession, None).await;
+    let client = hourly_sync_client(&nc).await;
     let all = ids(&client, json!({"query": "gooseberry", "limit": 50})).await;
     assert_eq!(all.len(), 32);
     let doomed_id: u64 = doomed["notes:".len()..].parse().unwrap();
@@ -416,14 +422,7 @@ async fn writes_through_the_server_are_searchable_at_once() {
     let nc = TestNextcloud::start().await;
     let direct = nc.direct();
     note(&direct, "Seed", "an indexed quokka").await;
-    let server = nc
-        .server(&Default::default())
-        .with_search_settings(SearchSettings {
-            sync_interval: Duration::from_secs(3600),
-            ..Default::default()
-        });
-    let url = spawn_http(server, &Default::default()).await;
-    let client = connect_http(&url, Transport::HttpSession, None).await;
+    let client = hourly_sync_client(&nc).await;
     assert_eq!(find(&client, "quokka").await.len(), 1);
 
     // Made elsewhere: not seen before the interval is over.
