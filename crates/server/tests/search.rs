@@ -741,7 +741,10 @@ async fn one_server_process_per_index_folder() {
     };
     let first_server = spawn_http_stoppable(server(), &Default::default()).await;
     let first = connect_http(&first_server.url, Transport::HttpSession, None).await;
-    assert_eq!(find(&first, "pangolin").await, std::slice::from_ref(&pangolin));
+    assert_eq!(
+        find(&first, "pangolin").await,
+        std::slice::from_ref(&pangolin)
+    );
 
     let second_server = spawn_http_stoppable(server(), &Default::default()).await;
     let second = connect_http(&second_server.url, Transport::HttpSession, None).await;
@@ -757,7 +760,10 @@ async fn one_server_process_per_index_folder() {
         "{e}"
     );
     // The first server is not disturbed.
-    assert_eq!(find(&first, "pangolin").await, std::slice::from_ref(&pangolin));
+    assert_eq!(
+        find(&first, "pangolin").await,
+        std::slice::from_ref(&pangolin)
+    );
 
     drop(first);
     first_server.stop().await;
