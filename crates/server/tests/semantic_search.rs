@@ -811,6 +811,17 @@ async fn vectors_kept_on_disk_are_not_embedded_again_after_a_restart() {
     drop(client);
     served.stop().await;
 
+    // The keyword index rebuilt from Nextcloud (its state unreadable) keeps the vectors.
+    let state = vectors_file().with_file_name("state.json");
+    std::fs::write(&state, b"{ not json").unwrap();
+    let (served, client, _) = start("concepts-v1").await;
+    let before = inputs();
+    let out = search(&client, feline.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    assert_eq!(inputs() - before, 1, "a keyword rebuild re-embedded");
+    drop(client);
+    served.stop().await;
+
     // Another model never reuses them: everything is embedded again.
     let (served, client, _) = start("concepts-v2").await;
     let before = inputs();
