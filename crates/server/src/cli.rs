@@ -276,10 +276,12 @@ pub struct RunArgs {
     /// en,de,fr); each adds a stemmed copy of every document to the index
     #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_LANGUAGES", value_delimiter = ',', default_value = "en", value_parser = search_language)]
     pub search_languages: Vec<crate::search::Language>,
-    /// Folder of the per-user search indexes and their sync state (owner-only; one
-    /// subfolder per user, named by a hash), so a restart resumes instead of re-reading
-    /// everything from Nextcloud. A cache: deleting it costs a rebuild. Give each replica
-    /// its own [default: <data dir>/nextcloud-mcp/search]
+    /// Folder of the per-user search indexes, their sync state and semantic search's vectors
+    /// (owner-only; one subfolder per user, named by a hash), so a restart resumes instead of
+    /// re-reading everything from Nextcloud and embedding it again. A cache: deleting it
+    /// costs a rebuild. Give each replica its own: a server locks each user's subfolder it
+    /// uses, and another server's searches for that user fail while it does
+    /// [default: <data dir>/nextcloud-mcp/search]
     #[arg(long, env = "NEXTCLOUD_MCP_SEARCH_INDEX_DIR")]
     pub search_index_dir: Option<PathBuf>,
 

@@ -18,6 +18,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .start()
         .await?;
     let base = emulator.base_url();
+    // The emulator starts afresh each time, so its search index is thrown away at the end:
+    // kept in a folder of this process (a folder is one process's), never in the user's
+    // data directory.
+    let index_dir =
+        std::env::temp_dir().join(format!("nextcloud-mcp-demo-index-{}", std::process::id()));
     // Only these flags: the demo ignores the environment and settings files.
     let mut settings = RunArgs::from_flags([
         "--transport=streamable-http",
@@ -25,6 +30,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         &format!("--nextcloud-host={base}"),
         &format!("--nextcloud-username={DEMO_USER}"),
         &format!("--nextcloud-password={DEMO_PASSWORD}"),
+        &format!("--search-index-dir={}", index_dir.display()),
     ])?;
     settings.presets = args.presets;
     let config = Config::resolve(settings)?;
@@ -41,5 +47,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     let result = crate::run(config).await;
     emulator.shutdown().await;
+    let _ = std::fs::remove_dir_all(&index_dir);
     result
 }

@@ -83,6 +83,7 @@ async fn start_server_at(
         format!("--deployment-mode={}", DeploymentMode::LoginFlow.as_str()),
         format!("--token-encryption-key={ENC_KEY}"),
         format!("--token-storage-db={}", db.display()),
+        format!("--search-index-dir={}", common::fresh_index_dir().display()),
     ];
     if let Some(m) = mount {
         flags.push(format!("--server-url=http://{addr}{m}/mcp"));

@@ -13,11 +13,20 @@ use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 
 fn server() -> NextcloudMcp {
+    // A search index folder of its own (tests run at once; a folder is one server's), never
+    // the home directory's.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let index_dir = std::env::temp_dir().join(format!(
+        "ncmcp-conformance-index-{}-{n}",
+        std::process::id()
+    ));
     let args = RunArgs::from_flags([
         // Nothing listens on the discard port: any Nextcloud call fails at once.
-        "--nextcloud-host=http://127.0.0.1:9",
-        "--nextcloud-username=alice",
-        "--nextcloud-password=alice-app-password-0123456789",
+        "--nextcloud-host=http://127.0.0.1:9".to_string(),
+        "--nextcloud-username=alice".into(),
+        "--nextcloud-password=alice-app-password-0123456789".into(),
+        format!("--search-index-dir={}", index_dir.display()),
     ])
     .expect("valid flags");
     let config = Config::resolve(args).expect("valid configuration");

@@ -446,6 +446,7 @@ async fn scopes_limit_discovery() {
         format!("--token-storage-db={}", dir.join("tokens.db").display()),
         format!("--oidc-discovery-url={issuer}/.well-known/openid-configuration"),
         "--tool-mode=discover".into(),
+        format!("--search-index-dir={}", common::fresh_index_dir().display()),
     ])
     .unwrap();
     let config = Config::resolve(args).unwrap();

@@ -22,6 +22,7 @@ async fn serve(nc: &TestNextcloud, extra: &[&str]) -> String {
         format!("--nextcloud-host={}", nc.base_url),
         format!("--nextcloud-username={}", nc.username),
         format!("--nextcloud-password={}", nc.password),
+        format!("--search-index-dir={}", common::fresh_index_dir().display()),
     ];
     flags.extend(extra.iter().map(|s| s.to_string()));
     let config = Config::resolve(RunArgs::from_flags(flags).unwrap()).unwrap();

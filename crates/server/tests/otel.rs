@@ -74,12 +74,16 @@ async fn tool_calls_continue_the_callers_trace_into_nextcloud_and_export_spans()
         .local_addr()
         .unwrap()
         .port();
+    // A search index folder of its own: never the home directory's, never another server's.
+    let index_dir =
+        std::env::temp_dir().join(format!("ncmcp-otel-index-{}-{port}", std::process::id()));
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_nextcloud-mcp"))
         .args(["run", "--transport", "streamable-http"])
         .arg(format!("--port={port}"))
         .env("NEXTCLOUD_HOST", &base)
         .env("NEXTCLOUD_USERNAME", USER)
         .env("NEXTCLOUD_PASSWORD", PASSWORD)
+        .env("NEXTCLOUD_MCP_SEARCH_INDEX_DIR", &index_dir)
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .env_remove("RUST_LOG")
@@ -217,4 +221,5 @@ async fn tool_calls_continue_the_callers_trace_into_nextcloud_and_export_spans()
         "no exported span belongs to trace {TRACE_ID}"
     );
     emulator.shutdown().await;
+    let _ = std::fs::remove_dir_all(&index_dir);
 }

@@ -662,12 +662,8 @@ async fn a_restarted_server_resumes_from_its_index_on_disk() {
         nc.server(&Default::default())
             .with_search_settings(settings.clone())
     };
-    let first = connect_http(
-        &spawn_http(server(&settings), &Default::default()).await,
-        Transport::HttpSession,
-        None,
-    )
-    .await;
+    let first_server = spawn_http_stoppable(server(&settings), &Default::default()).await;
+    let first = connect_http(&first_server.url, Transport::HttpSession, None).await;
     let before = emulator.request_count();
     let all = ids(&first, json!({"query": "wombat", "limit": 50})).await;
     assert_eq!(all.len(), FILES + 1, "{all:?}");
@@ -675,15 +671,14 @@ async fn a_restarted_server_resumes_from_its_index_on_disk() {
     assert!(first_sync > FILES as u64, "{first_sync} requests");
     assert_eq!(private_folders(&dir, &[EMU_USER]), 1);
 
-    // While no server runs, a note is deleted; then a second server starts on the folder.
+    // The server stops (releasing its folder: one process per folder) and, while no server
+    // runs, a note is deleted; then a second server starts on the folder.
+    drop(first);
+    first_server.stop().await;
     let doomed_id: u64 = doomed["notes:".len()..].parse().unwrap();
     direct.notes().delete(doomed_id).await.expect("delete");
-    let second = connect_http(
-        &spawn_http(server(&settings), &Default::default()).await,
-        Transport::HttpSession,
-        None,
-    )
-    .await;
+    let second_server = spawn_http_stoppable(server(&settings), &Default::default()).await;
+    let second = connect_http(&second_server.url, Transport::HttpSession, None).await;
     let status = call_ok(&second, "nc_get_vector_sync_status", json!({})).await;
     let files = status["apps"]
         .as_array()
@@ -705,12 +700,13 @@ async fn a_restarted_server_resumes_from_its_index_on_disk() {
     );
 
     // An unreadable saved state: the index is rebuilt from Nextcloud, and answers the same.
+    drop(second);
+    second_server.stop().await;
     let user_dir = std::fs::read_dir(&dir)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
     std::fs::write(user_dir.join("state.json"), b"{ not json").unwrap();
     let third = connect_http(
         &spawn_http(server(&settings), &Default::default()).await,
@@ -723,6 +719,56 @@ async fn a_restarted_server_resumes_from_its_index_on_disk() {
     assert_eq!(rebuilt.len(), FILES, "{rebuilt:?}");
     assert!(emulator.request_count() - before > FILES as u64);
     assert_eq!(private_folders(&dir, &[EMU_USER]), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two servers on one index folder would corrupt it: the second one's searches fail with an
+/// error naming the setting (at once, not hanging) while the first runs, and work once the
+/// first has stopped.
+#[tokio::test]
+async fn one_server_process_per_index_folder() {
+    let nc = TestNextcloud::start().await;
+    let pangolin = note(&nc.direct(), "Locked", "pangolin scales").await;
+    let dir = temp_index_dir("lock");
+    let settings = SearchSettings {
+        dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let server = || {
+        nc.server(&Default::default())
+            .with_search_settings(settings.clone())
+    };
+    let first_server = spawn_http_stoppable(server(), &Default::default()).await;
+    let first = connect_http(&first_server.url, Transport::HttpSession, None).await;
+    assert_eq!(
+        find(&first, "pangolin").await,
+        std::slice::from_ref(&pangolin)
+    );
+
+    let second_server = spawn_http_stoppable(server(), &Default::default()).await;
+    let second = connect_http(&second_server.url, Transport::HttpSession, None).await;
+    let e = tokio::time::timeout(
+        Duration::from_secs(10),
+        call_err(&second, "search", json!({"query": "pangolin"})),
+    )
+    .await
+    .expect("no hang");
+    assert!(
+        e.contains("another nextcloud-mcp server process")
+            && e.contains("NEXTCLOUD_MCP_SEARCH_INDEX_DIR"),
+        "{e}"
+    );
+    // The first server is not disturbed.
+    assert_eq!(
+        find(&first, "pangolin").await,
+        std::slice::from_ref(&pangolin)
+    );
+
+    drop(first);
+    first_server.stop().await;
+    assert_eq!(find(&second, "pangolin").await, [pangolin]);
+    drop(second);
+    second_server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 

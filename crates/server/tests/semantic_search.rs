@@ -696,3 +696,214 @@ fn the_tool_stays_within_its_catalogue_allowance() {
         serde_json::to_string(&**tool.output_schema.as_ref().unwrap()).unwrap()
     );
 }
+
+/// With the index on disk, the vectors are kept beside it: a restarted server embeds only
+/// what changed while it was down (here: nothing, then one note), and still finds notes by
+/// meaning. Another model, or a damaged file, embeds everything again; a purge deletes them.
+#[tokio::test]
+async fn vectors_kept_on_disk_are_not_embedded_again_after_a_restart() {
+    use nextcloud_mcp::search::{Kind, SearchSettings};
+    let nc = TestNextcloud::start().await;
+    let (category, ids) = seed(&nc, "semantic-restart").await;
+    let (base, seen) = mock_endpoint(Arc::new(AtomicBool::new(false))).await;
+    let dir = std::env::temp_dir().join(format!(
+        "ncmcp-vectors-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let settings = SearchSettings {
+        dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let start = |model: &str| {
+        let embedder = Embedder::new(
+            &EmbeddingSettings::Endpoint {
+                url: base.parse().unwrap(),
+                model: model.into(),
+                api_key: None,
+            },
+            true,
+        )
+        .unwrap();
+        let server = nc
+            .server(&Default::default())
+            .with_embedder(Some(embedder))
+            .with_search_settings(settings.clone());
+        async move {
+            // A clone shares the server's state: the purge below goes through it.
+            let state = server.clone();
+            let served = spawn_http_stoppable(server, &Default::default()).await;
+            let client = connect_http(&served.url, Transport::HttpSession, None).await;
+            (served, client, state)
+        }
+    };
+    let inputs = || seen.lock().unwrap().inputs;
+    let feline = json!({"query": "feline", "path_prefixes": [category]});
+    let vectors_file = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir())
+            .map(|user| user.join("vectors.bin"))
+            .unwrap()
+    };
+
+    let (served, client, _) = start("concepts-v1").await;
+    let out = search(&client, feline.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    // Every document of the user, and the query.
+    let everything = inputs();
+    assert!(everything >= 4, "{everything}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(vectors_file())
+            .expect("vectors kept on disk")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    drop(client);
+    served.stop().await;
+
+    // Restarted: only the query is embedded, and meaning still finds the note.
+    let (served, client, _) = start("concepts-v1").await;
+    let before = inputs();
+    let out = search(&client, feline.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    assert_eq!(
+        inputs() - before,
+        1,
+        "unchanged documents were embedded again"
+    );
+    // A note changed: it alone is embedded again (one chunk), then the query.
+    nc.direct()
+        .notes()
+        .update(
+            ids[2],
+            &NoteChanges {
+                content: Some(format!("{GARDEN} Then weed the vegetable beds.")),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let before = inputs();
+    let out = search(
+        &client,
+        json!({"query": "garden", "path_prefixes": [category]}),
+    )
+    .await;
+    assert_eq!(ids_of(&out)[0], ids[2].to_string(), "{out}");
+    assert_eq!(inputs() - before, 2, "the changed note, then the query");
+    drop(client);
+    served.stop().await;
+
+    // The changed note's new vectors were kept too.
+    let (served, client, _) = start("concepts-v1").await;
+    let before = inputs();
+    let out = search(&client, feline.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    assert_eq!(inputs() - before, 1);
+    drop(client);
+    served.stop().await;
+
+    // The keyword index rebuilt from Nextcloud (its state unreadable) keeps the vectors.
+    let state = vectors_file().with_file_name("state.json");
+    std::fs::write(&state, b"{ not json").unwrap();
+    let (served, client, _) = start("concepts-v1").await;
+    let before = inputs();
+    let out = search(&client, feline.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    assert_eq!(inputs() - before, 1, "a keyword rebuild re-embedded");
+    drop(client);
+    served.stop().await;
+
+    // Another model never reuses them: everything is embedded again.
+    let (served, client, _) = start("concepts-v2").await;
+    let before = inputs();
+    let out = search(&client, feline.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    assert_eq!(inputs() - before, everything);
+    drop(client);
+    served.stop().await;
+
+    // A damaged file: embedded again, no failure.
+    let mut bytes = std::fs::read(vectors_file()).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(vectors_file(), &bytes).unwrap();
+    let (served, client, state) = start("concepts-v2").await;
+    let before = inputs();
+    let out = search(&client, feline.clone()).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    assert_eq!(inputs() - before, everything);
+
+    // A purge (the management API's: both engines) deletes the vectors with the index;
+    // the next search embeds everything again.
+    let file = vectors_file();
+    assert!(file.is_file());
+    state.state().semantic.clear(&Kind::ALL).await;
+    state.state().search.clear(&Kind::ALL);
+    assert!(!file.exists());
+    let before = inputs();
+    let out = search(&client, feline).await;
+    assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{out}");
+    assert_eq!(inputs() - before, everything);
+    assert!(file.is_file());
+    drop((client, state));
+    served.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The embedded model's vectors survive a restart too: kept under the model's id (its
+/// dimension and a digest of its weights), and found by meaning from the first query of the
+/// restarted server.
+#[tokio::test]
+async fn the_embedded_models_vectors_survive_a_restart() {
+    let Some(model) = model() else { return };
+    assert!(model.id().starts_with("local:384:"), "{}", model.id());
+    let nc = TestNextcloud::start().await;
+    let (category, ids) = seed(&nc, "semantic-model-restart").await;
+    let dir = std::env::temp_dir().join(format!(
+        "ncmcp-model-vectors-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let settings = nextcloud_mcp::search::SearchSettings {
+        dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let feline = json!({"query": "feline", "path_prefixes": [category]});
+    for run in ["first", "restarted"] {
+        let server = nc
+            .server(&Default::default())
+            .with_embedder(Some(model.clone()))
+            .with_search_settings(settings.clone());
+        let served = spawn_http_stoppable(server, &Default::default()).await;
+        let client = connect_http(&served.url, Transport::HttpSession, None).await;
+        let out = search(&client, feline.clone()).await;
+        assert_eq!(out["search_method"], "hybrid_rrf", "{run}: {out}");
+        assert_eq!(ids_of(&out)[0], ids[0].to_string(), "{run}: {out}");
+        drop(client);
+        served.stop().await;
+    }
+    let user = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let file = std::fs::read(user.join("vectors.bin")).expect("vectors kept");
+    let id = model.id();
+    assert!(
+        file.windows(id.len()).any(|w| w == id.as_bytes()),
+        "recorded under the model's id"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

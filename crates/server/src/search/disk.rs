@@ -6,7 +6,14 @@
 //! ```text
 //! <dir>/<hash of (Nextcloud host, login)>/index/   tantivy's files
 //! <dir>/<hash of (Nextcloud host, login)>/state.json  markers and cursors of the last sync
+//! <dir>/<hash of (Nextcloud host, login)>/vectors.bin semantic search's embeddings
+//! <dir>/<hash of (Nextcloud host, login)>.lock        held by the process using the folder
 //! ```
+//!
+//! Two processes writing one folder would corrupt it (tantivy's segments, the state, the
+//! vectors), so a process takes an exclusive advisory lock on the folder's `.lock` file
+//! before it opens the folder and keeps it while the folder may be written ([`lock`]). The
+//! lock file sits beside the folder, not in it, so wiping the folder keeps the lock.
 //!
 //! The folder name is a hash so no user id appears in a path. `state.json` exists only while
 //! it describes the index exactly: it is removed before the index is written and written
@@ -24,6 +31,8 @@ use sha2::{Digest, Sha256};
 pub const STATE_VERSION: u32 = 1;
 pub const STATE_FILE: &str = "state.json";
 pub const INDEX_DIR: &str = "index";
+/// Semantic search's vectors (see `semantic::vectors`).
+pub const VECTORS_FILE: &str = "vectors.bin";
 
 /// One source's state as persisted.
 #[derive(Default, Serialize, Deserialize)]
@@ -146,7 +155,13 @@ pub fn load(user_dir: &Path, languages: &[String]) -> Result<SavedState, String>
 /// Writes the state atomically (a temporary file renamed over the old one), owner-only.
 pub fn save(user_dir: &Path, state: &SavedState) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    let tmp = user_dir.join(format!("{STATE_FILE}.tmp"));
+    write_atomically(user_dir, STATE_FILE, &bytes)
+}
+
+/// Writes `name` in `dir` atomically (a temporary file, synced, renamed over the old one),
+/// owner-only: a crash leaves the old file or the new one, never half of one.
+pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
     {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
@@ -156,10 +171,11 @@ pub fn save(user_dir: &Path, state: &SavedState) -> std::io::Result<()> {
             options.mode(0o600);
         }
         let mut file = options.open(&tmp)?;
-        file.write_all(&bytes)?;
+        restrict(&tmp, 0o600)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
     }
-    std::fs::rename(&tmp, user_dir.join(STATE_FILE))
+    std::fs::rename(&tmp, dir.join(name))
 }
 
 /// Removes the state: the index is about to change and it would no longer describe it.
@@ -167,6 +183,64 @@ pub fn invalidate(user_dir: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(user_dir.join(STATE_FILE)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
+    }
+}
+
+/// Removes the keyword index and its state for a rebuild, keeping what else the folder
+/// holds (semantic search's vectors stay valid: they are keyed by each document's content).
+pub fn wipe_index(user_dir: &Path) -> std::io::Result<()> {
+    invalidate(user_dir)?;
+    match std::fs::remove_dir_all(user_dir.join(INDEX_DIR)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The exclusive lock on one user's folder: while it lives, no other process (and no other
+/// [`lock`] in this one) gets the folder. Released when dropped (or the process ends).
+#[derive(Debug)]
+pub struct FolderLock {
+    _file: std::fs::File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process (or another index of this one) holds the folder.
+    #[error("held by another process")]
+    Busy,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The lock file of `user_dir`: beside it, so wiping the folder keeps it.
+pub fn lock_path(user_dir: &Path) -> PathBuf {
+    let mut name = user_dir.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    user_dir.with_file_name(name)
+}
+
+/// Takes the exclusive advisory lock of `user_dir` without waiting (creating the root
+/// folder owner-only and the lock file 0600 when missing).
+pub fn lock(user_dir: &Path) -> Result<FolderLock, LockError> {
+    if let Some(root) = user_dir.parent() {
+        private_dir(root)?;
+    }
+    let path = lock_path(user_dir);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(&path)?;
+    restrict(&path, 0o600)?;
+    // flock(2) on Unix, LockFileEx on Windows: released when the file is closed, also when
+    // the process dies.
+    match fs4::fs_std::FileExt::try_lock_exclusive(&file) {
+        Ok(true) => Ok(FolderLock { _file: file }),
+        Ok(false) => Err(LockError::Busy),
+        Err(e) => Err(LockError::Io(e)),
     }
 }
 
@@ -228,6 +302,38 @@ mod tests {
         assert!(load(&a, &langs).is_err());
         wipe(&a).unwrap();
         assert!(!a.exists());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_folder_is_locked_by_one_holder_at_a_time_and_survives_a_wipe() {
+        let root = std::env::temp_dir().join(format!("ncmcp-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let a = user_dir(&root, "https://cloud.example.com", "alice");
+        let held = lock(&a).unwrap();
+        assert!(matches!(lock(&a), Err(LockError::Busy)));
+        // Another user's folder is not affected.
+        let b = user_dir(&root, "https://cloud.example.com", "bob");
+        drop(lock(&b).unwrap());
+        prepare(&a).unwrap();
+        std::fs::write(a.join(VECTORS_FILE), b"v").unwrap();
+        std::fs::create_dir_all(a.join(INDEX_DIR).join("x")).unwrap();
+        wipe_index(&a).unwrap();
+        assert!(a.join(VECTORS_FILE).is_file() && !a.join(INDEX_DIR).exists());
+        wipe(&a).unwrap();
+        assert!(matches!(lock(&a), Err(LockError::Busy)), "kept by a wipe");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(lock_path(&a))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        drop(held);
+        drop(lock(&a).unwrap());
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

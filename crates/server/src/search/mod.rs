@@ -214,6 +214,38 @@ pub struct KindStatus {
 pub trait ChangeListener: Send + Sync {
     fn upserted(&self, login: &str, kind: Kind, doc: &Doc);
     fn removed(&self, login: &str, id: &DocId);
+    /// A user's index was opened, before any of its documents is reported: `folder` is where
+    /// it lives on disk (`None`: in memory), for a listener that keeps files of its own there
+    /// (semantic search's vectors). Called again when the index is opened anew (after a purge).
+    fn opened(&self, login: &str, folder: Option<&UserFolder>) {
+        let _ = (login, folder);
+    }
+}
+
+/// A user's index folder as listeners learn it. Files may be written there only while
+/// [`UserFolder::hold`] succeeds: the folder's lock (see `disk`) is held by this process as
+/// long as its index is open, so no other server process writes it at the same time.
+#[derive(Clone, Debug)]
+pub struct UserFolder {
+    path: PathBuf,
+    lock: std::sync::Weak<disk::FolderLock>,
+}
+
+/// Keeps a user's folder locked while a listener writes in it (see [`UserFolder::hold`]).
+pub struct FolderHold {
+    _lock: Arc<disk::FolderLock>,
+}
+
+impl UserFolder {
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Keeps the folder's lock while the hold lives; `None` once the index that took it is
+    /// gone (the server stopped): then the folder may belong to another process.
+    pub fn hold(&self) -> Option<FolderHold> {
+        self.lock.upgrade().map(|lock| FolderHold { _lock: lock })
+    }
 }
 
 /// Called with (done, total, message) while a sync runs.
@@ -231,6 +263,10 @@ pub enum SearchError {
         "the search index directory is not usable (check NEXTCLOUD_MCP_SEARCH_INDEX_DIR and its permissions): {0}"
     )]
     Disk(String),
+    #[error(
+        "the search index folder {0} is in use by another nextcloud-mcp server process; each running server needs a search index directory of its own (NEXTCLOUD_MCP_SEARCH_INDEX_DIR or --search-index-dir)"
+    )]
+    InUse(String),
 }
 
 /// Settings of the index (`--search-*`).
@@ -266,6 +302,10 @@ pub struct SearchIndex {
     settings: SearchSettings,
     users: Mutex<HashMap<String, Arc<UserIndex>>>,
     listeners: Mutex<Vec<Arc<dyn ChangeListener>>>,
+    /// The lock of every user folder this index opened, by folder: taken at the first open
+    /// and kept until this index is dropped (also across a purge, which empties the folder
+    /// but keeps using it). Each open user index holds it too.
+    locks: Mutex<HashMap<PathBuf, Arc<disk::FolderLock>>>,
 }
 
 impl SearchIndex {
@@ -297,9 +337,54 @@ impl SearchIndex {
             .dir
             .as_ref()
             .map(|root| disk::user_dir(root, user.client().base_url(), &login));
-        let created = Arc::new(UserIndex::new(&login, dir, &self.settings, listeners)?);
+        let folder_lock = match &dir {
+            Some(dir) => Some(self.lock_folder(dir)?),
+            None => None,
+        };
+        let folder = dir
+            .as_ref()
+            .zip(folder_lock.as_ref())
+            .map(|(d, l)| UserFolder {
+                path: d.clone(),
+                lock: Arc::downgrade(l),
+            });
+        let created = Arc::new(UserIndex::new(
+            &login,
+            dir,
+            folder_lock,
+            &self.settings,
+            listeners.clone(),
+        )?);
+        for l in &listeners {
+            l.opened(&login, folder.as_ref());
+        }
         users.insert(login, created.clone());
         Ok(created)
+    }
+
+    /// The lock of a user's folder: the one this index already holds, or taken now. Another
+    /// process holding it is an error for this user's requests (not waited for, and tried
+    /// again at their next request): sharing a folder would corrupt it.
+    fn lock_folder(&self, dir: &std::path::Path) -> Result<Arc<disk::FolderLock>, SearchError> {
+        let mut locks = lock(&self.locks);
+        if let Some(held) = locks.get(dir) {
+            return Ok(held.clone());
+        }
+        let taken = match disk::lock(dir) {
+            Ok(taken) => Arc::new(taken),
+            Err(disk::LockError::Busy) => {
+                tracing::warn!(
+                    folder = %dir.display(),
+                    "a user's search index folder is locked by another process: is a second server using the same NEXTCLOUD_MCP_SEARCH_INDEX_DIR?"
+                );
+                return Err(SearchError::InUse(dir.display().to_string()));
+            }
+            Err(disk::LockError::Io(e)) => {
+                return Err(SearchError::Disk(format!("{}: {e}", dir.display())));
+            }
+        };
+        locks.insert(dir.to_path_buf(), taken.clone());
+        Ok(taken)
     }
 
     /// Syncs the caller's index when due (reporting progress), searches it and checks each
@@ -418,9 +503,10 @@ impl SearchIndex {
         self.user_index(user)?.verify(user, docs).await
     }
 
-    /// Drops every user's index, in memory and on disk, including users not seen since the
-    /// start (each is read from Nextcloud again at its user's next search), and says how many
-    /// documents of each of `kinds` they held.
+    /// Drops every user's index, in memory and on disk (with what listeners keep in the
+    /// folders: semantic search's vectors), including users not seen since the start (each
+    /// is read from Nextcloud again at its user's next search), and says how many documents
+    /// of each of `kinds` they held. A folder another process holds is left alone.
     pub fn clear(&self, kinds: &[Kind]) -> HashMap<Kind, usize> {
         let users: Vec<_> = lock(&self.users).drain().map(|(_, u)| u).collect();
         let mut counts: HashMap<Kind, usize> = kinds.iter().map(|k| (*k, 0)).collect();
@@ -449,6 +535,18 @@ impl SearchIndex {
             {
                 continue;
             }
+            // A folder another process uses is not ours to delete (nor to count).
+            let _taken = if lock(&self.locks).contains_key(&dir) {
+                None
+            } else {
+                match disk::lock(&dir) {
+                    Ok(taken) => Some(taken),
+                    Err(e) => {
+                        tracing::warn!(folder = %dir.display(), error = %e, "not purging a search index folder another process uses");
+                        continue;
+                    }
+                }
+            };
             if !loaded.contains(&dir) {
                 // Not opened by this process: its saved state says what it held.
                 if let Ok(bytes) = std::fs::read(dir.join(disk::STATE_FILE))

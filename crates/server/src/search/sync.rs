@@ -37,6 +37,8 @@ pub(super) struct UserIndex {
     store: Arc<Store>,
     /// The user's folder (index and sync state); `None`: in memory.
     dir: Option<PathBuf>,
+    /// The folder's lock, held while this index may write there (see [`disk::lock`]).
+    _folder_lock: Option<Arc<disk::FolderLock>>,
     /// Language codes the index is built with (recorded in the saved state).
     languages: Vec<String>,
     /// Loaded from disk and not yet reported to the listeners (who start empty).
@@ -88,6 +90,7 @@ impl UserIndex {
     pub fn new(
         login: &str,
         dir: Option<PathBuf>,
+        folder_lock: Option<Arc<disk::FolderLock>>,
         settings: &SearchSettings,
         listeners: Vec<Arc<dyn ChangeListener>>,
     ) -> Result<Self, SearchError> {
@@ -137,6 +140,7 @@ impl UserIndex {
             login: login.to_string(),
             store: Arc::new(store),
             dir,
+            _folder_lock: folder_lock,
             languages,
             replay: AtomicBool::new(resumed && !listeners.is_empty()),
             purged: AtomicBool::new(false),
@@ -823,7 +827,8 @@ fn open_on_disk(
         Err(_) => {}
     }
     if had_index {
-        disk::wipe(dir).map_err(|e| disk_error(dir, e))?;
+        // The keyword index only: semantic search's vectors beside it stay valid.
+        disk::wipe_index(dir).map_err(|e| disk_error(dir, e))?;
         disk::prepare(dir).map_err(|e| disk_error(dir, e))?;
     }
     let store = Store::open(&settings.languages, Some(&index_dir))?;

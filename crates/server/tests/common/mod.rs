@@ -87,13 +87,26 @@ impl TestNextcloud {
     }
 
     /// Environment for a server child process pointed at this Nextcloud.
+    /// Each call names a fresh search index folder, so no two server processes share one
+    /// (the second would be refused it) and none writes the home directory's.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("NEXTCLOUD_HOST", self.base_url.clone()),
             ("NEXTCLOUD_USERNAME", self.username.clone()),
             ("NEXTCLOUD_PASSWORD", self.password.clone()),
+            (
+                "NEXTCLOUD_MCP_SEARCH_INDEX_DIR",
+                fresh_index_dir().display().to_string(),
+            ),
         ]
     }
+}
+
+/// A folder of its own for one server process's search indexes, under the temporary folder.
+pub fn fresh_index_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    std::env::temp_dir().join(format!("ncmcp-test-index-{}-{n}", std::process::id()))
 }
 
 /// How a test reaches the server.
@@ -165,6 +178,47 @@ pub async fn spawn_http(
         .await;
     });
     format!("http://{addr}/mcp")
+}
+
+/// A server [`spawn_http_stoppable`] serves until [`Served::stop`].
+pub struct Served {
+    pub url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Served {
+    /// Shuts the server down as a signal would and waits until it has stopped: its state
+    /// (search indexes and the folders they hold) is dropped.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("server task");
+    }
+}
+
+/// As [`spawn_http`], with a way to stop the server (a restart on the same state on disk).
+pub async fn spawn_http_stoppable(
+    server: NextcloudMcp,
+    settings: &nextcloud_mcp::config::HttpSettings,
+) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut settings = settings.clone();
+    settings.shutdown_timeout = Duration::from_secs(2);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = nextcloud_mcp::transport::http::serve(server, &settings, listener, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    Served {
+        url: format!("http://{addr}/mcp"),
+        stop,
+        task,
+    }
 }
 
 pub async fn connect_http(url: &str, transport: Transport, token: Option<&str>) -> Client {

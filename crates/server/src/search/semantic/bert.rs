@@ -49,6 +49,8 @@ struct Layer {
 /// A loaded model and its tokenizer.
 pub struct SentenceModel {
     name: String,
+    /// Identifies these weights (see [`SentenceModel::id`]).
+    id: String,
     tokenizer: Tokenizer,
     words: Embedding,
     positions: Embedding,
@@ -76,7 +78,8 @@ impl SentenceModel {
         let read = |name: &str| {
             std::fs::read(dir.join(name)).map_err(|e| load_err(dir, format!("{name}: {e}")))
         };
-        let config: BertConfig = serde_json::from_slice(&read("config.json")?)
+        let config_bytes = read("config.json")?;
+        let config: BertConfig = serde_json::from_slice(&config_bytes)
             .map_err(|e| load_err(dir, format!("config.json: {e}")))?;
         if let Some(act) = config.hidden_act.as_deref()
             && act != "gelu"
@@ -97,6 +100,7 @@ impl SentenceModel {
             ..padding
         }));
         let weights = read("model.safetensors")?;
+        let id = fingerprint(&config_bytes, &weights, config.hidden_size);
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| load_err(dir, format!("model.safetensors: {e}")))?;
         // Exported either bare or under `bert.`.
@@ -150,6 +154,7 @@ impl SentenceModel {
             .unwrap_or_else(|| "local model".into());
         Ok(Self {
             name,
+            id,
             tokenizer,
             words,
             positions,
@@ -163,6 +168,12 @@ impl SentenceModel {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Names these weights for stored vectors: the dimension and a digest of the config and
+    /// the weights, so another model in a folder of the same name never reuses them.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// One normalised vector per text, in order (blocking CPU work).
@@ -250,4 +261,22 @@ impl SentenceModel {
         l.output_norm
             .forward(&(l.output.forward(&inner)? + &attended)?)
     }
+}
+
+/// `local:<dimension>:<digest>`: a SHA-256 of the config, the weights' length and 4 KiB of
+/// every MiB of weights (not all of them, which would slow every start for nothing: another
+/// model's weights differ everywhere).
+fn fingerprint(config: &[u8], weights: &[u8], dimension: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(config);
+    h.update((weights.len() as u64).to_le_bytes());
+    for block in weights.chunks(1 << 20) {
+        h.update(&block[..block.len().min(4096)]);
+    }
+    let digest: String = h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("local:{dimension}:{digest}")
 }

@@ -93,6 +93,17 @@ impl Embedder {
         }
     }
 
+    /// Identifies the vectors this embedder makes, for vectors kept on disk: the local
+    /// model's dimension and weights digest, or the endpoint's model name. Vectors stored
+    /// under another id are never reused.
+    pub fn id(&self) -> String {
+        match self {
+            #[cfg(feature = "embedded-model")]
+            Embedder::Local(m) => m.id().to_string(),
+            Embedder::Endpoint(e) => format!("endpoint:{}", e.model),
+        }
+    }
+
     /// One normalised vector per text, in order.
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {

@@ -6,9 +6,14 @@
 //! the two rankings ([`fusion`]: RRF or DBSF), per chunk or per document. Without an
 //! embedder, or when it fails, the answer comes from the keyword ranking alone and says so.
 //!
-//! The store is in memory, searched by brute force (a dot product per chunk), and starts
-//! empty after a restart: the keyword index reports every document it holds again (from
-//! disk, or from its first sync), so what changed is embedded again.
+//! The store is in memory, searched by brute force (a dot product per chunk). When the
+//! keyword index keeps a user's folder on disk (`--search-index-dir`, it says which through
+//! [`ChangeListener::opened`]), the vectors are kept there too ([`vectors`]): after a restart
+//! the keyword index reports every document it holds again, and a document whose version,
+//! content, chunks and embedding model match what was stored takes its vectors back instead
+//! of being embedded again; only what changed meanwhile is embedded. The file is written
+//! after each change only while this process holds the folder's lock. In memory (no folder)
+//! the store starts empty after a restart and everything is embedded again.
 
 #[cfg(feature = "embedded-model")]
 pub mod bert;
@@ -16,13 +21,15 @@ pub mod chunk;
 pub mod embed;
 pub mod fusion;
 pub mod keyword;
+mod vectors;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use nextcloud::NextcloudUser;
 
-use super::{ChangeListener, Doc, DocId, Kind, SearchIndex};
+use super::{ChangeListener, Doc, DocId, Kind, SearchIndex, UserFolder};
 
 pub use chunk::Span;
 pub use embed::{EmbedError, Embedder, EmbeddingSettings};
@@ -56,6 +63,8 @@ struct HeldChunk {
 
 struct Held {
     doc: SourceDoc,
+    /// Of title and text ([`vectors::digest`]): with the version, what vectors are reused for.
+    digest: [u8; 16],
     chunks: Vec<HeldChunk>,
 }
 
@@ -66,6 +75,24 @@ struct UserStore {
     stats: Stats,
     /// Documents whose chunks still lack vectors.
     pending: HashSet<DocKey>,
+    /// The model ([`Embedder::id`]) the held vectors come from.
+    model: Option<String>,
+    /// Vectors read from disk that no document has taken back yet (the keyword index reports
+    /// its documents after a restart); written back with the held ones until then.
+    stored: HashMap<DocKey, vectors::StoredDoc>,
+    /// Where the vectors are kept; `None`: in memory only.
+    disk: Option<VectorFile>,
+    /// The vectors differ from what the file holds.
+    dirty: bool,
+}
+
+/// The user's folder as the keyword index last opened it.
+struct VectorFile {
+    folder: UserFolder,
+    /// Which opening (a purge opens the folder anew, emptied): read again when it changes.
+    opening: u64,
+    /// Whether the file was read for this opening.
+    read: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -169,6 +196,9 @@ pub struct SemanticIndex {
     users: Mutex<HashMap<String, Arc<tokio::sync::Mutex<UserStore>>>>,
     /// What the keyword sync reported per user since their last semantic search.
     inbox: Mutex<HashMap<String, Vec<Change>>>,
+    /// Each user's folder with the number of its opening, as the keyword index reported it.
+    folders: Mutex<HashMap<String, (UserFolder, u64)>>,
+    openings: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -199,6 +229,19 @@ impl ChangeListener for SemanticIndex {
             .entry(login.to_string())
             .or_default()
             .push(Change::Remove((id.kind.name(), id.id.clone())));
+    }
+
+    fn opened(&self, login: &str, folder: Option<&UserFolder>) {
+        let mut folders = lock(&self.folders);
+        match folder {
+            Some(folder) => {
+                let opening = self.openings.fetch_add(1, Ordering::SeqCst) + 1;
+                folders.insert(login.to_string(), (folder.clone(), opening));
+            }
+            None => {
+                folders.remove(login);
+            }
+        }
     }
 }
 
@@ -253,6 +296,8 @@ impl SemanticIndex {
         let login = user.credentials().login_name();
         let store = self.store(login);
         let mut store = store.lock().await;
+        let embedder = self.embedder();
+        self.prepare(login, &mut store, embedder.as_ref()).await;
         let changes = lock(&self.inbox).remove(login).unwrap_or_default();
         for change in changes {
             match change {
@@ -260,7 +305,6 @@ impl SemanticIndex {
                 Change::Remove(key) => store.remove(&key),
             }
         }
-        let embedder = self.embedder();
         let mut notice = match &embedder {
             Some(e) => store.embed_pending(e).await,
             None => None,
@@ -286,6 +330,15 @@ impl SemanticIndex {
             },
             Some(_) => None,
         };
+        // Vectors of another dimension than the query's come from another model that went by
+        // the same name: embedded again, never compared.
+        if let (Some(qv), Some(e)) = (&query_vector, &embedder)
+            && store.forget_other_dimensions(qv.len())
+            && let Some(why) = store.embed_pending(e).await
+        {
+            notice = Some(why);
+        }
+        store.persist().await;
         let hits = store.rank(query, query_vector.as_deref());
         let indexed_documents = store.docs.len();
         drop(store);
@@ -335,6 +388,8 @@ impl SemanticIndex {
     pub async fn take_in(&self, login: &str) -> Option<String> {
         let store = self.store(login);
         let mut store = store.lock().await;
+        let embedder = self.embedder();
+        self.prepare(login, &mut store, embedder.as_ref()).await;
         let changes = lock(&self.inbox).remove(login).unwrap_or_default();
         for change in changes {
             match change {
@@ -342,7 +397,33 @@ impl SemanticIndex {
                 Change::Remove(key) => store.remove(&key),
             }
         }
-        store.embed_pending(self.embedder().as_ref()?).await
+        let why = store.embed_pending(embedder.as_ref()?).await;
+        store.persist().await;
+        why
+    }
+
+    /// Before a user's changes are taken in: drops vectors of another model than the
+    /// embedder's, follows the keyword index to the user's folder and, once per opening of
+    /// it, reads the vectors kept there (those documents are then not embedded again).
+    async fn prepare(&self, login: &str, store: &mut UserStore, embedder: Option<&Embedder>) {
+        let Some(embedder) = embedder else {
+            return;
+        };
+        store.use_model(embedder.id());
+        let folder = lock(&self.folders).get(login).cloned();
+        match folder {
+            None => store.disk = None,
+            Some((folder, opening)) => {
+                if store.disk.as_ref().is_none_or(|d| d.opening != opening) {
+                    store.disk = Some(VectorFile {
+                        folder,
+                        opening,
+                        read: false,
+                    });
+                }
+            }
+        }
+        store.read_vectors().await;
     }
 
     /// The character spans of a held document's chunks, in order; `None` when `login` holds
@@ -378,6 +459,9 @@ impl SemanticIndex {
                 .cloned()
                 .collect();
             keys.iter().for_each(|k| store.remove(k));
+            let before = store.stored.len();
+            store.stored.retain(|k, _| !names.contains(&k.0));
+            store.dirty |= store.stored.len() != before;
         }
         for changes in lock(&self.inbox).values_mut() {
             changes.retain(|c| match c {
@@ -429,8 +513,28 @@ impl UserStore {
 
     /// Holds `doc` in place of any earlier version: chunks and terms now, vectors at the next
     /// [`Self::embed_pending`] (so a sync that cannot wait for the embedder can call this).
+    /// The same version with the same content and chunks keeps the vectors it had, held or
+    /// read from disk: it is not embedded again.
     fn upsert(&mut self, doc: SourceDoc) {
         let key = (doc.doc_type, doc.id.clone());
+        let digest = vectors::digest(&doc.title, &doc.text);
+        let stored = self.stored.remove(&key);
+        let same = |version: &str, d: &[u8; 16]| version == doc.version && *d == digest;
+        let mut kept: Option<Vec<(Span, Vec<f32>)>> = self
+            .docs
+            .get(&key)
+            .filter(|h| same(&h.doc.version, &h.digest))
+            .and_then(|h| {
+                h.chunks
+                    .iter()
+                    .map(|c| Some((c.span, c.vector.clone()?)))
+                    .collect()
+            });
+        if kept.is_none() {
+            kept = stored
+                .filter(|s| same(&s.version, &s.digest))
+                .map(|s| s.chunks);
+        }
         self.remove(&key);
         let mut chunks: Vec<HeldChunk> = chunk::chunks(&doc.text)
             .into_iter()
@@ -453,8 +557,199 @@ impl UserStore {
             });
         }
         chunks.iter().for_each(|c| self.stats.add(&c.terms));
-        self.pending.insert(key.clone());
-        self.docs.insert(key, Held { doc, chunks });
+        let reused = kept.is_some_and(|kept| {
+            let fits = kept.len() == chunks.len()
+                && kept
+                    .iter()
+                    .zip(&chunks)
+                    .all(|((span, _), c)| *span == c.span);
+            if fits {
+                for (c, (_, v)) in chunks.iter_mut().zip(kept) {
+                    c.vector = Some(v);
+                }
+            }
+            fits
+        });
+        if !reused {
+            self.pending.insert(key.clone());
+        }
+        self.docs.insert(
+            key,
+            Held {
+                doc,
+                digest,
+                chunks,
+            },
+        );
+    }
+
+    /// Drops every vector unless it comes from `model` (the embedder changed): each document
+    /// is embedded again by the new model.
+    fn use_model(&mut self, model: String) {
+        if self.model.as_ref() == Some(&model) {
+            return;
+        }
+        if self.model.is_some() {
+            self.forget_vectors(|_| true);
+        }
+        self.stored.clear();
+        if let Some(disk) = &mut self.disk {
+            disk.read = false;
+        }
+        self.model = Some(model);
+    }
+
+    /// Drops the held vectors that `unfit` says of, making their documents pending; true
+    /// when any was dropped.
+    fn forget_vectors(&mut self, unfit: impl Fn(&[f32]) -> bool) -> bool {
+        let mut any = false;
+        for (key, held) in &mut self.docs {
+            if held
+                .chunks
+                .iter()
+                .any(|c| c.vector.as_deref().is_some_and(&unfit))
+            {
+                held.chunks.iter_mut().for_each(|c| c.vector = None);
+                self.pending.insert(key.clone());
+                any = true;
+            }
+        }
+        self.dirty |= any;
+        any
+    }
+
+    /// Drops vectors whose dimension is not `dims` (see the caller).
+    fn forget_other_dimensions(&mut self, dims: usize) -> bool {
+        self.stored
+            .retain(|_, s| s.chunks.iter().all(|(_, v)| v.len() == dims));
+        self.forget_vectors(|v| v.len() != dims)
+    }
+
+    /// Reads the vectors kept in the user's folder, once per opening of it. A missing,
+    /// unreadable or mismatching file is not an error: those documents are embedded again
+    /// (and the file written anew).
+    async fn read_vectors(&mut self) {
+        let (Some(disk), Some(model)) = (&mut self.disk, &self.model) else {
+            return;
+        };
+        if disk.read {
+            return;
+        }
+        disk.read = true;
+        let Some(hold) = disk.folder.hold() else {
+            return;
+        };
+        let path = disk.folder.path().join(super::disk::VECTORS_FILE);
+        let model = model.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let _hold = hold;
+            match std::fs::read(&path) {
+                Ok(bytes) => vectors::decode(&bytes, &model),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(String::new()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        match read {
+            Ok((dims, docs)) => {
+                // A document held already (the folder was emptied by a purge) keeps its own.
+                self.stored = docs
+                    .into_iter()
+                    .filter_map(|(kind, id, doc)| Some(((Kind::parse(&kind)?.name(), id), doc)))
+                    .filter(|(key, _)| !self.docs.contains_key(key))
+                    .collect();
+                tracing::debug!(
+                    documents = self.stored.len(),
+                    dims,
+                    "semantic search vectors read from disk"
+                );
+                // Documents held before (a purge emptied the folder) are written back too.
+                self.dirty = !self.docs.is_empty();
+            }
+            Err(why) => {
+                if !why.is_empty() {
+                    tracing::info!(reason = %why, "semantic search vectors on disk not usable: documents are embedded again");
+                }
+                self.stored.clear();
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Writes the vectors to the user's folder when they changed, atomically, while the
+    /// folder is held (a failure is logged: the vectors stay in memory, and the file is
+    /// written at the next change).
+    async fn persist(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        let (Some(disk), Some(model)) = (&self.disk, &self.model) else {
+            return;
+        };
+        let Some(hold) = disk.folder.hold() else {
+            return;
+        };
+        let dims = self
+            .docs
+            .values()
+            .flat_map(|h| h.chunks.iter().filter_map(|c| c.vector.as_ref()))
+            .chain(
+                self.stored
+                    .values()
+                    .flat_map(|s| s.chunks.iter().map(|c| &c.1)),
+            )
+            .map(Vec::len)
+            .next();
+        let Some(dims) = dims else {
+            // Nothing embedded: no file (an old one would only be read to be ignored).
+            let path = disk.folder.path().join(super::disk::VECTORS_FILE);
+            let _ = tokio::task::spawn_blocking(move || {
+                let _hold = hold;
+                std::fs::remove_file(path)
+            })
+            .await;
+            self.dirty = false;
+            return;
+        };
+        let mut file = vectors::Writer::new(model, dims);
+        for ((kind, id), held) in &self.docs {
+            if held.chunks.iter().all(|c| c.vector.is_some()) {
+                file.doc(
+                    kind,
+                    id,
+                    &held.doc.version,
+                    &held.digest,
+                    held.chunks
+                        .iter()
+                        .map(|c| (c.span, c.vector.as_deref().unwrap_or_default())),
+                );
+            }
+        }
+        for ((kind, id), doc) in &self.stored {
+            file.doc(
+                kind,
+                id,
+                &doc.version,
+                &doc.digest,
+                doc.chunks.iter().map(|(s, v)| (*s, v.as_slice())),
+            );
+        }
+        let bytes = file.finish();
+        let dir = disk.folder.path().to_path_buf();
+        let written = tokio::task::spawn_blocking(move || {
+            let _hold = hold;
+            super::disk::write_atomically(&dir, super::disk::VECTORS_FILE, &bytes)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+        match written {
+            Ok(()) => self.dirty = false,
+            Err(e) => {
+                tracing::warn!(error = %e, "saving semantic search vectors failed; kept in memory")
+            }
+        }
     }
 
     /// Embeds the chunks of documents that lack vectors; returns why not, if it failed.
@@ -481,6 +776,7 @@ impl UserStore {
                     }
                     self.pending.remove(&key);
                 }
+                self.dirty = true;
                 None
             }
             Err(e) => {
@@ -493,7 +789,9 @@ impl UserStore {
     fn remove(&mut self, key: &DocKey) {
         if let Some(held) = self.docs.remove(key) {
             held.chunks.iter().for_each(|c| self.stats.remove(&c.terms));
+            self.dirty |= held.chunks.iter().any(|c| c.vector.is_some());
         }
+        self.dirty |= self.stored.remove(key).is_some();
         self.pending.remove(key);
     }
 
@@ -817,6 +1115,94 @@ mod tests {
         assert_eq!(s.rank(&q("banana"), None).len(), 1);
         s.apply(vec![], vec![("notes", "1".into())], None).await;
         assert!(s.docs.is_empty() && s.rank(&q("banana"), None).is_empty());
+    }
+
+    #[tokio::test]
+    async fn vectors_on_disk_come_back_for_the_same_content_only() {
+        let root = std::env::temp_dir().join(format!("ncmcp-semantic-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join("user");
+        let lock = Arc::new(crate::search::disk::lock(&dir).unwrap());
+        crate::search::disk::prepare(&dir).unwrap();
+        let folder = UserFolder {
+            path: dir.clone(),
+            lock: Arc::downgrade(&lock),
+        };
+        let on_disk = |read| {
+            Some(VectorFile {
+                folder: folder.clone(),
+                opening: 1,
+                read,
+            })
+        };
+        let mut s = UserStore {
+            model: Some("m".into()),
+            disk: on_disk(true),
+            ..Default::default()
+        };
+        s.upsert(doc("1", "Cats", "All about felines.", 1, "a"));
+        s.upsert(doc("2", "Dogs", "All about canines.", 1, "b"));
+        s.upsert(doc("3", "Empty", "", 1, "c"));
+        for held in s.docs.values_mut() {
+            held.chunks
+                .iter_mut()
+                .for_each(|c| c.vector = Some(vec![0.6, 0.8]));
+        }
+        s.pending.clear();
+        s.dirty = true;
+        s.persist().await;
+        assert!(!s.dirty);
+        assert!(dir.join(crate::search::disk::VECTORS_FILE).is_file());
+
+        // A restart: read back, and taken back by unchanged documents only.
+        let mut t = UserStore {
+            model: Some("m".into()),
+            disk: on_disk(false),
+            ..Default::default()
+        };
+        t.read_vectors().await;
+        assert_eq!(t.stored.len(), 3);
+        t.upsert(doc("1", "Cats", "All about felines.", 1, "a"));
+        t.upsert(doc("3", "Empty", "", 1, "c"));
+        assert!(t.pending.is_empty(), "unchanged: not embedded again");
+        let one = &t.docs[&("notes", "1".to_string())];
+        assert_eq!(one.chunks[0].vector.as_deref(), Some(&[0.6, 0.8][..]));
+        // Same version, other text (or the reverse): embedded again.
+        t.upsert(doc("2", "Dogs", "All about wolves.", 1, "b"));
+        assert!(t.pending.contains(&("notes", "2".to_string())));
+        let mut other_version = doc("1", "Cats", "All about felines.", 1, "a");
+        other_version.version = "2".into();
+        t.upsert(other_version);
+        assert!(t.pending.contains(&("notes", "1".to_string())));
+        assert!(t.stored.is_empty());
+
+        // Another model reads nothing and writes the file anew.
+        let mut u = UserStore {
+            model: Some("other".into()),
+            disk: on_disk(false),
+            ..Default::default()
+        };
+        u.read_vectors().await;
+        assert!(u.stored.is_empty() && u.dirty);
+        // A vector of another dimension than the query's is dropped, its document pending.
+        let mut v = UserStore {
+            model: Some("m".into()),
+            disk: on_disk(false),
+            ..Default::default()
+        };
+        v.read_vectors().await;
+        v.upsert(doc("1", "Cats", "All about felines.", 1, "a"));
+        assert!(v.pending.is_empty());
+        assert!(v.forget_other_dimensions(3));
+        assert!(v.pending.contains(&("notes", "1".to_string())) && v.stored.is_empty());
+
+        // Without the folder's lock (the keyword index closed it), nothing is written.
+        drop(lock);
+        std::fs::remove_file(dir.join(crate::search::disk::VECTORS_FILE)).unwrap();
+        v.dirty = true;
+        v.persist().await;
+        assert!(!dir.join(crate::search::disk::VECTORS_FILE).exists());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
