@@ -242,9 +242,9 @@ impl NextcloudUser {
             let mut builder = inner
                 .http
                 .request(request.method.clone(), &url)
-                .basic_auth(
-                    self.credentials.login_name(),
-                    Some(self.credentials.secret()),
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    self.credentials.authorization().clone(),
                 )
                 .headers(headers);
             if let Some(body) = &request.body {
