@@ -77,16 +77,14 @@ pub async fn measure(server_bin: &Path, opts: &Options) -> anyhow::Result<()> {
         .cycle()
         .take(2048)
         .collect();
-    let note: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/index.php/apps/notes/api/v1/notes"))
-        .basic_auth(USER, Some(PASSWORD))
-        .json(&json!({"title": "CPU bench", "content": content, "category": ""}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let note_id = note["id"].as_u64().context("note id")?;
+    let note_id = crate::create_note(
+        &reqwest::Client::new(),
+        &base,
+        (USER, PASSWORD),
+        "CPU bench",
+        &content,
+    )
+    .await?;
     let env = vec![
         ("NEXTCLOUD_HOST", base.clone()),
         ("NEXTCLOUD_USERNAME", USER.to_string()),

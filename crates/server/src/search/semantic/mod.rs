@@ -183,6 +183,16 @@ pub enum SemanticError {
     Index(String),
 }
 
+/// Nextcloud's errors stay themselves (the tool reports their status); the index's become text.
+impl From<super::SearchError> for SemanticError {
+    fn from(e: super::SearchError) -> Self {
+        match e {
+            super::SearchError::Nextcloud(e) => SemanticError::Nextcloud(e),
+            other => SemanticError::Index(other.to_string()),
+        }
+    }
+}
+
 /// A change the keyword sync reported, applied at the user's next semantic search.
 enum Change {
     Upsert(SourceDoc),
@@ -286,25 +296,13 @@ impl SemanticIndex {
             limit: 1,
             ..Default::default()
         };
-        keyword_index
-            .search(user, &sync, kinds, None)
-            .await
-            .map_err(|e| match e {
-                super::SearchError::Nextcloud(e) => SemanticError::Nextcloud(e),
-                other => SemanticError::Index(other.to_string()),
-            })?;
+        keyword_index.search(user, &sync, kinds, None).await?;
         let login = user.credentials().login_name();
         let store = self.store(login);
         let mut store = store.lock().await;
         let embedder = self.embedder();
         self.prepare(login, &mut store, embedder.as_ref()).await;
-        let changes = lock(&self.inbox).remove(login).unwrap_or_default();
-        for change in changes {
-            match change {
-                Change::Upsert(doc) => store.upsert(doc),
-                Change::Remove(key) => store.remove(&key),
-            }
-        }
+        self.apply_inbox(login, &mut store);
         let mut notice = match &embedder {
             Some(e) => store.embed_pending(e).await,
             None => None,
@@ -354,13 +352,7 @@ impl SemanticIndex {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let there = keyword_index
-            .verify(user, docs)
-            .await
-            .map_err(|e| match e {
-                super::SearchError::Nextcloud(e) => SemanticError::Nextcloud(e),
-                other => SemanticError::Index(other.to_string()),
-            })?;
+        let there = keyword_index.verify(user, docs).await?;
         let hits: Vec<Hit> = hits
             .into_iter()
             .filter(|h| {
@@ -382,6 +374,17 @@ impl SemanticIndex {
         })
     }
 
+    /// Applies to `store` the changes the keyword sync reported for `login` since last time.
+    fn apply_inbox(&self, login: &str, store: &mut UserStore) {
+        let changes = lock(&self.inbox).remove(login).unwrap_or_default();
+        for change in changes {
+            match change {
+                Change::Upsert(doc) => store.upsert(doc),
+                Change::Remove(key) => store.remove(&key),
+            }
+        }
+    }
+
     /// Takes in what the keyword sync reported for `login` and embeds it now, instead of at
     /// that user's next search (a webhook just changed a document). Returns why vectors are
     /// missing, if the embedder failed.
@@ -390,13 +393,7 @@ impl SemanticIndex {
         let mut store = store.lock().await;
         let embedder = self.embedder();
         self.prepare(login, &mut store, embedder.as_ref()).await;
-        let changes = lock(&self.inbox).remove(login).unwrap_or_default();
-        for change in changes {
-            match change {
-                Change::Upsert(doc) => store.upsert(doc),
-                Change::Remove(key) => store.remove(&key),
-            }
-        }
+        self.apply_inbox(login, &mut store);
         let why = store.embed_pending(embedder.as_ref()?).await;
         store.persist().await;
         why
